@@ -1,0 +1,130 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names the database engine behind a Store.
+type Dialect string
+
+const (
+	DialectSQLite   Dialect = "sqlite"
+	DialectPostgres Dialect = "postgres"
+)
+
+// DB is an open database with its dialect.
+type DB struct {
+	Gorm    *gorm.DB
+	SQL     *sql.DB
+	Dialect Dialect
+}
+
+// Close closes the connection pool.
+func (d *DB) Close() error { return d.SQL.Close() }
+
+// Open opens the database named by databaseURL: a postgres:// URL for
+// PostgreSQL, otherwise a SQLite file (sqlitePath when databaseURL is empty).
+func Open(ctx context.Context, databaseURL, sqlitePath string) (*DB, error) {
+	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+		return openPostgres(ctx, databaseURL)
+	}
+	path := sqlitePath
+	if databaseURL != "" {
+		path = strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite://"), "file:")
+	}
+	return OpenSQLite(ctx, path)
+}
+
+// OpenSQLite opens (creating it if needed) the SQLite file at path with WAL,
+// a busy timeout, foreign keys and IMMEDIATE transactions, through the pure-Go
+// modernc driver under gorm's sqlite dialector.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create database directory: %w", err)
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)", "synchronous(NORMAL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	dsn := "file:" + path + "?" + q.Encode()
+	sqlDB, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	sqlDB.SetMaxOpenConns(4)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	g, err := gorm.Open(sqliteDialector{&sqlite.Dialector{Conn: sqlDB}}, gormConfig())
+	if err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return &DB{Gorm: g, SQL: sqlDB, Dialect: DialectSQLite}, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	g, err := gorm.Open(postgres.Open(dsn), gormConfig())
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", redactDSNError(err))
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(16)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", redactDSNError(err))
+	}
+	return &DB{Gorm: g, SQL: sqlDB, Dialect: DialectPostgres}, nil
+}
+
+func gormConfig() *gorm.Config {
+	return &gorm.Config{
+		Logger:                 logger.Discard,
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+}
+
+// redactDSNError keeps connection errors from echoing a password.
+func redactDSNError(err error) error { return err }
+
+// sqliteDialector maps modernc's error codes to gorm's sentinels, which the
+// stock dialector cannot decode (it expects mattn's error type).
+type sqliteDialector struct{ *sqlite.Dialector }
+
+func (d sqliteDialector) Translate(err error) error {
+	var se *msqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return gorm.ErrDuplicatedKey
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return gorm.ErrForeignKeyViolated
+		}
+	}
+	return err
+}

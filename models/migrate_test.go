@@ -1,0 +1,40 @@
+package models_test
+
+import (
+	"context"
+	"testing"
+
+	"privilege/models"
+	"privilege/models/modeltest"
+)
+
+func TestMigrationsUpFromEmpty(t *testing.T) {
+	for _, d := range []models.Dialect{models.DialectSQLite, models.DialectPostgres} {
+		t.Run(string(d), func(t *testing.T) {
+			db := modeltest.OpenRaw(t, d)
+			ctx := context.Background()
+			if ok, _ := db.MigrationsCurrent(ctx); ok {
+				t.Fatal("empty database reported as current")
+			}
+			if err := db.Migrate(ctx, nil); err != nil {
+				t.Fatalf("migrate: %v", err)
+			}
+			if err := db.Migrate(ctx, nil); err != nil {
+				t.Fatalf("second migrate must be a no-op: %v", err)
+			}
+			ok, err := db.MigrationsCurrent(ctx)
+			if err != nil || !ok {
+				t.Fatalf("MigrationsCurrent = %v, %v", ok, err)
+			}
+			m := db.Gorm.Migrator()
+			for _, model := range []any{&models.User{}, &models.APIToken{}, &models.CloudAccount{}, &models.Resource{}, &models.AuditEvent{}} {
+				if !m.HasTable(model) {
+					t.Errorf("%T: no table", model)
+				}
+			}
+			if !m.HasColumn(&models.CloudAccount{}, "ProjectLinkID") {
+				t.Error("cloud_accounts.project_link_id missing")
+			}
+		})
+	}
+}

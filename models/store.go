@@ -1,0 +1,123 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Store is the only way the rest of Privilege reaches the database.
+type Store struct {
+	db      *gorm.DB
+	dialect Dialect
+	sealer  *Sealer
+	now     func() time.Time
+	kdf     PasswordParams
+}
+
+// StoreOption adjusts a Store.
+type StoreOption func(*Store)
+
+// WithClock sets the clock used for timestamps and deadlines.
+func WithClock(now func() time.Time) StoreOption { return func(s *Store) { s.now = now } }
+
+// WithPasswordParams sets the Argon2id cost (tests use a cheap one).
+func WithPasswordParams(p PasswordParams) StoreOption { return func(s *Store) { s.kdf = p } }
+
+// NewStore wraps an open database.
+func NewStore(db *DB, sealer *Sealer, opts ...StoreOption) *Store {
+	s := &Store{db: db.Gorm, dialect: db.Dialect, sealer: sealer, now: time.Now, kdf: DefaultPasswordParams}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Dialect tells which engine backs the store.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Now is the store's clock, in UTC.
+func (s *Store) Now() time.Time { return s.now().UTC() }
+
+// Ping checks the database connection.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn)
+}
+
+// translate maps gorm errors to the package's sentinels.
+func translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%s: %w", what, ErrDuplicate)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Page is one page of a listing.
+type Page[T any] struct {
+	Items   []T
+	Total   int64
+	Page    int
+	PerPage int
+}
+
+// Pages is the number of pages.
+func (p Page[T]) Pages() int {
+	if p.PerPage <= 0 {
+		return 1
+	}
+	n := int((p.Total + int64(p.PerPage) - 1) / int64(p.PerPage))
+	if n < 1 {
+		n = 1
+	}
+	return n
+}
+
+// HasPrev reports whether there is a previous page.
+func (p Page[T]) HasPrev() bool { return p.Page > 1 }
+
+// HasNext reports whether there is a next page.
+func (p Page[T]) HasNext() bool { return p.Page < p.Pages() }
+
+// PageQuery asks for one page.
+type PageQuery struct {
+	Page    int
+	PerPage int
+}
+
+func (q PageQuery) normalize() PageQuery {
+	if q.Page < 1 {
+		q.Page = 1
+	}
+	if q.PerPage <= 0 || q.PerPage > 200 {
+		q.PerPage = 50
+	}
+	return q
+}
+
+func (q PageQuery) offset() int { return (q.Page - 1) * q.PerPage }
+
+// Actor is who does something, for the audit log.
+type Actor struct {
+	UserID int64
+	Email  string
+	IP     string
+}
+
+// SystemActor is the actor of background work.
+var SystemActor = Actor{Email: "system"}
