@@ -131,11 +131,11 @@ func Stores(t *testing.T, fn func(t *testing.T, s *models.Store)) {
 	}
 }
 
-// Must fails the test on err.
-func Must[T any](t testing.TB, v T, err error) T {
-	t.Helper()
+// Must returns v, or panics (failing the test with a stack) on err. It takes
+// a call's two results directly: Must(store.CreateUser(...)).
+func Must[T any](v T, err error) T {
 	if err != nil {
-		t.Fatal(fmt.Errorf("unexpected error: %w", err))
+		panic(fmt.Errorf("unexpected error: %w", err))
 	}
 	return v
 }

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the operator's configuration, read from the environment (design.md §5).
+type Config struct {
+	Addr               string
+	BaseURL            *url.URL
+	DataDir            string
+	DatabaseURL        string
+	SecretKeys         [][]byte // newest first; empty until resolveSecretKeys
+	secretKeyFromEnv   bool
+	AtlassianClientID  string
+	AtlassianSecret    string
+	AtlassianAuthURL   string
+	AtlassianAPIURL    string
+	OutboundAllowCIDRs []netip.Prefix
+	TrustedProxies     []netip.Prefix
+	PendingTimeout     time.Duration
+	LogLevel           slog.Level
+}
+
+// SQLitePath is the database file used when no DATABASE_URL is set.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "privilege.db") }
+
+// loadConfig reads every variable and reports all problems at once.
+func loadConfig(getenv func(string) string) (Config, error) {
+	var errs []error
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		Addr:              get("PRIVILEGE_ADDR", ":8080"),
+		DataDir:           get("PRIVILEGE_DATA_DIR", "./data"),
+		DatabaseURL:       get("PRIVILEGE_DATABASE_URL", ""),
+		AtlassianClientID: get("PRIVILEGE_ATLASSIAN_CLIENT_ID", ""),
+		AtlassianSecret:   get("PRIVILEGE_ATLASSIAN_CLIENT_SECRET", ""),
+	}
+	c.BaseURL = parseAbsURL("PRIVILEGE_BASE_URL", get("PRIVILEGE_BASE_URL", "http://localhost:8080"), &errs)
+	if u := parseAbsURL("PRIVILEGE_ATLASSIAN_AUTH_URL", get("PRIVILEGE_ATLASSIAN_AUTH_URL", "https://auth.atlassian.com"), &errs); u != nil {
+		c.AtlassianAuthURL = strings.TrimRight(u.String(), "/")
+	}
+	if u := parseAbsURL("PRIVILEGE_ATLASSIAN_API_URL", get("PRIVILEGE_ATLASSIAN_API_URL", "https://api.atlassian.com"), &errs); u != nil {
+		c.AtlassianAPIURL = strings.TrimRight(u.String(), "/")
+	}
+	if (c.AtlassianClientID == "") != (c.AtlassianSecret == "") {
+		errs = append(errs, errors.New("PRIVILEGE_ATLASSIAN_CLIENT_ID and PRIVILEGE_ATLASSIAN_CLIENT_SECRET must be set together"))
+	}
+	if d := c.DatabaseURL; d != "" && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
+		errs = append(errs, errors.New("PRIVILEGE_DATABASE_URL must be a postgres:// URL (leave it empty for SQLite in the data dir)"))
+	}
+	c.OutboundAllowCIDRs = parseCIDRs("PRIVILEGE_OUTBOUND_ALLOW_CIDRS", getenv("PRIVILEGE_OUTBOUND_ALLOW_CIDRS"), &errs)
+	c.TrustedProxies = parseCIDRs("PRIVILEGE_TRUSTED_PROXIES", getenv("PRIVILEGE_TRUSTED_PROXIES"), &errs)
+	for _, p := range c.OutboundAllowCIDRs {
+		if p.Addr().IsLinkLocalUnicast() || netip.MustParsePrefix("169.254.0.0/16").Overlaps(p) {
+			errs = append(errs, fmt.Errorf("PRIVILEGE_OUTBOUND_ALLOW_CIDRS: %s covers link-local/metadata addresses, which are never allowed", p))
+		}
+	}
+	pt, err := time.ParseDuration(get("PRIVILEGE_PENDING_TIMEOUT", "24h"))
+	if err != nil || pt < time.Minute {
+		errs = append(errs, errors.New("PRIVILEGE_PENDING_TIMEOUT must be a duration of at least 1m, like 24h"))
+	}
+	c.PendingTimeout = pt
+	if err := c.LogLevel.UnmarshalText([]byte(get("PRIVILEGE_LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, errors.New("PRIVILEGE_LOG_LEVEL must be debug, info, warn or error"))
+	}
+	if raw := getenv("PRIVILEGE_SECRET_KEY"); strings.TrimSpace(raw) != "" {
+		for i, k := range strings.Split(raw, ",") {
+			k = strings.TrimSpace(k)
+			if len(k) < 32 {
+				errs = append(errs, fmt.Errorf("PRIVILEGE_SECRET_KEY: key %d is shorter than 32 characters", i+1))
+				continue
+			}
+			c.SecretKeys = append(c.SecretKeys, []byte(k))
+		}
+		c.secretKeyFromEnv = true
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("invalid configuration:\n  - %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+func parseAbsURL(name, raw string, errs *[]error) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		*errs = append(*errs, fmt.Errorf("%s must be an absolute http(s) URL without credentials, got %q", name, raw))
+		return nil
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	return u
+}
+
+func parseCIDRs(name, raw string, errs *[]error) []netip.Prefix {
+	var out []netip.Prefix
+	for _, f := range strings.Split(raw, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			*errs = append(*errs, fmt.Errorf("%s: %q is not a CIDR like 10.0.0.0/8", name, f))
+			continue
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
+// resolveSecretKeys loads the generated key from the data dir, creating it
+// (mode 0600) on first start, unless PRIVILEGE_SECRET_KEY was given.
+func (c *Config) resolveSecretKeys() (generated bool, err error) {
+	if c.secretKeyFromEnv {
+		return false, nil
+	}
+	path := filepath.Join(c.DataDir, "secret.key")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k := strings.TrimSpace(string(b))
+		if len(k) < 32 {
+			return false, fmt.Errorf("secret key file %s is too short; delete it to generate a new one (sessions and stored Jira tokens become unreadable)", path)
+		}
+		c.SecretKeys = [][]byte{[]byte(k)}
+		return false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("read secret key: %w", err)
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return false, fmt.Errorf("create data dir: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return false, err
+	}
+	k := hex.EncodeToString(raw)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) { // another process won the race: use its key
+		return c.resolveSecretKeys()
+	}
+	if err != nil {
+		return false, fmt.Errorf("write secret key: %w", err)
+	}
+	if _, err := f.WriteString(k + "\n"); err != nil {
+		f.Close()
+		return false, fmt.Errorf("write secret key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return false, fmt.Errorf("write secret key: %w", err)
+	}
+	c.SecretKeys = [][]byte{[]byte(k)}
+	return true, nil
+}

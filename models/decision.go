@@ -1,0 +1,236 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// Decision errors, shown to the user as they are.
+var (
+	ErrSelfApproval   = errors.New("you cannot decide your own request")
+	ErrNotApprover    = errors.New("only approvers and admins can decide requests")
+	ErrAlreadyDecided = errors.New("this request has already been decided")
+	ErrNotRequester   = errors.New("only the requester can cancel a request")
+	ErrNotCancellable = errors.New("only a pending request can be cancelled")
+	ErrNotRevocable   = errors.New("only approved access can be revoked")
+)
+
+// Decision is approve or deny.
+type Decision string
+
+const (
+	DecisionApprove Decision = "approve"
+	DecisionDeny    Decision = "deny"
+)
+
+// MaxReasonLength bounds a decision reason.
+const MaxReasonLength = 1000
+
+func checkReason(reason string, required bool) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if required && reason == "" {
+		return "", &ValidationError{Fields: map[string]string{"reason": "Give a reason."}}
+	}
+	if utf8.RuneCountInString(reason) > MaxReasonLength {
+		return "", &ValidationError{Fields: map[string]string{"reason": fmt.Sprintf("Use at most %d characters.", MaxReasonLength)}}
+	}
+	return reason, nil
+}
+
+// Decide approves or denies a pending request. A requester never decides their
+// own request; of two concurrent decisions exactly one wins, the other gets
+// ErrAlreadyDecided.
+func (s *Store) Decide(ctx context.Context, approver User, id int64, d Decision, reason string) (AccessRequest, error) {
+	if !approver.Role.CanApprove() {
+		return AccessRequest{}, ErrNotApprover
+	}
+	reason, err := checkReason(reason, d == DecisionDeny)
+	if err != nil {
+		return AccessRequest{}, err
+	}
+	status, kind, action := RequestApproved, EventApproved, AuditRequestApproved
+	if d == DecisionDeny {
+		status, kind, action = RequestDenied, EventDenied, AuditRequestDenied
+	}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		var req AccessRequest
+		if err := tx.Take(&req, id).Error; err != nil {
+			return translate(err, fmt.Sprintf("request %d", id))
+		}
+		if req.RequesterID == approver.ID {
+			return ErrSelfApproval
+		}
+		now := s.Now()
+		upd := map[string]any{"status": status, "decided_by_id": approver.ID, "decided_at": now, "decision_reason": reason, "updated_at": now}
+		if status == RequestApproved {
+			upd["access_ends_at"] = now.Add(req.Duration())
+		}
+		if err := s.transition(tx, &req, RequestPending, upd, ErrAlreadyDecided); err != nil {
+			return err
+		}
+		return s.recordEvent(tx, &req, Actor{UserID: approver.ID, Email: approver.Email}, kind, reason, action)
+	})
+	if err != nil {
+		return AccessRequest{}, err
+	}
+	return s.Request(ctx, id)
+}
+
+// transition applies upd only if the request is still in from (compare-and-set).
+func (s *Store) transition(tx *gorm.DB, req *AccessRequest, from RequestStatus, upd map[string]any, conflict error) error {
+	res := tx.Model(&AccessRequest{}).Where("id = ? AND status = ?", req.ID, from).Updates(upd)
+	if res.Error != nil {
+		return translate(res.Error, fmt.Sprintf("update request %d", req.ID))
+	}
+	if res.RowsAffected == 0 {
+		return conflict
+	}
+	return nil
+}
+
+// Cancel withdraws a pending request; only its requester may.
+func (s *Store) Cancel(ctx context.Context, requester User, id int64, reason string) (AccessRequest, error) {
+	reason, err := checkReason(reason, false)
+	if err != nil {
+		return AccessRequest{}, err
+	}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		var req AccessRequest
+		if err := tx.Take(&req, id).Error; err != nil {
+			return translate(err, fmt.Sprintf("request %d", id))
+		}
+		if req.RequesterID != requester.ID {
+			return ErrNotRequester
+		}
+		now := s.Now()
+		if err := s.transition(tx, &req, RequestPending, map[string]any{"status": RequestCancelled, "decision_reason": reason, "decided_at": now, "updated_at": now}, ErrNotCancellable); err != nil {
+			return err
+		}
+		return s.recordEvent(tx, &req, Actor{UserID: requester.ID, Email: requester.Email}, EventCancelled, reason, AuditRequestCancelled)
+	})
+	if err != nil {
+		return AccessRequest{}, err
+	}
+	return s.Request(ctx, id)
+}
+
+// Revoke ends approved access early; admins only.
+func (s *Store) Revoke(ctx context.Context, admin User, id int64, reason string) (AccessRequest, error) {
+	if admin.Role != RoleAdmin {
+		return AccessRequest{}, ErrNotApprover
+	}
+	reason, err := checkReason(reason, true)
+	if err != nil {
+		return AccessRequest{}, err
+	}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		req := AccessRequest{ID: id}
+		now := s.Now()
+		if err := s.transition(tx, &req, RequestApproved, map[string]any{"status": RequestRevoked, "access_ends_at": now, "updated_at": now}, ErrNotRevocable); err != nil {
+			return err
+		}
+		return s.recordEvent(tx, &req, Actor{UserID: admin.ID, Email: admin.Email}, EventRevoked, reason, AuditRequestRevoked)
+	})
+	if err != nil {
+		return AccessRequest{}, err
+	}
+	return s.Request(ctx, id)
+}
+
+// ExpireDue expires pending requests past their deadline and ends approved
+// access whose window is over. Safe to run on every replica at once.
+func (s *Store) ExpireDue(ctx context.Context, limit int) (int, error) {
+	now := s.Now()
+	n := 0
+	for _, step := range []struct {
+		from   RequestStatus
+		to     RequestStatus
+		column string
+		kind   EventKind
+		action AuditAction
+		reason string
+	}{
+		{RequestPending, RequestExpired, "pending_until", EventExpired, AuditRequestExpired, "not decided in time"},
+		{RequestApproved, RequestEnded, "access_ends_at", EventEnded, AuditRequestEnded, "access window is over"},
+	} {
+		var ids []int64
+		err := s.db.WithContext(ctx).Model(&AccessRequest{}).Where("status = ? AND "+step.column+" <= ?", step.from, now).
+			Order("id").Limit(limit).Pluck("id", &ids).Error
+		if err != nil {
+			return n, translate(err, "find due requests")
+		}
+		for _, id := range ids {
+			err := s.tx(ctx, func(tx *gorm.DB) error {
+				req := AccessRequest{ID: id}
+				if err := s.transition(tx, &req, step.from, map[string]any{"status": step.to, "updated_at": now}, errSkip); err != nil {
+					return err
+				}
+				return s.recordEvent(tx, &req, SystemActor, step.kind, step.reason, step.action)
+			})
+			switch {
+			case errors.Is(err, errSkip):
+			case err != nil:
+				return n, err
+			default:
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+var errSkip = errors.New("skip")
+
+// Request loads a request with everything its page shows.
+func (s *Store) Request(ctx context.Context, id int64) (AccessRequest, error) {
+	var r AccessRequest
+	err := s.db.WithContext(ctx).Preload("Requester").Preload("DecidedBy").Preload("Account").
+		Preload("Resources", func(db *gorm.DB) *gorm.DB { return db.Order("id") }).
+		Preload("Events", func(db *gorm.DB) *gorm.DB { return db.Order("id") }).
+		Preload("Issue").Take(&r, id).Error
+	return r, translate(err, fmt.Sprintf("request %d", id))
+}
+
+// RequestQuery filters the request history.
+type RequestQuery struct {
+	PageQuery
+	Status      RequestStatus
+	AccountID   int64
+	RequesterID int64
+	Requester   string // email substring
+}
+
+// ListRequests lists requests, newest first.
+func (s *Store) ListRequests(ctx context.Context, q RequestQuery) (Page[AccessRequest], error) {
+	q.PageQuery = q.normalize()
+	p := Page[AccessRequest]{Page: q.Page, PerPage: q.PerPage}
+	db := s.db.WithContext(ctx).Model(&AccessRequest{})
+	if q.Status != "" {
+		db = db.Where("access_requests.status = ?", q.Status)
+	}
+	if q.AccountID != 0 {
+		db = db.Where("access_requests.account_id = ?", q.AccountID)
+	}
+	if q.RequesterID != 0 {
+		db = db.Where("access_requests.requester_id = ?", q.RequesterID)
+	}
+	if t := strings.TrimSpace(q.Requester); t != "" {
+		db = db.Where("access_requests.requester_id IN (?)", s.db.Model(&User{}).Select("id").
+			Where("email LIKE ? ESCAPE '\\'", "%"+escapeLike(strings.ToLower(t))+"%"))
+	}
+	if err := db.Count(&p.Total).Error; err != nil {
+		return p, translate(err, "count requests")
+	}
+	err := db.Preload("Requester").Preload("Account").Preload("Resources").Preload("Issue").
+		Order("access_requests.id DESC").Limit(q.PerPage).Offset(q.offset()).Find(&p.Items).Error
+	return p, translate(err, "list requests")
+}
+
+// Expiry helper for callers that show deadlines.
+func (r AccessRequest) RemainingPending(now time.Time) time.Duration { return r.PendingUntil.Sub(now) }

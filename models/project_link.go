@@ -1,0 +1,225 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+var projectKeyRe = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,254}$`)
+
+// Outcome is a request outcome that moves its Jira task.
+type Outcome string
+
+const (
+	OutcomeApproved  Outcome = "approved"
+	OutcomeDenied    Outcome = "denied"
+	OutcomeCancelled Outcome = "cancelled"
+	OutcomeExpired   Outcome = "expired"
+)
+
+// Outcomes lists the outcomes in the order the Manage page shows them.
+var Outcomes = []Outcome{OutcomeApproved, OutcomeDenied, OutcomeCancelled, OutcomeExpired}
+
+// ProjectLink ties a Jira project to the accounts it tracks.
+type ProjectLink struct {
+	ID              int64 `gorm:"primaryKey"`
+	IntegrationID   int64
+	ProjectID       string
+	ProjectKey      string
+	ProjectName     string
+	IssueTypeID     string
+	IssueTypeName   string
+	StatusApproved  string
+	StatusDenied    string
+	StatusCancelled string
+	StatusExpired   string
+	Accounts        []CloudAccount `gorm:"foreignKey:ProjectLinkID"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// StatusFor is the Jira status name an outcome moves the task to ("" = any done status).
+func (p ProjectLink) StatusFor(o Outcome) string {
+	switch o {
+	case OutcomeApproved:
+		return p.StatusApproved
+	case OutcomeDenied:
+		return p.StatusDenied
+	case OutcomeCancelled:
+		return p.StatusCancelled
+	case OutcomeExpired:
+		return p.StatusExpired
+	}
+	return ""
+}
+
+// ProjectLinkInput is what the project's Manage page saves.
+type ProjectLinkInput struct {
+	IntegrationID int64
+	ProjectID     string
+	ProjectKey    string
+	ProjectName   string
+	IssueTypeID   string
+	IssueTypeName string
+	Statuses      map[Outcome]string
+	AccountIDs    []int64
+	// MoveAccounts confirms moving accounts that another project tracks.
+	MoveAccounts bool
+}
+
+// SaveProjectLink creates or updates the link of a Jira project and sets the
+// accounts it tracks. Pending requests of newly tracked accounts are
+// backfilled: they get a sync job, so their task is created.
+func (s *Store) SaveProjectLink(ctx context.Context, a Actor, in ProjectLinkInput) (ProjectLink, error) {
+	fe := FieldErrors{}
+	if !projectKeyRe.MatchString(in.ProjectKey) || in.ProjectID == "" {
+		fe.Add("project", "Unknown Jira project.")
+	}
+	if in.IssueTypeID == "" {
+		fe.Add("issue_type", "Choose the issue type of the tasks.")
+	}
+	if err := fe.Err(); err != nil {
+		return ProjectLink{}, err
+	}
+	var link ProjectLink
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		now := s.Now()
+		err := tx.Where("integration_id = ? AND project_key = ?", in.IntegrationID, in.ProjectKey).Take(&link).Error
+		isNew := errors.Is(err, gorm.ErrRecordNotFound)
+		if err != nil && !isNew {
+			return translate(err, "find project link")
+		}
+		link.IntegrationID, link.ProjectID, link.ProjectKey, link.ProjectName = in.IntegrationID, in.ProjectID, in.ProjectKey, in.ProjectName
+		link.IssueTypeID, link.IssueTypeName = in.IssueTypeID, in.IssueTypeName
+		link.StatusApproved, link.StatusDenied = in.Statuses[OutcomeApproved], in.Statuses[OutcomeDenied]
+		link.StatusCancelled, link.StatusExpired = in.Statuses[OutcomeCancelled], in.Statuses[OutcomeExpired]
+		link.UpdatedAt = now
+		if isNew {
+			link.CreatedAt = now
+		}
+		if err := tx.Omit("Accounts").Save(&link).Error; err != nil {
+			return translate(err, "save project link")
+		}
+		added, err := s.setLinkedAccounts(tx, link, in.AccountIDs, in.MoveAccounts)
+		if err != nil {
+			return err
+		}
+		if err := s.backfill(tx, added); err != nil {
+			return err
+		}
+		action := AuditProjectUpdated
+		if isNew {
+			action = AuditProjectLinked
+		}
+		return s.audit(tx, a, action, "project_link", link.ID, fmt.Sprintf("%s: %d account(s)", link.ProjectKey, len(in.AccountIDs)))
+	})
+	if err != nil {
+		return ProjectLink{}, err
+	}
+	return s.ProjectLink(ctx, link.ID)
+}
+
+// setLinkedAccounts makes ids exactly the accounts of link and returns the ones newly tracked.
+func (s *Store) setLinkedAccounts(tx *gorm.DB, link ProjectLink, ids []int64, move bool) ([]int64, error) {
+	var accs []CloudAccount
+	if len(ids) > 0 {
+		if err := tx.Where("id IN ?", ids).Find(&accs).Error; err != nil {
+			return nil, translate(err, "load accounts")
+		}
+	}
+	if len(accs) != len(uniqueIDs(ids)) {
+		return nil, &ValidationError{Fields: map[string]string{"accounts": "One of the chosen accounts no longer exists."}}
+	}
+	var added []int64
+	var elsewhere []string
+	for _, acc := range accs {
+		switch {
+		case acc.ProjectLinkID == nil:
+			added = append(added, acc.ID)
+		case *acc.ProjectLinkID != link.ID:
+			if !move {
+				elsewhere = append(elsewhere, acc.Name)
+			}
+			added = append(added, acc.ID)
+		}
+	}
+	if len(elsewhere) > 0 {
+		return nil, &ValidationError{Fields: map[string]string{"accounts": "Already tracked in another Jira project: " +
+			strings.Join(elsewhere, ", ") + ". Tick \"Move accounts tracked elsewhere\" to move them here."}}
+	}
+	clear := tx.Model(&CloudAccount{}).Where("project_link_id = ?", link.ID)
+	if len(ids) > 0 {
+		clear = clear.Where("id NOT IN ?", ids)
+	}
+	if err := clear.Update("project_link_id", nil).Error; err != nil {
+		return nil, translate(err, "untrack accounts")
+	}
+	if len(ids) > 0 {
+		if err := tx.Model(&CloudAccount{}).Where("id IN ?", ids).Update("project_link_id", link.ID).Error; err != nil {
+			return nil, translate(err, "track accounts")
+		}
+	}
+	return added, nil
+}
+
+func uniqueIDs(ids []int64) map[int64]bool {
+	m := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
+// ProjectLink loads a link with its accounts.
+func (s *Store) ProjectLink(ctx context.Context, id int64) (ProjectLink, error) {
+	var l ProjectLink
+	err := s.db.WithContext(ctx).Preload("Accounts", func(db *gorm.DB) *gorm.DB { return db.Order("name") }).Take(&l, id).Error
+	return l, translate(err, fmt.Sprintf("project link %d", id))
+}
+
+// ProjectLinkByKey loads the link of a project of an integration.
+func (s *Store) ProjectLinkByKey(ctx context.Context, integrationID int64, key string) (ProjectLink, error) {
+	var l ProjectLink
+	err := s.db.WithContext(ctx).Preload("Accounts", func(db *gorm.DB) *gorm.DB { return db.Order("name") }).
+		Where("integration_id = ? AND project_key = ?", integrationID, key).Take(&l).Error
+	return l, translate(err, "project link "+key)
+}
+
+// ProjectLinks lists an integration's links with their accounts.
+func (s *Store) ProjectLinks(ctx context.Context, integrationID int64) ([]ProjectLink, error) {
+	var out []ProjectLink
+	err := s.db.WithContext(ctx).Preload("Accounts", func(db *gorm.DB) *gorm.DB { return db.Order("name") }).
+		Where("integration_id = ?", integrationID).Order("project_key").Find(&out).Error
+	return out, translate(err, "list project links")
+}
+
+// UnlinkProject removes a project link; its accounts stop being tracked.
+// Tasks already created keep being updated through the integration.
+func (s *Store) UnlinkProject(ctx context.Context, a Actor, id int64) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var l ProjectLink
+		if err := tx.Take(&l, id).Error; err != nil {
+			return translate(err, fmt.Sprintf("project link %d", id))
+		}
+		if err := tx.Model(&CloudAccount{}).Where("project_link_id = ?", id).Update("project_link_id", nil).Error; err != nil {
+			return translate(err, "untrack accounts")
+		}
+		if err := tx.Delete(&l).Error; err != nil {
+			return translate(err, "delete project link")
+		}
+		return s.audit(tx, a, AuditProjectUnlinked, "project_link", id, l.ProjectKey)
+	})
+}
+
+// AllAccounts lists every account (for checkboxes), by name.
+func (s *Store) AllAccounts(ctx context.Context) ([]CloudAccount, error) {
+	var out []CloudAccount
+	err := s.db.WithContext(ctx).Order("name, id").Find(&out).Error
+	return out, translate(err, "list accounts")
+}

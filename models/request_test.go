@@ -1,0 +1,190 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"privilege/models"
+	"privilege/models/modeltest"
+)
+
+type fixture struct {
+	store     *models.Store
+	admin     models.User
+	approver  models.User
+	requester models.User
+	account   models.CloudAccount
+}
+
+func newFixture(t *testing.T, s *models.Store) fixture {
+	t.Helper()
+	ctx := context.Background()
+	mk := func(email string, role models.Role) models.User {
+		return modeltest.Must(s.CreateUser(ctx, models.SystemActor, models.NewUser{Email: email, Password: "correct horse battery", Role: role}))
+	}
+	f := fixture{store: s, admin: mk("admin@example.com", models.RoleAdmin), approver: mk("bob@example.com", models.RoleApprover), requester: mk("alice@example.com", models.RoleRequester)}
+	f.account = modeltest.Must(s.CreateAccount(ctx, models.SystemActor, models.AccountInput{
+		Provider: models.ProviderAWS, ExternalID: "123456789012", Name: "Prod",
+		Resources: []models.ResourceInput{{Name: "Admin", Kind: "role"}, {Name: "ReadOnly", Kind: "role"}},
+	}))
+	return f
+}
+
+func (f fixture) request(t *testing.T) models.AccessRequest {
+	t.Helper()
+	return modeltest.Must(f.store.CreateRequest(context.Background(), f.requester, models.NewRequest{
+		AccountID: f.account.ID, Resources: []string{"Admin"}, DurationMinutes: 60, Justification: "incident 42",
+	}, time.Hour))
+}
+
+func TestRequestLifecycle(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		r := f.request(t)
+		if r.Status != models.RequestPending || r.Issue == nil || r.Issue.SyncState != models.SyncNotTracked {
+			t.Fatalf("new request = %+v", r)
+		}
+		if _, err := s.Decide(ctx, f.requester, r.ID, models.DecisionApprove, ""); !errors.Is(err, models.ErrNotApprover) {
+			t.Fatalf("requester decided: %v", err)
+		}
+		// An approver who requested cannot approve their own request.
+		own := modeltest.Must(s.CreateRequest(ctx, f.approver, models.NewRequest{AccountID: f.account.ID, Resources: []string{"ReadOnly"}, DurationMinutes: 30, Justification: "x"}, time.Hour))
+		if _, err := s.Decide(ctx, f.approver, own.ID, models.DecisionApprove, ""); !errors.Is(err, models.ErrSelfApproval) {
+			t.Fatalf("self approval: %v", err)
+		}
+		got, err := s.Decide(ctx, f.approver, r.ID, models.DecisionApprove, "ok")
+		if err != nil || got.Status != models.RequestApproved || got.AccessEndsAt == nil {
+			t.Fatalf("approve = %+v, %v", got, err)
+		}
+		if _, err := s.Decide(ctx, f.admin, r.ID, models.DecisionDeny, "no"); !errors.Is(err, models.ErrAlreadyDecided) {
+			t.Fatalf("second decision: %v", err)
+		}
+		if _, err := s.Cancel(ctx, f.requester, r.ID, ""); !errors.Is(err, models.ErrNotCancellable) {
+			t.Fatalf("cancel approved: %v", err)
+		}
+	})
+}
+
+func TestConcurrentDecisionsOneWins(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, s *models.Store) {
+		f := newFixture(t, s)
+		r := f.request(t)
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				d, who := models.DecisionApprove, f.approver
+				if i%2 == 1 {
+					d, who = models.DecisionDeny, f.admin
+				}
+				_, err := s.Decide(context.Background(), who, r.ID, d, "because")
+				errs <- err
+			}(i)
+		}
+		wg.Wait()
+		close(errs)
+		wins := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, models.ErrAlreadyDecided):
+				t.Errorf("unexpected error: %v", err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("%d decisions won, want 1", wins)
+		}
+	})
+}
+
+func TestValidationStoresNothing(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, s *models.Store) {
+		f := newFixture(t, s)
+		_, err := s.CreateRequest(context.Background(), f.requester, models.NewRequest{AccountID: f.account.ID, Resources: []string{"Nope"}, DurationMinutes: 100000}, time.Hour)
+		var ve *models.ValidationError
+		if !errors.As(err, &ve) || ve.Fields["resources"] == "" || ve.Fields["duration_minutes"] == "" || ve.Fields["justification"] == "" {
+			t.Fatalf("err = %v", err)
+		}
+		p := modeltest.Must(s.ListRequests(context.Background(), models.RequestQuery{}))
+		if p.Total != 0 {
+			t.Fatalf("stored %d requests", p.Total)
+		}
+	})
+}
+
+func TestOutboxAndClaimOrder(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		integ := modeltest.Must(s.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "J", Deployment: models.DeploymentCloud, CloudID: "c1", SiteURL: "https://x", Token: models.OAuthToken{AccessToken: "at", RefreshToken: "rt"}}))
+		before := f.request(t) // untracked: no job
+		modeltest.Must(s.SaveProjectLink(ctx, models.SystemActor, models.ProjectLinkInput{IntegrationID: integ.ID, ProjectID: "1", ProjectKey: "OPS", ProjectName: "Ops", IssueTypeID: "10001", IssueTypeName: "Task", AccountIDs: []int64{f.account.ID}}))
+		// backfill: the pending request now has a job
+		r := f.request(t)
+		modeltest.Must(s.Decide(ctx, f.approver, r.ID, models.DecisionApprove, "ok"))
+		jobs := modeltest.Must(s.ClaimJobs(ctx, "w1", 10, time.Minute))
+		if len(jobs) != 2 || jobs[0].RequestID != before.ID || jobs[1].RequestID != r.ID {
+			t.Fatalf("claimed %+v; want the oldest job of each of 2 requests", jobs)
+		}
+		again := modeltest.Must(s.ClaimJobs(ctx, "w2", 10, time.Minute))
+		if len(again) != 0 {
+			t.Fatalf("second claim got %d jobs while the first are running", len(again))
+		}
+		w := modeltest.Must(s.LoadSyncWork(ctx, r.ID))
+		if err := s.CompleteJob(ctx, jobs[1], w.Watermark, models.SyncSynced, ""); err != nil {
+			t.Fatal(err)
+		}
+		// the approve job was settled by the watermark: nothing left for r
+		left := modeltest.Must(s.ClaimJobs(ctx, "w2", 10, time.Minute))
+		if len(left) != 0 {
+			t.Fatalf("left %+v", left)
+		}
+		st := modeltest.Must(s.SyncStats(ctx))
+		if st.Backlog != 1 {
+			t.Fatalf("backlog = %d, want 1 (the first request's running job)", st.Backlog)
+		}
+	})
+}
+
+func TestTokensSealedAndRefreshLease(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		integ := modeltest.Must(s.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "J", Deployment: models.DeploymentDataCenter, BaseURL: "https://j", ClientID: "cid", ClientSecret: "shh", Token: models.OAuthToken{AccessToken: "secret-at", RefreshToken: "secret-rt"}}))
+		if integ.AccessTokenEnc == "" || integ.AccessTokenEnc == "secret-at" || integ.ClientSecretEnc == "shh" {
+			t.Fatalf("token not sealed: %q", integ.AccessTokenEnc)
+		}
+		tok := modeltest.Must(s.IntegrationToken(ctx, integ.ID))
+		if tok.AccessToken != "secret-at" || tok.RefreshToken != "secret-rt" {
+			t.Fatalf("tok = %+v", tok)
+		}
+		until := s.Now().Add(time.Minute)
+		if ok := modeltest.Must(s.TryLockTokenRefresh(ctx, integ.ID, "a", until)); !ok {
+			t.Fatal("a did not get the lease")
+		}
+		if ok := modeltest.Must(s.TryLockTokenRefresh(ctx, integ.ID, "b", until)); ok {
+			t.Fatal("b got a held lease")
+		}
+		if err := s.SaveRefreshedToken(ctx, integ.ID, "b", models.OAuthToken{AccessToken: "x"}); !errors.Is(err, models.ErrConflict) {
+			t.Fatalf("b saved without the lease: %v", err)
+		}
+		if err := s.SaveRefreshedToken(ctx, integ.ID, "a", models.OAuthToken{AccessToken: "at2", RefreshToken: "rt2"}); err != nil {
+			t.Fatal(err)
+		}
+		if ok := modeltest.Must(s.TryLockTokenRefresh(ctx, integ.ID, "b", until)); !ok {
+			t.Fatal("lease not released by save")
+		}
+		if err := s.MarkReconnectRequired(ctx, integ.ID, "invalid_grant"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.IntegrationToken(ctx, integ.ID); !errors.Is(err, models.ErrReconnectRequired) {
+			t.Fatalf("token of a dead grant: %v", err)
+		}
+	})
+}

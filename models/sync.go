@@ -1,0 +1,331 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// SyncState is how far a request's Jira task is in step with the request.
+type SyncState string
+
+const (
+	SyncNotTracked SyncState = "not_tracked" // the account has no Jira project: no task
+	SyncPending    SyncState = "pending"     // work queued
+	SyncSynced     SyncState = "synced"      // the task matches the request
+	SyncFailed     SyncState = "failed"      // Jira refused; an admin must look (Retry)
+	SyncParked     SyncState = "parked"      // the integration needs reconnecting
+	SyncDetached   SyncState = "detached"    // the project or integration went away
+)
+
+// Tracked reports whether changes to the request should reach Jira.
+func (s SyncState) Tracked() bool { return s != SyncNotTracked && s != SyncDetached && s != "" }
+
+// JiraIssueLink is the request ↔ issue mapping and what was applied so far.
+type JiraIssueLink struct {
+	RequestID         int64 `gorm:"primaryKey;autoIncrement:false"`
+	IntegrationID     *int64
+	ProjectKey        string
+	IssueID           string
+	IssueKey          string
+	IssueURL          string
+	AppliedEventID    int64
+	SyncState         SyncState
+	LastError         string
+	CreateAttemptedAt *time.Time
+	LastSyncedAt      *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// JobState is the state of a sync job.
+type JobState string
+
+const (
+	JobPending JobState = "pending"
+	JobRunning JobState = "running"
+	JobDone    JobState = "done"
+	JobFailed  JobState = "failed"
+	JobParked  JobState = "parked"
+)
+
+// SyncJob says "make the Jira task of request R match R". It is written in
+// the same transaction as the change it follows (transactional outbox).
+type SyncJob struct {
+	ID          int64 `gorm:"primaryKey"`
+	RequestID   int64
+	State       JobState
+	Attempts    int
+	RunAfter    time.Time
+	LockedBy    string
+	LockedUntil *time.Time
+	LastError   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (s *Store) enqueue(tx *gorm.DB, requestID int64) error {
+	now := s.Now()
+	job := SyncJob{RequestID: requestID, State: JobPending, RunAfter: now, CreatedAt: now, UpdatedAt: now}
+	if err := tx.Create(&job).Error; err != nil {
+		return translate(err, "enqueue sync job")
+	}
+	return nil
+}
+
+// backfill starts tracking the pending requests of newly linked accounts.
+func (s *Store) backfill(tx *gorm.DB, accountIDs []int64) error {
+	if len(accountIDs) == 0 {
+		return nil
+	}
+	var ids []int64
+	err := tx.Model(&AccessRequest{}).Where("account_id IN ? AND status = ?", accountIDs, RequestPending).
+		Where("id IN (?)", tx.Model(&JiraIssueLink{}).Select("request_id").Where("sync_state IN ? AND issue_key = ''", []SyncState{SyncNotTracked, SyncDetached})).
+		Pluck("id", &ids).Error
+	if err != nil {
+		return translate(err, "find requests to backfill")
+	}
+	for _, id := range ids {
+		if err := tx.Model(&JiraIssueLink{}).Where("request_id = ?", id).
+			Updates(map[string]any{"sync_state": SyncPending, "last_error": "", "updated_at": s.Now()}).Error; err != nil {
+			return translate(err, "backfill issue link")
+		}
+		if err := s.enqueue(tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClaimJobs leases up to n due jobs to owner until now+lease. Only the oldest
+// unfinished job of each request is claimable, which keeps per-request order;
+// expired leases (a crashed worker) are claimed again. PostgreSQL uses
+// FOR UPDATE SKIP LOCKED so replicas share the work.
+func (s *Store) ClaimJobs(ctx context.Context, owner string, n int, lease time.Duration) ([]SyncJob, error) {
+	now := s.Now()
+	var jobs []SyncJob
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		q := tx.Model(&SyncJob{}).Select("id").
+			Where("(state = ? AND run_after <= ?) OR (state = ? AND locked_until < ?)", JobPending, now, JobRunning, now).
+			Where("NOT EXISTS (SELECT 1 FROM sync_jobs o WHERE o.request_id = sync_jobs.request_id AND o.id < sync_jobs.id AND o.state IN ?)",
+				[]JobState{JobPending, JobRunning}).
+			Order("id").Limit(n)
+		if s.dialect == DialectPostgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+		}
+		var ids []int64
+		if err := q.Pluck("id", &ids).Error; err != nil {
+			return translate(err, "find due jobs")
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		if err := tx.Model(&SyncJob{}).Where("id IN ?", ids).Updates(map[string]any{
+			"state": JobRunning, "locked_by": owner, "locked_until": now.Add(lease),
+			"attempts": gorm.Expr("attempts + 1"), "updated_at": now,
+		}).Error; err != nil {
+			return translate(err, "claim jobs")
+		}
+		return translate(tx.Where("id IN ?", ids).Order("id").Find(&jobs).Error, "load claimed jobs")
+	})
+	return jobs, err
+}
+
+// ExtendLease keeps a long-running job claimed.
+func (s *Store) ExtendLease(ctx context.Context, job SyncJob, until time.Time) error {
+	err := s.db.WithContext(ctx).Model(&SyncJob{}).Where("id = ? AND locked_by = ?", job.ID, job.LockedBy).
+		Update("locked_until", until.UTC()).Error
+	return translate(err, "extend lease")
+}
+
+// SyncWork is what a worker needs to reconcile one request, read before any
+// Jira call. Watermark is the newest job of the request when it was read:
+// finishing the work settles every job up to it.
+type SyncWork struct {
+	Request   AccessRequest
+	Link      JiraIssueLink
+	Watermark int64
+}
+
+// LoadSyncWork reads the watermark first, then the request, so every job up
+// to the watermark is covered by the state read.
+func (s *Store) LoadSyncWork(ctx context.Context, requestID int64) (SyncWork, error) {
+	var w SyncWork
+	if err := s.db.WithContext(ctx).Model(&SyncJob{}).Where("request_id = ?", requestID).
+		Select("COALESCE(MAX(id), 0)").Scan(&w.Watermark).Error; err != nil {
+		return w, translate(err, "read job watermark")
+	}
+	var err error
+	if w.Request, err = s.Request(ctx, requestID); err != nil {
+		return w, err
+	}
+	if w.Request.Issue == nil {
+		return w, fmt.Errorf("request %d has no issue link: %w", requestID, ErrNotFound)
+	}
+	w.Link = *w.Request.Issue
+	return w, nil
+}
+
+// RecordCreateAttempt notes, before the create call, that an issue may come
+// to exist: a later attempt then searches before creating again.
+func (s *Store) RecordCreateAttempt(ctx context.Context, requestID, integrationID int64, projectKey string) error {
+	now := s.Now()
+	err := s.db.WithContext(ctx).Model(&JiraIssueLink{}).Where("request_id = ?", requestID).Updates(map[string]any{
+		"integration_id": integrationID, "project_key": projectKey, "create_attempted_at": now, "updated_at": now,
+	}).Error
+	return translate(err, "record create attempt")
+}
+
+// RecordIssue stores the created (or found) issue at once.
+func (s *Store) RecordIssue(ctx context.Context, requestID int64, issueID, key, url string) error {
+	err := s.db.WithContext(ctx).Model(&JiraIssueLink{}).Where("request_id = ?", requestID).Updates(map[string]any{
+		"issue_id": issueID, "issue_key": key, "issue_url": url, "updated_at": s.Now(),
+	}).Error
+	return translate(err, "record issue")
+}
+
+// RecordApplied notes that a lifecycle event reached the issue.
+func (s *Store) RecordApplied(ctx context.Context, requestID, eventID int64) error {
+	err := s.db.WithContext(ctx).Model(&JiraIssueLink{}).Where("request_id = ? AND applied_event_id < ?", requestID, eventID).
+		Updates(map[string]any{"applied_event_id": eventID, "updated_at": s.Now()}).Error
+	return translate(err, "record applied event")
+}
+
+// CompleteJob settles the job and every older job of its request, and sets
+// the request's sync state.
+func (s *Store) CompleteJob(ctx context.Context, job SyncJob, watermark int64, state SyncState, note string) error {
+	now := s.Now()
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&SyncJob{}).Where("request_id = ? AND (id = ? OR (id <= ? AND state = ?))", job.RequestID, job.ID, watermark, JobPending).
+			Updates(map[string]any{"state": JobDone, "locked_by": "", "locked_until": nil, "last_error": "", "updated_at": now}).Error; err != nil {
+			return translate(err, "complete job")
+		}
+		upd := map[string]any{"sync_state": state, "last_error": note, "updated_at": now}
+		if state == SyncSynced {
+			upd["last_synced_at"] = now
+		}
+		// A newer job still queued keeps the request pending.
+		var newer int64
+		if err := tx.Model(&SyncJob{}).Where("request_id = ? AND id > ? AND state IN ?", job.RequestID, watermark, []JobState{JobPending, JobRunning}).Count(&newer).Error; err != nil {
+			return translate(err, "count newer jobs")
+		}
+		if newer > 0 && state == SyncSynced {
+			upd["sync_state"] = SyncPending
+		}
+		return translate(tx.Model(&JiraIssueLink{}).Where("request_id = ?", job.RequestID).Updates(upd).Error, "set sync state")
+	})
+}
+
+// RetryJob releases the job to run again at runAfter, keeping the error.
+func (s *Store) RetryJob(ctx context.Context, job SyncJob, runAfter time.Time, lastErr string) error {
+	now := s.Now()
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&SyncJob{}).Where("id = ?", job.ID).Updates(map[string]any{
+			"state": JobPending, "run_after": runAfter.UTC(), "locked_by": "", "locked_until": nil, "last_error": lastErr, "updated_at": now,
+		}).Error; err != nil {
+			return translate(err, "reschedule job")
+		}
+		return translate(tx.Model(&JiraIssueLink{}).Where("request_id = ?", job.RequestID).
+			Updates(map[string]any{"sync_state": SyncPending, "last_error": lastErr, "updated_at": now}).Error, "set sync error")
+	})
+}
+
+// FailJob stops retrying: Jira refused the change. An admin can Retry.
+func (s *Store) FailJob(ctx context.Context, job SyncJob, lastErr string) error {
+	return s.settleJob(ctx, job, JobFailed, SyncFailed, lastErr)
+}
+
+// ParkJob holds the job until the integration is reconnected.
+func (s *Store) ParkJob(ctx context.Context, job SyncJob, lastErr string) error {
+	return s.settleJob(ctx, job, JobParked, SyncParked, lastErr)
+}
+
+func (s *Store) settleJob(ctx context.Context, job SyncJob, js JobState, ss SyncState, lastErr string) error {
+	now := s.Now()
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		// Older pending jobs of the request would only repeat this job's work.
+		if err := tx.Model(&SyncJob{}).Where("request_id = ? AND (id = ? OR (id < ? AND state = ?))", job.RequestID, job.ID, job.ID, JobPending).
+			Updates(map[string]any{"state": js, "locked_by": "", "locked_until": nil, "last_error": lastErr, "updated_at": now}).Error; err != nil {
+			return translate(err, "settle job")
+		}
+		return translate(tx.Model(&JiraIssueLink{}).Where("request_id = ?", job.RequestID).
+			Updates(map[string]any{"sync_state": ss, "last_error": lastErr, "updated_at": now}).Error, "set sync state")
+	})
+}
+
+func (s *Store) resumeParked(tx *gorm.DB, integrationID int64) error {
+	now := s.Now()
+	var reqIDs []int64
+	if err := tx.Model(&JiraIssueLink{}).Where("sync_state = ?", SyncParked).Pluck("request_id", &reqIDs).Error; err != nil {
+		return translate(err, "find parked requests")
+	}
+	if err := tx.Model(&SyncJob{}).Where("state = ?", JobParked).
+		Updates(map[string]any{"state": JobPending, "run_after": now, "attempts": 0, "updated_at": now}).Error; err != nil {
+		return translate(err, "resume parked jobs")
+	}
+	if len(reqIDs) == 0 {
+		return nil
+	}
+	return translate(tx.Model(&JiraIssueLink{}).Where("request_id IN ? AND sync_state = ?", reqIDs, SyncParked).
+		Updates(map[string]any{"sync_state": SyncPending, "last_error": "", "updated_at": now}).Error, "resume parked links")
+}
+
+// RetryRequestSync re-queues a failed request's sync (the Retry button).
+func (s *Store) RetryRequestSync(ctx context.Context, a Actor, requestID int64) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&JiraIssueLink{}).Where("request_id = ? AND sync_state IN ?", requestID, []SyncState{SyncFailed, SyncParked}).
+			Updates(map[string]any{"sync_state": SyncPending, "updated_at": s.Now()})
+		if res.Error != nil {
+			return translate(res.Error, "retry sync")
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("request %d has no failed sync: %w", requestID, ErrConflict)
+		}
+		if err := s.enqueue(tx, requestID); err != nil {
+			return err
+		}
+		return s.audit(tx, a, AuditSyncRetried, "request", requestID, "")
+	})
+}
+
+// SyncStats is the health of the sync for an integration page and metrics.
+type SyncStats struct {
+	Backlog          int64 // jobs pending or running
+	Failed           int64 // requests whose sync failed
+	Parked           int64 // requests waiting for a reconnect
+	OldestPendingAge time.Duration
+}
+
+// SyncStats counts jobs and failures across integrations (the outbox is global).
+func (s *Store) SyncStats(ctx context.Context) (SyncStats, error) {
+	var st SyncStats
+	db := s.db.WithContext(ctx)
+	if err := db.Model(&SyncJob{}).Where("state IN ?", []JobState{JobPending, JobRunning}).Count(&st.Backlog).Error; err != nil {
+		return st, translate(err, "count backlog")
+	}
+	if err := db.Model(&JiraIssueLink{}).Where("sync_state = ?", SyncFailed).Count(&st.Failed).Error; err != nil {
+		return st, translate(err, "count failures")
+	}
+	if err := db.Model(&JiraIssueLink{}).Where("sync_state = ?", SyncParked).Count(&st.Parked).Error; err != nil {
+		return st, translate(err, "count parked")
+	}
+	var oldest SyncJob
+	err := db.Where("state IN ?", []JobState{JobPending, JobRunning}).Order("id").Limit(1).Find(&oldest).Error
+	if err != nil {
+		return st, translate(err, "oldest job")
+	}
+	if oldest.ID != 0 {
+		st.OldestPendingAge = s.Now().Sub(oldest.CreatedAt)
+	}
+	return st, nil
+}
+
+// FailedSyncs lists the requests whose sync failed or is parked, newest first.
+func (s *Store) FailedSyncs(ctx context.Context, limit int) ([]JiraIssueLink, error) {
+	var out []JiraIssueLink
+	err := s.db.WithContext(ctx).Where("sync_state IN ?", []SyncState{SyncFailed, SyncParked}).Order("updated_at DESC").Limit(limit).Find(&out).Error
+	return out, translate(err, "list failed syncs")
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"privilege/handlers"
+)
+
+// serveOptions are the hooks `demo` and the tests use; serve works without them.
+type serveOptions struct {
+	rootCAs  *x509.CertPool    // extra roots for outbound TLS (demo simulator)
+	onListen func(addr string) // called with the bound address
+	onReady  func(a *app)      // called once the app is open (demo seeding)
+}
+
+// serve runs the console and the syncer until ctx ends, then shuts down
+// gracefully: HTTP first, then the workers, then the database.
+func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions) error {
+	if opts == nil {
+		opts = &serveOptions{}
+	}
+	logger := newLogger(stdout, cfg.LogLevel)
+	a, err := openApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if opts.onReady != nil {
+		opts.onReady(a)
+	}
+	keys, err := sessionKeys(cfg.SecretKeys)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	e := handlers.NewServer(handlers.Config{
+		BaseURL:        cfg.BaseURL,
+		SessionKeys:    keys,
+		TrustedProxies: cfg.TrustedProxies,
+	}, handlers.Deps{
+		Logger:  logger,
+		Store:   a.store,
+		Metrics: reg,
+		Ready:   a.ready,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "database", string(a.db.Dialect))
+	if opts.onListen != nil {
+		opts.onListen(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
+
+// ready is the readiness check: database reachable and schema current.
+func (a *app) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	ok, err := a.db.MigrationsCurrent(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("database schema is behind this binary; run privilege migrate")
+	}
+	return nil
+}
