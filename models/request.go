@@ -121,7 +121,9 @@ func (r AccessRequest) ResourceNames() []string {
 }
 
 // Duration is the requested access window.
-func (r AccessRequest) Duration() time.Duration { return time.Duration(r.DurationMinutes) * time.Minute }
+func (r AccessRequest) Duration() time.Duration {
+	return time.Duration(r.DurationMinutes) * time.Minute
+}
 
 // MaxJustificationLength bounds a justification.
 const MaxJustificationLength = 2000
