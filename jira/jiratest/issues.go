@@ -66,7 +66,7 @@ type instance struct {
 	nextCommentID int
 	searchLag     int
 
-	mux *http.ServeMux // REST routes, paths starting /rest/api/
+	mux http.Handler // REST routes, paths starting /rest/api/
 }
 
 func newInstance(s *Sim, f flavor) *instance {

@@ -42,13 +42,18 @@ func (c *call) decode() (map[string]any, error) {
 	return m, nil
 }
 
-// routes builds the REST mux of an instance.
-func (in *instance) routes() *http.ServeMux {
-	mux := http.NewServeMux()
+// routes builds the REST handler of an instance. createmeta has its own mux
+// because its patterns overlap issue/{key}/properties/{prop}.
+func (in *instance) routes() http.Handler {
+	mux, meta := http.NewServeMux(), http.NewServeMux()
 	v := in.version()
 	h := func(pattern string, acc access, fn func(*call) reply) {
 		method, path, _ := strings.Cut(pattern, " ")
-		mux.HandleFunc(method+" /rest/api/"+v+path, in.handler(acc, fn))
+		target := mux
+		if strings.HasPrefix(path, "/issue/createmeta/") {
+			target = meta
+		}
+		target.HandleFunc(method+" /rest/api/"+v+path, in.handler(acc, fn))
 	}
 	h("GET /serverInfo", accessNone, in.serverInfo)
 	h("GET /myself", accessUser, in.myself)
@@ -84,7 +89,15 @@ func (in *instance) routes() *http.ServeMux {
 	mux.HandleFunc("/", in.handler(accessNone, func(c *call) reply {
 		return errorReply(http.StatusNotFound, "null for uri: "+c.r.URL.Path)
 	}))
-	return mux
+	meta.Handle("/", mux)
+	metaPrefix := "/rest/api/" + v + "/issue/createmeta/"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, metaPrefix) {
+			meta.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // handler checks scopes, reads the body, then runs fn under sim.mu.
