@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -303,11 +302,6 @@ func getJSON(ctx context.Context, hc *http.Client, rawURL, accessToken string, o
 
 // decodeJSON decodes a size-limited JSON body.
 func decodeJSON(resp *http.Response, out any) error {
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err == nil && !strings.Contains(mt, "json") {
-			return fmt.Errorf("expected JSON, got %s", mt)
-		}
-	}
 	body, err := readLimited(resp.Body)
 	if err != nil {
 		return err
