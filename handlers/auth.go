@@ -1,0 +1,76 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"privilege/models"
+	"privilege/views"
+)
+
+type loginForm struct {
+	Email    string `form:"email"`
+	Password string `form:"password"`
+	Next     string `form:"next"`
+}
+
+// home sends people to the screen they use most.
+func (h *handler) home(c echo.Context) error {
+	return c.Redirect(http.StatusSeeOther, "/requests")
+}
+
+func (h *handler) showLogin(c echo.Context) error {
+	if currentUser(c) != nil {
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	return render(c, http.StatusOK, views.Login(views.LoginPage{
+		Meta: h.pageMeta(c, "Sign in", views.NavNone), Next: safeNext(c.QueryParam("next")),
+	}))
+}
+
+// login checks the password, rotates the session and audits the attempt.
+// Attempts are rate-limited per client IP.
+func (h *handler) login(c echo.Context) error {
+	var f loginForm
+	if err := c.Bind(&f); err != nil {
+		return newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
+	}
+	ctx := c.Request().Context()
+	if !h.limiter.allow(c.RealIP()) {
+		return newAPIError(http.StatusTooManyRequests, codeRateLimited,
+			"Too many sign-in attempts from your network. Wait a minute, then try again.")
+	}
+	u, err := h.store.Authenticate(ctx, f.Email, f.Password)
+	if errors.Is(err, models.ErrInvalidLogin) {
+		a := models.Actor{Email: models.NormalizeEmail(f.Email), IP: c.RealIP()}
+		if err := h.store.RecordAudit(ctx, a, models.AuditSignInFailed, "", 0, ""); err != nil {
+			return err
+		}
+		return render(c, http.StatusUnauthorized, views.Login(views.LoginPage{
+			Meta: h.pageMeta(c, "Sign in", views.NavNone), Email: f.Email, Next: safeNext(f.Next),
+			Message: "Wrong email or password, or the account is disabled.",
+		}))
+	}
+	if err != nil {
+		return err
+	}
+	if err := startSession(c, u); err != nil {
+		return err
+	}
+	if err := h.store.RecordAudit(ctx, actor(c), models.AuditSignIn, "user", u.ID, ""); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, safeNext(f.Next))
+}
+
+func (h *handler) logout(c echo.Context) error {
+	a := actor(c)
+	endSession(c)
+	if err := h.store.RecordAudit(c.Request().Context(), a, models.AuditSignOut, "user", a.UserID, ""); err != nil {
+		return err
+	}
+	addFlash(c, views.FlashInfo, "You are signed out.")
+	return c.Redirect(http.StatusSeeOther, "/login")
+}

@@ -1,0 +1,58 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"privilege/models"
+	"privilege/views"
+)
+
+// idParam reads the :id path parameter; a malformed id is a 404.
+func idParam(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, newAPIError(http.StatusNotFound, codeNotFound, "This page or item does not exist.")
+	}
+	return id, nil
+}
+
+// pageQuery reads ?page= (1-based) with a fixed page size.
+func pageQuery(c echo.Context, perPage int) models.PageQuery {
+	p, _ := strconv.Atoi(c.QueryParam("page"))
+	if p < 1 || p > 1_000_000 {
+		p = 1
+	}
+	return models.PageQuery{Page: p, PerPage: perPage}
+}
+
+// pagerFor builds the pagination links of a list at path, keeping the
+// other query parameters (such as the search term).
+func pagerFor[T any](p models.Page[T], path string, keep url.Values) views.Pager {
+	link := func(page int) string {
+		q := url.Values{}
+		for k, v := range keep {
+			if len(v) > 0 && v[0] != "" {
+				q.Set(k, v[0])
+			}
+		}
+		if page > 1 {
+			q.Set("page", strconv.Itoa(page))
+		}
+		if len(q) == 0 {
+			return path
+		}
+		return path + "?" + q.Encode()
+	}
+	pg := views.Pager{Page: p.Page, Pages: p.Pages(), Total: p.Total}
+	if p.HasPrev() {
+		pg.PrevURL = link(p.Page - 1)
+	}
+	if p.HasNext() {
+		pg.NextURL = link(p.Page + 1)
+	}
+	return pg
+}

@@ -1,0 +1,115 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"privilege/static"
+)
+
+// route is one line of the route table.
+type route struct {
+	Method  string
+	Path    string
+	Name    string
+	Rule    rule
+	Handler echo.HandlerFunc
+}
+
+// routeTable is every route of the console, with who may call it.
+//
+// To add a screen: write its handler method in a file of its own (one file
+// per resource), add its line here with a rule, and add its view in views/.
+// An /api/v1 route must also be described in openapi.json
+// (TestOpenAPIDescribesEveryRoute), and TestRoleMatrix exercises every line
+// for every role, so a new line needs nothing else to be tested for access.
+func (h *handler) routeTable() []route {
+	return []route{
+		// Operational and public.
+		{http.MethodGet, "/healthz", "healthz", rulePublic, h.healthz},
+		{http.MethodGet, "/readyz", "readyz", rulePublic, h.readyz},
+		{http.MethodGet, "/metrics", "metrics", rulePublic, h.metrics()},
+		{http.MethodGet, "/static/*", "static", rulePublic, serveStatic()},
+		{http.MethodGet, "/login", "login", rulePublic, h.showLogin},
+		{http.MethodPost, "/login", "login.submit", rulePublic, h.login},
+		{http.MethodGet, "/api/v1/openapi.json", "api.openapi", rulePublic, h.openAPI},
+
+		// First run.
+		{http.MethodGet, "/setup", "setup", ruleSetupOnly, h.showSetup},
+		{http.MethodPost, "/setup", "setup.submit", ruleSetupOnly, h.setup},
+
+		// Any signed-in user.
+		{http.MethodGet, "/", "home", ruleSignedIn, h.home},
+		{http.MethodPost, "/logout", "logout", ruleSignedIn, h.logout},
+		{http.MethodGet, "/requests", "requests", ruleSignedIn, h.showRequests},
+
+		// Admin: integrations (Jira screens go here).
+		{http.MethodGet, "/integrations", "integrations", ruleAdmin, h.showIntegrations},
+
+		// Admin: cloud accounts.
+		{http.MethodGet, "/accounts", "accounts", ruleAdmin, h.showAccounts},
+		{http.MethodGet, "/accounts/new", "accounts.new", ruleAdmin, h.showNewAccount},
+		{http.MethodPost, "/accounts", "accounts.create", ruleAdmin, h.createAccount},
+		{http.MethodGet, "/accounts/:id/edit", "accounts.edit", ruleAdmin, h.showEditAccount},
+		{http.MethodPost, "/accounts/:id", "accounts.update", ruleAdmin, h.updateAccount},
+		{http.MethodGet, "/accounts/:id/delete", "accounts.delete.confirm", ruleAdmin, h.showDeleteAccount},
+		{http.MethodPost, "/accounts/:id/delete", "accounts.delete", ruleAdmin, h.deleteAccount},
+
+		// Admin: users and API tokens.
+		{http.MethodGet, "/users", "users", ruleAdmin, h.showUsers},
+		{http.MethodGet, "/users/new", "users.new", ruleAdmin, h.showNewUser},
+		{http.MethodPost, "/users", "users.create", ruleAdmin, h.createUser},
+		{http.MethodPost, "/users/:id/disable", "users.disable", ruleAdmin, h.disableUser},
+		{http.MethodPost, "/users/:id/enable", "users.enable", ruleAdmin, h.enableUser},
+		{http.MethodGet, "/tokens", "tokens", ruleAdmin, h.showTokens},
+		{http.MethodGet, "/tokens/new", "tokens.new", ruleAdmin, h.showNewToken},
+		{http.MethodPost, "/tokens", "tokens.create", ruleAdmin, h.createToken},
+		{http.MethodPost, "/tokens/:id/revoke", "tokens.revoke", ruleAdmin, h.revokeToken},
+
+		// Admin: audit log.
+		{http.MethodGet, "/audit", "audit", ruleAdmin, h.showAudit},
+
+		// JSON API (bearer tokens only; no cookies, no CSRF).
+		{http.MethodGet, "/api/v1/accounts", "api.accounts.list", ruleAPIAny, h.apiListAccounts},
+		{http.MethodPost, "/api/v1/accounts", "api.accounts.create", ruleAPIAdmin, h.apiCreateAccount},
+	}
+}
+
+// addRoutes registers the table, each route behind its rule.
+func addRoutes(e *echo.Echo, h *handler) {
+	for _, r := range h.routeTable() {
+		e.Add(r.Method, r.Path, r.Handler, h.enforce(r.Rule)).Name = r.Name
+	}
+}
+
+// serveStatic serves the embedded assets; URLs carry ?v=<content hash>, so
+// they may be cached for a year.
+func serveStatic() echo.HandlerFunc {
+	files := echo.StaticDirectoryHandler(static.FS, false)
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		return files(c)
+	}
+}
+
+// csrf protects every state-changing browser route. Fetch metadata
+// (Sec-Fetch-Site) decides first; the _csrf token (form field or
+// X-CSRF-Token header) is the fallback for browsers without it. /api uses
+// bearer tokens and no cookies, so it is skipped.
+func (h *handler) csrf() echo.MiddlewareFunc {
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+		Skipper:        func(c echo.Context) bool { return skipsSession(c.Request().URL.Path) },
+		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+		ContextKey:     ctxCSRF,
+		CookieName:     "privilege_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSecure:   h.secure,
+		CookieSameSite: http.SameSiteLaxMode,
+		ErrorHandler: func(error, echo.Context) error {
+			return newAPIError(http.StatusForbidden, codeForbidden, "The form expired or came from another site. Reload the page and try again.")
+		},
+	})
+}

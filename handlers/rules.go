@@ -1,0 +1,149 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"privilege/models"
+)
+
+// rule says who may call a route. Every route has exactly one, in the
+// route table (routes.go); the zero value is invalid and denies everyone.
+type rule int
+
+const (
+	ruleUnset     rule = iota // a forgotten rule: deny, and TestEveryRouteHasARule fails
+	rulePublic                // anyone (login page, health, static assets, OpenAPI)
+	ruleSetupOnly             // only while no user exists (first-run setup)
+	ruleSignedIn              // any signed-in user (session)
+	ruleApprover              // approvers and admins (session)
+	ruleAdmin                 // admins (session)
+	ruleAPIAny                // any bearer-token user
+	ruleAPIAdmin              // bearer-token admins
+)
+
+func (r rule) String() string {
+	switch r {
+	case rulePublic:
+		return "public"
+	case ruleSetupOnly:
+		return "setup-only"
+	case ruleSignedIn:
+		return "signed-in"
+	case ruleApprover:
+		return "approver+admin"
+	case ruleAdmin:
+		return "admin"
+	case ruleAPIAny:
+		return "api-any"
+	case ruleAPIAdmin:
+		return "api-admin"
+	}
+	return "unset"
+}
+
+// isAPI reports whether the rule authenticates with bearer tokens.
+func (r rule) isAPI() bool { return r == ruleAPIAny || r == ruleAPIAdmin }
+
+// allows reports whether a user with role may pass once authenticated.
+func (r rule) allows(role models.Role) bool {
+	switch r {
+	case rulePublic, ruleSignedIn, ruleAPIAny:
+		return true
+	case ruleApprover:
+		return role.CanApprove()
+	case ruleAdmin, ruleAPIAdmin:
+		return role == models.RoleAdmin
+	}
+	return false
+}
+
+// enforce returns the middleware that applies r before the handler.
+func (h *handler) enforce(r rule) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Set(routeRuleKey, r)
+			switch r {
+			case rulePublic:
+				return next(c)
+			case ruleSetupOnly:
+				if h.setUp.Load() {
+					return c.Redirect(http.StatusSeeOther, "/login")
+				}
+				return next(c)
+			case ruleSignedIn, ruleApprover, ruleAdmin:
+				u := currentUser(c)
+				if u == nil {
+					return redirectToLogin(c)
+				}
+				if !r.allows(u.Role) {
+					return newAPIError(http.StatusForbidden, codeForbidden, "Your role does not allow this page or action. Ask an admin if you need it.")
+				}
+				return next(c)
+			case ruleAPIAny, ruleAPIAdmin:
+				u, err := h.authenticateBearer(c)
+				if err != nil {
+					return err
+				}
+				if !r.allows(u.Role) {
+					return newAPIError(http.StatusForbidden, codeForbidden, "This needs the admin role.")
+				}
+				return next(c)
+			}
+			return newAPIError(http.StatusForbidden, codeForbidden, "This route has no access rule.")
+		}
+	}
+}
+
+// redirectToLogin sends a signed-out browser to /login, remembering where
+// it was going (GET only).
+func redirectToLogin(c echo.Context) error {
+	to := "/login"
+	if c.Request().Method == http.MethodGet && c.Request().URL.Path != "/" {
+		to += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// safeNext keeps only local paths, so /login?next= is no open redirect.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+// isInfraPath: operational endpoints and assets, never logged, never gated.
+func isInfraPath(p string) bool {
+	return p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/")
+}
+
+// requireSetup sends every page to /setup (and answers the API with 503)
+// while no user exists. Once a user exists it never checks again.
+func (h *handler) requireSetup(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p := c.Request().URL.Path
+		if h.setUp.Load() || isInfraPath(p) {
+			return next(c)
+		}
+		has, err := h.store.HasUsers(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if has {
+			h.setUp.Store(true)
+			return next(c)
+		}
+		switch {
+		case isAPIPath(p):
+			return newAPIError(http.StatusServiceUnavailable, codeSetupRequired, "Setup required: create the first admin at /setup.")
+		case p == "/setup":
+			return next(c)
+		}
+		return c.Redirect(http.StatusSeeOther, "/setup")
+	}
+}

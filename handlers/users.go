@@ -1,0 +1,79 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"privilege/models"
+	"privilege/views"
+)
+
+const usersPerPage = 50
+
+type userForm struct {
+	Email    string `form:"email"`
+	Name     string `form:"name"`
+	Role     string `form:"role"`
+	Password string `form:"password"`
+}
+
+func (h *handler) showUsers(c echo.Context) error {
+	page, err := h.store.ListUsers(c.Request().Context(), pageQuery(c, usersPerPage))
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.Users(views.UsersPage{
+		Meta: h.pageMeta(c, "Users", views.NavUsers), Users: page.Items, Pager: pagerFor(page, "/users", nil),
+	}))
+}
+
+func (h *handler) showNewUser(c echo.Context) error {
+	return render(c, http.StatusOK, views.UserNew(views.UserForm{
+		Meta: h.pageMeta(c, "New user", views.NavUsers), Role: string(models.RoleRequester),
+	}))
+}
+
+func (h *handler) createUser(c echo.Context) error {
+	var f userForm
+	if err := c.Bind(&f); err != nil {
+		return newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
+	}
+	in := models.NewUser{Email: f.Email, Name: f.Name, Role: models.Role(f.Role), Password: f.Password}
+	u, err := h.store.CreateUser(c.Request().Context(), actor(c), in)
+	var ve *models.ValidationError
+	if errors.As(err, &ve) {
+		return render(c, http.StatusUnprocessableEntity, views.UserNew(views.UserForm{
+			Meta: h.pageMeta(c, "New user", views.NavUsers), Email: f.Email, Name: f.Name, Role: f.Role, Errors: ve.Fields,
+		}))
+	}
+	if err != nil {
+		return err
+	}
+	return redirectWithFlash(c, views.FlashSuccess, "User "+u.Email+" created as "+string(u.Role)+".", "/users")
+}
+
+func (h *handler) disableUser(c echo.Context) error { return h.setUserDisabled(c, true) }
+
+func (h *handler) enableUser(c echo.Context) error { return h.setUserDisabled(c, false) }
+
+func (h *handler) setUserDisabled(c echo.Context, disabled bool) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	err = h.store.SetUserDisabled(c.Request().Context(), actor(c), id, disabled)
+	var ve *models.ValidationError
+	if errors.As(err, &ve) {
+		return redirectWithFlash(c, views.FlashError, ve.Fields["user"], "/users")
+	}
+	if err != nil {
+		return err
+	}
+	msg := "User enabled: they can sign in again."
+	if disabled {
+		msg = "User disabled: their sessions and API tokens stop working now."
+	}
+	return redirectWithFlash(c, views.FlashSuccess, msg, "/users")
+}

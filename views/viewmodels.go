@@ -1,0 +1,351 @@
+// Package views holds the console's templ components and the view models
+// that handlers fill. Templates do no I/O: everything they show arrives in a
+// view model, including the CSRF token and the signed-in user.
+package views
+
+//go:generate go tool templ generate
+
+import (
+	"strconv"
+
+	"privilege/models"
+)
+
+// FlashKind is the kind of a one-time message shown on the next page.
+type FlashKind string
+
+// Flash kinds.
+const (
+	FlashSuccess FlashKind = "success"
+	FlashError   FlashKind = "error"
+	FlashInfo    FlashKind = "info"
+)
+
+// Valid reports whether k is a known kind.
+func (k FlashKind) Valid() bool { return k == FlashSuccess || k == FlashError || k == FlashInfo }
+
+// Flash is a one-time message.
+type Flash struct {
+	Kind    FlashKind `json:"k"`
+	Message string    `json:"m"`
+}
+
+// NavItem names an entry of the main navigation.
+type NavItem string
+
+// Navigation entries.
+const (
+	NavNone         NavItem = ""
+	NavRequests     NavItem = "requests"
+	NavIntegrations NavItem = "integrations"
+	NavAccounts     NavItem = "accounts"
+	NavUsers        NavItem = "users"
+	NavAudit        NavItem = "audit"
+)
+
+type navLink struct {
+	Item      NavItem
+	Label     string
+	Href      string
+	AdminOnly bool
+}
+
+// navLinks is the main navigation, in order.
+func navLinks() []navLink {
+	return []navLink{
+		{NavRequests, "Requests", "/requests", false},
+		{NavIntegrations, "Integrations", "/integrations", true},
+		{NavAccounts, "Accounts", "/accounts", true},
+		{NavUsers, "Users", "/users", true},
+		{NavAudit, "Audit", "/audit", true},
+	}
+}
+
+// PageMeta is what every full page needs: the shell's data.
+type PageMeta struct {
+	Title        string
+	User         *models.User // nil when signed out
+	CSRFToken    string
+	Flashes      []Flash
+	Active       NavItem
+	RequestID    string
+	AssetVersion string
+}
+
+// IsAdmin reports whether the signed-in user is an admin.
+func (m PageMeta) IsAdmin() bool { return m.User != nil && m.User.Role == models.RoleAdmin }
+
+func (m PageMeta) asset(path string) string {
+	if m.AssetVersion == "" {
+		return path
+	}
+	return path + "?v=" + m.AssetVersion
+}
+
+func (m PageMeta) visible(l navLink) bool {
+	return m.User != nil && (!l.AdminOnly || m.IsAdmin())
+}
+
+// FormErrors maps a field name to its message.
+type FormErrors map[string]string
+
+// Has reports whether field has an error.
+func (e FormErrors) Has(field string) bool { _, ok := e[field]; return ok }
+
+// Get returns the field's message.
+func (e FormErrors) Get(field string) string { return e[field] }
+
+// Pager describes the pagination links under a list.
+type Pager struct {
+	Page    int
+	Pages   int
+	Total   int64
+	PrevURL string // empty on the first page
+	NextURL string // empty on the last page
+}
+
+// FieldProps describes one labelled input.
+type FieldProps struct {
+	Label        string
+	Name         string
+	Type         string // text when empty
+	Value        string
+	Error        string
+	Hint         string
+	Autocomplete string
+	Required     bool
+	Autofocus    bool
+}
+
+func (f FieldProps) inputType() string {
+	if f.Type == "" {
+		return "text"
+	}
+	return f.Type
+}
+
+// Option is one choice of a select.
+type Option struct {
+	Value    string
+	Label    string
+	Selected bool
+}
+
+// SelectProps describes one labelled select.
+type SelectProps struct {
+	Label   string
+	Name    string
+	Options []Option
+	Error   string
+}
+
+// EmptyStateProps tells a user what to do when a list is empty.
+type EmptyStateProps struct {
+	Title      string
+	Message    string
+	ActionHref string // optional
+	ActionText string
+}
+
+// Badge is a label with a tone; BadgeFor* helpers map typed enums to badges
+// in one place (later: request status, sync state).
+type Badge struct {
+	Label string
+	Tone  BadgeTone
+}
+
+// BadgeTone is the colour family of a badge.
+type BadgeTone string
+
+// Badge tones.
+const (
+	ToneNeutral BadgeTone = "neutral"
+	ToneOK      BadgeTone = "ok"
+	ToneWarn    BadgeTone = "warn"
+	ToneError   BadgeTone = "err"
+	ToneInfo    BadgeTone = "info"
+)
+
+// RoleBadge maps a role to its badge.
+func RoleBadge(r models.Role) Badge {
+	switch r {
+	case models.RoleAdmin:
+		return Badge{"admin", ToneInfo}
+	case models.RoleApprover:
+		return Badge{"approver", ToneOK}
+	}
+	return Badge{string(r), ToneNeutral}
+}
+
+// UserStateBadge shows whether a user may sign in.
+func UserStateBadge(u models.User) Badge {
+	if u.Disabled {
+		return Badge{"disabled", ToneError}
+	}
+	return Badge{"active", ToneOK}
+}
+
+// TokenStateBadge shows whether a token still works.
+func TokenStateBadge(t models.APIToken) Badge {
+	if t.Revoked() {
+		return Badge{"revoked", ToneError}
+	}
+	return Badge{"active", ToneOK}
+}
+
+// ProviderBadge shows a cloud provider.
+func ProviderBadge(p models.Provider) Badge { return Badge{p.Label(), ToneNeutral} }
+
+// LoginPage is the sign-in form.
+type LoginPage struct {
+	Meta    PageMeta
+	Email   string
+	Next    string
+	Message string // a form-level error, e.g. wrong password
+}
+
+// SetupPage creates the first admin.
+type SetupPage struct {
+	Meta   PageMeta
+	Email  string
+	Name   string
+	Errors FormErrors
+}
+
+// AccountsPage lists cloud accounts.
+type AccountsPage struct {
+	Meta     PageMeta
+	Accounts []models.CloudAccount
+	Query    string
+	Pager    Pager
+}
+
+// ResourceRow is one name+kind row of the account form.
+type ResourceRow struct {
+	Name string
+	Kind string
+}
+
+// AccountForm creates (ID 0) or edits an account. Values are kept as typed.
+type AccountForm struct {
+	Meta               PageMeta
+	ID                 int64
+	Provider           string
+	ExternalID         string
+	Name               string
+	MaxDurationMinutes string
+	Resources          []ResourceRow
+	Errors             FormErrors
+}
+
+// IsNew reports whether the form creates an account.
+func (f AccountForm) IsNew() bool { return f.ID == 0 }
+
+// Action is where the form posts.
+func (f AccountForm) Action() string {
+	if f.IsNew() {
+		return "/accounts"
+	}
+	return "/accounts/" + strconv.FormatInt(f.ID, 10)
+}
+
+// ResourceError is the message of resource row i.
+func (f AccountForm) ResourceError(i int) string { return f.Errors.Get("resources." + strconv.Itoa(i)) }
+
+func (f AccountForm) providerOptions() []Option {
+	opts := make([]Option, 0, len(models.Providers))
+	for _, p := range models.Providers {
+		opts = append(opts, Option{Value: string(p), Label: p.Label(), Selected: string(p) == f.Provider})
+	}
+	return opts
+}
+
+// AccountDeletePage confirms a deletion.
+type AccountDeletePage struct {
+	Meta    PageMeta
+	Account models.CloudAccount
+}
+
+// UsersPage lists users.
+type UsersPage struct {
+	Meta  PageMeta
+	Users []models.User
+	Pager Pager
+}
+
+// UserForm creates a user.
+type UserForm struct {
+	Meta   PageMeta
+	Email  string
+	Name   string
+	Role   string
+	Errors FormErrors
+}
+
+func (f UserForm) roleOptions() []Option {
+	opts := make([]Option, 0, len(models.Roles))
+	for _, r := range models.Roles {
+		opts = append(opts, Option{Value: string(r), Label: string(r), Selected: string(r) == f.Role})
+	}
+	return opts
+}
+
+// TokensPage lists API tokens.
+type TokensPage struct {
+	Meta   PageMeta
+	Tokens []models.APIToken
+	Pager  Pager
+}
+
+// TokenForm creates an API token.
+type TokenForm struct {
+	Meta   PageMeta
+	Users  []models.User
+	UserID string
+	Name   string
+	Errors FormErrors
+}
+
+func (f TokenForm) userOptions() []Option {
+	opts := []Option{{Value: "", Label: "Choose a user…"}}
+	for _, u := range f.Users {
+		if u.Disabled {
+			continue
+		}
+		id := strconv.FormatInt(u.ID, 10)
+		opts = append(opts, Option{Value: id, Label: u.Email + " (" + string(u.Role) + ")", Selected: id == f.UserID})
+	}
+	return opts
+}
+
+// TokenCreatedPage shows a new token's plaintext, once.
+type TokenCreatedPage struct {
+	Meta      PageMeta
+	Plaintext string
+	Token     models.APIToken
+}
+
+// AuditPage lists audit events.
+type AuditPage struct {
+	Meta   PageMeta
+	Events []models.AuditEvent
+	Pager  Pager
+}
+
+// IntegrationsPage is the Integrations screen (Jira comes later).
+type IntegrationsPage struct {
+	Meta PageMeta
+}
+
+// RequestsPage is the Requests screen (the request flow comes later).
+type RequestsPage struct {
+	Meta PageMeta
+}
+
+// ErrorPage is shown for 4xx/5xx answers to browser requests.
+type ErrorPage struct {
+	Meta    PageMeta
+	Status  int
+	Title   string
+	Message string
+}
