@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -16,7 +17,14 @@ type Store struct {
 	sealer  *Sealer
 	now     func() time.Time
 	kdf     PasswordParams
+
+	enqueued  atomic.Int64           // sync jobs written by this process
+	onEnqueue atomic.Pointer[func()] // called after a commit that wrote jobs
 }
+
+// OnEnqueue registers fn to run after every commit that wrote a sync job, so
+// the syncer of this process starts at once instead of at its next poll.
+func (s *Store) OnEnqueue(fn func()) { s.onEnqueue.Store(&fn) }
 
 // StoreOption adjusts a Store.
 type StoreOption func(*Store)
@@ -52,7 +60,14 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	before := s.enqueued.Load()
+	err := s.db.WithContext(ctx).Transaction(fn)
+	if err == nil && s.enqueued.Load() != before {
+		if hook := s.onEnqueue.Load(); hook != nil {
+			(*hook)()
+		}
+	}
+	return err
 }
 
 // translate maps gorm errors to the package's sentinels.

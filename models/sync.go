@@ -73,6 +73,7 @@ func (s *Store) enqueue(tx *gorm.DB, requestID int64) error {
 	if err := tx.Create(&job).Error; err != nil {
 		return translate(err, "enqueue sync job")
 	}
+	s.enqueued.Add(1)
 	return nil
 }
 

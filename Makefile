@@ -1,0 +1,48 @@
+# Privilege — one entry point for contributors and CI.
+GO        ?= go
+PKGS      := ./...
+# Packages with concurrency run under the race detector (needs cgo + gcc).
+RACE_PKGS := ./models/... ./jira/... ./handlers/...
+
+.PHONY: run demo test deps generate fmt vet check bench docker
+
+run:
+	$(GO) run .
+
+demo:
+	$(GO) run . demo
+
+## test: install what the tests need (Chromium), check generated code and formatting, run every test.
+test: deps check
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m $(RACE_PKGS)
+	CGO_ENABLED=0 $(GO) test -count=1 -timeout 30m $$($(GO) list $(PKGS) | grep -v -e /models -e /jira -e /handlers)
+
+## deps: Debian Chromium for the browser tests (skipped when present).
+deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium (browser tests)"; \
+		SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+generate:
+	$(GO) tool templ generate
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+	$(GO) tool templ fmt views
+
+vet:
+	$(GO) vet $(PKGS)
+
+## check: generated code and formatting leave no diff; go vet is clean.
+check: vet
+	$(GO) tool templ generate
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	@git diff --exit-code -- '*_templ.go' || { echo "templ generate changed files: commit them"; exit 1; }
+
+## bench: benchmarks with their figures.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./handlers/ ./jira/ .
+
+docker:
+	docker build -t privilege .

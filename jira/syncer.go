@@ -1,0 +1,451 @@
+package jira
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"privilege/models"
+)
+
+// SyncStore is what the syncer needs from the database (*models.Store).
+type SyncStore interface {
+	ClaimJobs(ctx context.Context, owner string, n int, lease time.Duration) ([]models.SyncJob, error)
+	LoadSyncWork(ctx context.Context, requestID int64) (models.SyncWork, error)
+	ProjectLink(ctx context.Context, id int64) (models.ProjectLink, error)
+	ProjectLinkByKey(ctx context.Context, integrationID int64, key string) (models.ProjectLink, error)
+	Integration(ctx context.Context, id int64) (models.Integration, error)
+	ClientSecret(in models.Integration) (string, error)
+	RecordCreateAttempt(ctx context.Context, requestID, integrationID int64, projectKey string) error
+	RecordIssue(ctx context.Context, requestID int64, issueID, key, url string) error
+	RecordApplied(ctx context.Context, requestID, eventID int64) error
+	CompleteJob(ctx context.Context, job models.SyncJob, watermark int64, state models.SyncState, note string) error
+	RetryJob(ctx context.Context, job models.SyncJob, runAfter time.Time, lastErr string) error
+	FailJob(ctx context.Context, job models.SyncJob, lastErr string) error
+	ParkJob(ctx context.Context, job models.SyncJob, lastErr string) error
+	MarkIntegrationSuccess(ctx context.Context, id int64) error
+	ExpireDue(ctx context.Context, limit int) (int, error)
+}
+
+// SyncerConfig tunes the syncer; zero values take the defaults.
+type SyncerConfig struct {
+	BaseURL        string        // PRIVILEGE_BASE_URL, for approval links
+	Workers        int           // jobs in flight (default 8)
+	PollInterval   time.Duration // how often to look for work written elsewhere (default 2s)
+	Lease          time.Duration // claim lease; a crashed worker's jobs return after it (default 2m)
+	JobTimeout     time.Duration // one reconcile, all Jira calls included (default 60s, < Lease)
+	ExpireInterval time.Duration // how often pending/approved requests are checked for expiry (default 15s)
+	AmbiguousGrace time.Duration // after an ambiguous create, how long search may lag (default 60s)
+	BackoffBase    time.Duration // default 2s
+	BackoffCap     time.Duration // default 10m
+	MaxAttempts    int           // retryable failures before giving up (default 25)
+	Now            func() time.Time
+}
+
+func (c *SyncerConfig) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.Workers <= 0 {
+		c.Workers = 8
+	}
+	set(&c.PollInterval, 2*time.Second)
+	set(&c.Lease, 2*time.Minute)
+	set(&c.JobTimeout, 60*time.Second)
+	set(&c.ExpireInterval, 15*time.Second)
+	set(&c.AmbiguousGrace, 60*time.Second)
+	set(&c.BackoffBase, 2*time.Second)
+	set(&c.BackoffCap, 10*time.Minute)
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 25
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Syncer is the reconciler of design.md §4: a job means "make the Jira task
+// of request R match R". It creates the task if none is recorded, then
+// applies every lifecycle event not yet applied, in order; running a job
+// twice changes nothing the second time. It never holds a database
+// transaction across a Jira call: claim, call Jira, record.
+type Syncer struct {
+	log     *slog.Logger
+	store   SyncStore
+	clients *Clients
+	cfg     SyncerConfig
+	owner   string
+	wake    chan struct{}
+	beat    atomic.Int64 // unix nanos of the last loop turn
+	metrics *SyncMetrics
+}
+
+// NewSyncer builds a syncer; Run starts it.
+func NewSyncer(log *slog.Logger, store SyncStore, clients *Clients, metrics *SyncMetrics, cfg SyncerConfig) *Syncer {
+	cfg.defaults()
+	return &Syncer{log: log, store: store, clients: clients, cfg: cfg, owner: "syncer-" + randomOwner(),
+		wake: make(chan struct{}, 1), metrics: metrics}
+}
+
+// Notify wakes the syncer at once (a job was just written in this process).
+func (s *Syncer) Notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Heartbeat is the time of the syncer's last loop turn (zero before it runs).
+func (s *Syncer) Heartbeat() time.Time {
+	n := s.beat.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// HealthyWithin reports whether the loop turned within d.
+func (s *Syncer) HealthyWithin(d time.Duration) bool {
+	hb := s.Heartbeat()
+	return !hb.IsZero() && time.Since(hb) < d
+}
+
+// Run works until ctx ends, then waits for jobs in flight (they are bounded
+// by JobTimeout; an interrupted job is simply claimed again later).
+func (s *Syncer) Run(ctx context.Context) {
+	poll := time.NewTicker(s.cfg.PollInterval)
+	defer poll.Stop()
+	done := make(chan struct{}, s.cfg.Workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	inflight := 0
+	var lastExpire time.Time
+	for {
+		s.beat.Store(time.Now().UnixNano())
+		if now := s.cfg.Now(); now.Sub(lastExpire) >= s.cfg.ExpireInterval {
+			lastExpire = now
+			if n, err := s.store.ExpireDue(ctx, 500); err != nil && ctx.Err() == nil {
+				s.log.Error("expire requests", "err", err)
+			} else if n > 0 {
+				s.log.Info("requests expired or ended", "count", n)
+			}
+		}
+		claimed := 0
+		if free := s.cfg.Workers - inflight; free > 0 && ctx.Err() == nil {
+			jobs, err := s.store.ClaimJobs(ctx, s.owner, free, s.cfg.Lease)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("claim sync jobs", "err", err)
+			}
+			claimed = len(jobs)
+			for _, job := range jobs {
+				inflight++
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					s.runJob(context.WithoutCancel(ctx), job)
+					done <- struct{}{}
+				}()
+			}
+			if claimed == free {
+				// There may be more due work: look again as soon as a slot frees.
+				select {
+				case <-ctx.Done():
+					return
+				case <-done:
+					inflight--
+				}
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-done:
+			inflight--
+		case <-s.wake:
+		case <-poll.C:
+		}
+	}
+}
+
+// ProcessOnce claims due jobs, runs them and returns how many it ran. Tests
+// and tools drive the syncer with it instead of Run.
+func (s *Syncer) ProcessOnce(ctx context.Context) (int, error) {
+	if _, err := s.store.ExpireDue(ctx, 500); err != nil {
+		return 0, err
+	}
+	jobs, err := s.store.ClaimJobs(ctx, s.owner, s.cfg.Workers, s.cfg.Lease)
+	if err != nil {
+		return 0, err
+	}
+	var wg sync.WaitGroup
+	for _, job := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.runJob(ctx, job)
+		}()
+	}
+	wg.Wait()
+	return len(jobs), nil
+}
+
+// result is what a reconcile decided about its job.
+type result struct {
+	kind      resultKind
+	state     models.SyncState
+	note      string
+	runAfter  time.Time
+	watermark int64
+}
+
+type resultKind int
+
+const (
+	resultDone resultKind = iota
+	resultRetry
+	resultFail
+	resultPark
+)
+
+func (s *Syncer) runJob(ctx context.Context, job models.SyncJob) {
+	jctx, cancel := context.WithTimeout(ctx, s.cfg.JobTimeout)
+	defer cancel()
+	start := time.Now()
+	res := s.reconcile(jctx, job)
+	log := s.log.With("job", job.ID, "access_request_id", job.RequestID, "attempt", job.Attempts)
+	var err error
+	switch res.kind {
+	case resultDone:
+		err = s.store.CompleteJob(ctx, job, res.watermark, res.state, res.note)
+	case resultRetry:
+		log.Warn("sync retry", "reason", res.note, "run_after", res.runAfter)
+		err = s.store.RetryJob(ctx, job, res.runAfter, res.note)
+	case resultFail:
+		log.Warn("sync failed", "reason", res.note)
+		err = s.store.FailJob(ctx, job, res.note)
+	case resultPark:
+		log.Warn("sync parked", "reason", res.note)
+		err = s.store.ParkJob(ctx, job, res.note)
+	}
+	if err != nil {
+		// The lease will expire and the job will be claimed again.
+		log.Error("record sync outcome", "err", err)
+	}
+	s.metrics.observeJob(res.kind, time.Since(start))
+}
+
+func done(state models.SyncState, note string) result { return result{kind: resultDone, state: state, note: note} }
+
+// target is where a request's task lives (or will).
+type target struct {
+	integ models.Integration
+	link  *models.ProjectLink // nil when the project was unlinked after the task was created
+	key   string              // project key
+}
+
+func (s *Syncer) reconcile(ctx context.Context, job models.SyncJob) result {
+	w, err := s.store.LoadSyncWork(ctx, job.RequestID)
+	if errors.Is(err, models.ErrNotFound) {
+		return done(models.SyncDetached, "The request no longer exists.")
+	}
+	if err != nil {
+		return s.retry(job, err)
+	}
+	res := s.apply(ctx, job, w)
+	res.watermark = w.Watermark
+	return res
+}
+
+func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWork) result {
+	if !w.Link.SyncState.Tracked() {
+		return done(w.Link.SyncState, w.Link.LastError)
+	}
+	t, res, ok := s.resolveTarget(ctx, job, w)
+	if !ok {
+		return res
+	}
+	if t.integ.Status == models.IntegrationReconnectRequired {
+		return result{kind: resultPark, note: "Waiting for an admin to reconnect the Jira integration " + t.integ.Name + "."}
+	}
+	secret, err := s.store.ClientSecret(t.integ)
+	if err != nil {
+		return result{kind: resultFail, note: "The integration's client secret cannot be decrypted: " + err.Error()}
+	}
+	client := s.clients.For(NewConnection(t.integ, secret))
+	link := w.Link
+	if link.IssueKey == "" {
+		ref, res, ok := s.ensureIssue(ctx, job, client, t, w)
+		if !ok {
+			return res
+		}
+		link.IssueKey, link.IssueID, link.IssueURL = ref.Key, ref.ID, ref.URL
+	}
+	for _, ev := range w.Request.Events {
+		if ev.ID <= link.AppliedEventID || ev.Kind == models.EventCreated {
+			continue
+		}
+		if err := s.applyEvent(ctx, client, t, link.IssueKey, w.Request, ev); err != nil {
+			return s.classify(job, err, link.IssueKey)
+		}
+		if err := s.store.RecordApplied(ctx, w.Request.ID, ev.ID); err != nil {
+			return s.retry(job, err)
+		}
+	}
+	if err := s.store.MarkIntegrationSuccess(ctx, t.integ.ID); err != nil {
+		s.log.Warn("mark integration success", "err", err)
+	}
+	return done(models.SyncSynced, "")
+}
+
+// resolveTarget finds the integration and project of the task: where it was
+// created (tasks never move), or the project now linked to the account.
+func (s *Syncer) resolveTarget(ctx context.Context, job models.SyncJob, w models.SyncWork) (target, result, bool) {
+	var t target
+	if w.Link.IntegrationID != nil && (w.Link.IssueKey != "" || w.Link.CreateAttemptedAt != nil) {
+		integ, err := s.store.Integration(ctx, *w.Link.IntegrationID)
+		if err != nil {
+			return t, s.detachedOr(job, err, "The Jira integration of this task was disconnected."), false
+		}
+		t.integ, t.key = integ, w.Link.ProjectKey
+		if pl, err := s.store.ProjectLinkByKey(ctx, integ.ID, w.Link.ProjectKey); err == nil {
+			t.link = &pl
+		} else if !errors.Is(err, models.ErrNotFound) {
+			return t, s.retry(job, err), false
+		}
+		return t, result{}, true
+	}
+	if w.Request.Account.ProjectLinkID == nil {
+		return t, done(models.SyncDetached, "The account is no longer linked to a Jira project, so no task was created."), false
+	}
+	pl, err := s.store.ProjectLink(ctx, *w.Request.Account.ProjectLinkID)
+	if err != nil {
+		return t, s.detachedOr(job, err, "The account's Jira project was unlinked before the task was created."), false
+	}
+	integ, err := s.store.Integration(ctx, pl.IntegrationID)
+	if err != nil {
+		return t, s.detachedOr(job, err, "The Jira integration was disconnected before the task was created."), false
+	}
+	t.integ, t.link, t.key = integ, &pl, pl.ProjectKey
+	return t, result{}, true
+}
+
+func (s *Syncer) detachedOr(job models.SyncJob, err error, note string) result {
+	if errors.Is(err, models.ErrNotFound) {
+		return done(models.SyncDetached, note)
+	}
+	return s.retry(job, err)
+}
+
+// ensureIssue finds or creates the request's task, exactly once: an earlier
+// attempt that may have reached Jira is searched for (by correlation label)
+// before any new create, allowing search to lag behind writes.
+func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Client, t target, w models.SyncWork) (IssueRef, result, bool) {
+	reqID := w.Request.ID
+	if at := w.Link.CreateAttemptedAt; at != nil {
+		refs, err := client.FindIssuesByLabel(ctx, t.key, CorrelationLabel(reqID), nil)
+		if err != nil {
+			return IssueRef{}, s.classify(job, err, ""), false
+		}
+		if len(refs) > 0 {
+			ref := refs[len(refs)-1] // ORDER BY created DESC: the first one created
+			if err := s.store.RecordIssue(ctx, reqID, ref.ID, ref.Key, ref.URL); err != nil {
+				return IssueRef{}, s.retry(job, err), false
+			}
+			return ref, result{}, true
+		}
+		if wait := at.Add(s.cfg.AmbiguousGrace); s.cfg.Now().Before(wait) {
+			return IssueRef{}, result{kind: resultRetry, runAfter: wait,
+				note: "An earlier create may have reached Jira; waiting for Jira search to catch up before creating again."}, false
+		}
+	}
+	if t.link == nil {
+		return IssueRef{}, done(models.SyncDetached, "The Jira project was unlinked before the task was created."), false
+	}
+	if err := s.store.RecordCreateAttempt(ctx, reqID, t.integ.ID, t.key); err != nil {
+		return IssueRef{}, s.retry(job, err), false
+	}
+	ref, err := client.CreateIssue(ctx, IssueInput{
+		ProjectKey: t.key, IssueTypeID: t.link.IssueTypeID, Summary: IssueSummary(w.Request),
+		Description: IssueDescription(w.Request, s.cfg.BaseURL), Labels: []string{ProductLabel, CorrelationLabel(reqID)},
+	})
+	if err != nil {
+		if IsAmbiguous(err) {
+			return IssueRef{}, result{kind: resultRetry, runAfter: s.cfg.Now().Add(s.backoff(1)),
+				note: "Creating the task may or may not have worked (" + err.Error() + "); it will be checked before trying again."}, false
+		}
+		return IssueRef{}, s.classify(job, err, ""), false
+	}
+	if err := s.store.RecordIssue(ctx, reqID, ref.ID, ref.Key, ref.URL); err != nil {
+		return IssueRef{}, s.retry(job, err), false
+	}
+	return ref, result{}, true
+}
+
+// applyEvent moves the task to the outcome's status (idempotent: no-op when
+// already there), then comments.
+func (s *Syncer) applyEvent(ctx context.Context, client *Client, t target, key string, r models.AccessRequest, ev models.RequestEvent) error {
+	if o := ev.Kind.Outcome(); o != "" {
+		status := ""
+		if t.link != nil {
+			status = t.link.StatusFor(o)
+		}
+		var opts []MoveOption
+		if o != models.OutcomeApproved {
+			opts = append(opts, ForDenial())
+		}
+		if err := client.MoveToStatus(ctx, key, status, opts...); err != nil {
+			return err
+		}
+	}
+	return client.AddComment(ctx, key, EventComment(r, ev))
+}
+
+// classify turns a Jira error into retry, park or fail.
+func (s *Syncer) classify(job models.SyncJob, err error, issueKey string) result {
+	now := s.cfg.Now()
+	switch {
+	case errors.Is(err, ErrReconnectRequired), errors.Is(err, models.ErrReconnectRequired):
+		return result{kind: resultPark, note: "Waiting for an admin to reconnect Jira: " + err.Error()}
+	case errors.Is(err, ErrNotFound) && issueKey != "":
+		return result{kind: resultFail, note: fmt.Sprintf("The Jira issue %s was deleted or is hidden from the connected Jira user. Nothing was re-created; restore the issue or the user's access, then Retry.", issueKey)}
+	}
+	if d, ok := RetryAfter(err); ok {
+		return result{kind: resultRetry, runAfter: now.Add(max(d, s.backoff(1)/2)), note: err.Error()}
+	}
+	if IsRetryable(err) || errors.Is(err, context.DeadlineExceeded) {
+		if job.Attempts >= s.cfg.MaxAttempts {
+			return result{kind: resultFail, note: fmt.Sprintf("Gave up after %d attempts: %v", job.Attempts, err)}
+		}
+		return result{kind: resultRetry, runAfter: now.Add(s.backoff(job.Attempts)), note: err.Error()}
+	}
+	return result{kind: resultFail, note: err.Error()}
+}
+
+// retry reschedules after a local (database) problem.
+func (s *Syncer) retry(job models.SyncJob, err error) result {
+	return result{kind: resultRetry, runAfter: s.cfg.Now().Add(s.backoff(job.Attempts)), note: "Temporary problem: " + err.Error()}
+}
+
+// backoff is capped exponential backoff with jitter in [d/2, d].
+func (s *Syncer) backoff(attempt int) time.Duration {
+	d := s.cfg.BackoffBase
+	for i := 1; i < attempt && d < s.cfg.BackoffCap; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.BackoffCap)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// NewConnection describes an integration for the client.
+func NewConnection(in models.Integration, clientSecret string) Connection {
+	return Connection{IntegrationID: in.ID, Deployment: in.Deployment, CloudID: in.CloudID, SiteURL: in.SiteURL,
+		BaseURL: in.BaseURL, ClientID: in.ClientID, ClientSecret: clientSecret}
+}
