@@ -2,7 +2,7 @@ package jiratest
 
 import (
 	"bytes"
-		"fmt"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"

@@ -237,3 +237,15 @@ func (d *dcEnv) login(t *testing.T, scope string) string {
 func (d *dcEnv) api() string { return d.dc.BaseURL() + "/rest/api/2" }
 
 func timeZero() (z time.Time) { return z }
+
+func jsonBody(t *testing.T, v any) io.Reader {
+	t.Helper()
+	if v == nil {
+		return http.NoBody
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.NewReader(b)
+}

@@ -278,7 +278,7 @@ func (in *instance) issueBean(is *issue, sel fieldSelection, withComments bool) 
 	add("resolution", func() any { return in.resolutionBean(is.resolution) })
 	add("created", func() any { return jiraTime(is.created) })
 	add("updated", func() any { return jiraTime(is.updated) })
-	add("reporter", func() any { return in.userBean() })
+	add("reporter", func() any { return in.authorBean() })
 	for k, v := range is.custom {
 		add(k, func() any { return v })
 	}
@@ -394,7 +394,7 @@ func (in *instance) transitionBean(p *Project, t Transition, withFields bool) ob
 			}
 			f["resolution"] = obj{
 				"required": false, "schema": obj{"type": "resolution", "system": "resolution"}, "name": "Resolution",
-				"key": "resolution", "fieldId": "resolution", "hasDefaultValue": false, "operations": []string{"set"}, "allowedValues": allowed,
+				"key": "resolution", "hasDefaultValue": false, "operations": []string{"set"}, "allowedValues": allowed,
 			}
 		}
 		b["fields"] = f
@@ -513,7 +513,7 @@ func (in *instance) appendComment(is *issue, body any, now time.Time) *comment {
 }
 
 func (in *instance) commentBean(is *issue, cm *comment) obj {
-	author := in.userBean()
+	author := in.authorBean()
 	return obj{
 		"self": in.restBase() + "/issue/" + strconv.Itoa(is.id) + "/comment/" + cm.id, "id": cm.id,
 		"author": author, "updateAuthor": author, "body": cm.body,

@@ -165,9 +165,8 @@ func (in *instance) serverInfo(c *call) reply {
 		return ok(obj{
 			"baseUrl": in.browseBase, "displayUrl": in.browseBase, "version": "1001.0.0-SNAPSHOT",
 			"versionNumbers": []int{1001, 0, 0}, "deploymentType": "Cloud", "buildNumber": 100292,
-			"buildDate": "2026-01-01T00:00:00.000+0000", "serverTime": jiraTime(c.now),
-			"scmInfo": "57a0ca5b4a0bb0ac5f3fee4764acb1c14e4d7e71", "serverTitle": "Jira",
-			"defaultLocale": obj{"locale": "en_US"}, "serverTimeZone": "Etc/UTC",
+			"buildDate": "2026-01-01T00:00:00.000Z", "serverTime": c.now.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+			"scmInfo": "57a0ca5b4a0bb0ac5f3fee4764acb1c14e4d7e71", "serverTitle": "Jira", "serverTimeZone": "Etc/UTC",
 		})
 	}
 	return ok(obj{
@@ -206,6 +205,14 @@ func (in *instance) userBean() obj {
 }
 
 func (in *instance) myself(*call) reply { return ok(in.userBean()) }
+
+// authorBean is the user as embedded in comments and issues (Cloud's
+// UserDetails has no locale).
+func (in *instance) authorBean() obj {
+	b := in.userBean()
+	delete(b, "locale")
+	return b
+}
 
 func (in *instance) projectBean(p *Project) obj {
 	b := obj{
