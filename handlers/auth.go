@@ -48,7 +48,7 @@ func (h *handler) login(c echo.Context) error {
 		if err := h.store.RecordAudit(ctx, a, models.AuditSignInFailed, "", 0, ""); err != nil {
 			return err
 		}
-		return render(c, http.StatusUnauthorized, views.Login(views.LoginPage{
+		return render(c, http.StatusUnprocessableEntity, views.Login(views.LoginPage{
 			Meta: h.pageMeta(c, "Sign in", views.NavNone), Email: f.Email, Next: safeNext(f.Next),
 			Message: "Wrong email or password, or the account is disabled.",
 		}))

@@ -128,7 +128,7 @@ func NewServer(cfg Config, deps Deps) *echo.Echo {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
+	e.IPExtractor = ipExtractor(h.cfg.TrustedProxies)
 	e.HTTPErrorHandler = h.handleError
 	e.Server.ReadHeaderTimeout = 10 * time.Second
 
@@ -139,7 +139,7 @@ func NewServer(cfg Config, deps Deps) *echo.Echo {
 		metrics.middleware,
 		h.requestLogger(),
 		h.secureHeaders,
-		middleware.BodyLimit(cfg.BodyLimit),
+		middleware.BodyLimit(h.cfg.BodyLimit),
 		h.loadSession,
 		h.requireSetup,
 		h.csrf(),
