@@ -1,0 +1,224 @@
+package jira_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"privilege/jira/jiratest"
+	"privilege/models"
+	"privilege/models/modeltest"
+)
+
+func TestSyncApprovalMovesTaskToDoneWithComment(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		r := h.request(h.account)
+		h.drain()
+		is := h.oneIssue(r.ID)
+		if is.Status != "To Do" || is.ProjectKey != "OPS" {
+			t.Fatalf("new task: %+v", is)
+		}
+		desc := descriptionText(is)
+		for _, want := range []string{"alice@example.com", "AdministratorAccess", "ReadOnly", "2h", "123456789012", "Prod", "INC-42", "https://privilege.example.com/requests/"} {
+			if !strings.Contains(desc, want) {
+				t.Errorf("description lacks %q:\n%s", want, desc)
+			}
+		}
+		got := h.reqState(r.ID)
+		if got.Issue.IssueKey != is.Key || got.Issue.SyncState != models.SyncSynced || !strings.Contains(got.Issue.IssueURL, "/browse/"+is.Key) {
+			t.Fatalf("link = %+v", got.Issue)
+		}
+		modeltest.Must(h.store.Decide(h.ctx, h.approve, r.ID, models.DecisionApprove, "on call"))
+		h.drain()
+		is = h.oneIssue(r.ID)
+		if is.Status != "Done" || len(is.Comments) != 1 || !strings.Contains(commentText(is.Comments[0]), "Approved by bob@example.com") {
+			t.Fatalf("after approve: status %q comments %+v", is.Status, is.Comments)
+		}
+		// Running the reconcile again changes nothing.
+		if err := h.store.RetryRequestSync(h.ctx, models.SystemActor, r.ID); err == nil {
+			t.Fatal("retry of a synced request accepted")
+		}
+	})
+}
+
+func TestSyncDenyCancelExpire(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		denied, cancelled, expired := h.request(h.account), h.request(h.account), h.request(h.account)
+		h.drain()
+		modeltest.Must(h.store.Decide(h.ctx, h.approve, denied.ID, models.DecisionDeny, "not on call"))
+		modeltest.Must(h.store.Cancel(h.ctx, h.alice, cancelled.ID, "fixed it"))
+		h.clock.Advance(2 * time.Hour) // past the pending timeout
+		h.drain()
+		for id, want := range map[int64]struct{ status, comment string }{
+			denied.ID:    {"Declined", "Denied by bob@example.com"},
+			cancelled.ID: {"", "Cancelled by the requester"},
+			expired.ID:   {"", "Expired"},
+		} {
+			is := h.oneIssue(id)
+			if want.status != "" && is.Status != want.status || is.StatusCategory != "done" {
+				t.Errorf("request %d: status %q (%s), want %q", id, is.Status, is.StatusCategory, want.status)
+			}
+			if len(is.Comments) != 1 || !strings.Contains(commentText(is.Comments[0]), want.comment) {
+				t.Errorf("request %d comments: %+v", id, is.Comments)
+			}
+		}
+		if st := h.reqState(expired.ID).Status; st != models.RequestExpired {
+			t.Fatalf("expired request status %s", st)
+		}
+	})
+}
+
+func TestSyncSurvivesRateLimitsOutagesAndDrops(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		h.sim.Inject(jiratest.Fault{Status: 429, RetryAfter: 2, Times: 5})
+		h.sim.Inject(jiratest.Fault{Status: 503, RetryAfter: 1, Times: 3})
+		h.sim.Inject(jiratest.Fault{Method: "POST", Path: "/issue", DropAfterApply: true, Times: 2})
+		h.inst.SetSearchLag(2)
+		var ids []int64
+		for i := 0; i < 6; i++ {
+			ids = append(ids, h.request(h.account).ID)
+		}
+		h.drain()
+		for i, id := range ids {
+			if i%2 == 0 {
+				modeltest.Must(h.store.Decide(h.ctx, h.approve, id, models.DecisionApprove, "ok"))
+			} else {
+				modeltest.Must(h.store.Decide(h.ctx, h.approve, id, models.DecisionDeny, "no"))
+			}
+		}
+		h.sim.Inject(jiratest.Fault{Status: 503, Times: 4})
+		h.drain()
+		for i, id := range ids {
+			is := h.oneIssue(id)
+			want := "Done"
+			if i%2 == 1 {
+				want = "Declined"
+			}
+			if is.Status != want {
+				t.Errorf("request %d: %s, want %s", id, is.Status, want)
+			}
+		}
+		if n := len(h.inst.Issues()); n != len(ids) {
+			t.Fatalf("%d issues for %d requests", n, len(ids))
+		}
+	})
+}
+
+func TestSyncRefreshesExpiredTokenAndPersistsRotation(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		before := modeltest.Must(h.store.IntegrationToken(h.ctx, h.integ.ID))
+		h.sim.ExpireAccessTokens()
+		r := h.request(h.account)
+		h.drain()
+		h.oneIssue(r.ID)
+		after := modeltest.Must(h.store.IntegrationToken(h.ctx, h.integ.ID))
+		if after.RefreshToken == before.RefreshToken || after.AccessToken == before.AccessToken {
+			t.Fatal("rotated tokens were not persisted")
+		}
+		// Time passes beyond the access token's life: the stored (rotated) refresh token works.
+		h.clock.Advance(2 * time.Hour)
+		modeltest.Must(h.store.Decide(h.ctx, h.approve, r.ID, models.DecisionApprove, "ok"))
+		h.drain()
+		if is := h.oneIssue(r.ID); is.Status != "Done" {
+			t.Fatalf("status %s", is.Status)
+		}
+		if in := modeltest.Must(h.store.Integration(h.ctx, h.integ.ID)); in.Status != models.IntegrationConnected {
+			t.Fatalf("integration %s: %s", in.Status, in.StatusReason)
+		}
+	})
+}
+
+func TestSyncParksOnInvalidGrantAndResumesAfterReconnect(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		h.sim.RevokeGrants()
+		h.sim.ExpireAccessTokens()
+		r := h.request(h.account)
+		h.drain()
+		in := modeltest.Must(h.store.Integration(h.ctx, h.integ.ID))
+		got := h.reqState(r.ID)
+		if in.Status != models.IntegrationReconnectRequired || got.Issue.SyncState != models.SyncParked {
+			t.Fatalf("integration %s, sync %s (%s)", in.Status, got.Issue.SyncState, got.Issue.LastError)
+		}
+		modeltest.Must(h.store.Decide(h.ctx, h.approve, r.ID, models.DecisionApprove, "ok"))
+		h.drain()
+		if len(h.issuesFor(r.ID)) != 0 {
+			t.Fatal("an issue was created with a dead grant")
+		}
+		var g models.IntegrationGrant
+		if in.Deployment == models.DeploymentCloud {
+			g = h.cloudGrant()
+		} else {
+			g = h.dcGrant()
+		}
+		if err := h.store.ReconnectIntegration(h.ctx, models.SystemActor, h.integ.ID, g); err != nil {
+			t.Fatal(err)
+		}
+		h.drain()
+		if is := h.oneIssue(r.ID); is.Status != "Done" {
+			t.Fatalf("after reconnect: %s", is.Status)
+		}
+	})
+}
+
+func TestSyncDeletedIssueFailsWithoutRecreating(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		r := h.request(h.account)
+		h.drain()
+		is := h.oneIssue(r.ID)
+		h.inst.DeleteIssue(is.Key)
+		modeltest.Must(h.store.Decide(h.ctx, h.approve, r.ID, models.DecisionApprove, "ok"))
+		h.drain()
+		got := h.reqState(r.ID)
+		if got.Issue.SyncState != models.SyncFailed || !strings.Contains(got.Issue.LastError, is.Key) {
+			t.Fatalf("sync %s: %s", got.Issue.SyncState, got.Issue.LastError)
+		}
+		if n := len(h.inst.Issues()); n != 0 {
+			t.Fatalf("%d issues re-created", n)
+		}
+	})
+}
+
+func TestSyncValidationFailureThenRetry(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		h.inst.Project("OPS").RequireField("Task", "customfield_10050", "Cost center")
+		r := h.request(h.account)
+		h.drain()
+		got := h.reqState(r.ID)
+		if got.Issue.SyncState != models.SyncFailed || !strings.Contains(got.Issue.LastError, "customfield_10050") && !strings.Contains(got.Issue.LastError, "Cost center") {
+			t.Fatalf("sync %s: %q", got.Issue.SyncState, got.Issue.LastError)
+		}
+	})
+}
+
+func TestSyncBackfillAndAccountMove(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		dev := h.newAccount("210987654321", "Dev")
+		pending, decided := h.request(dev), h.request(dev)
+		modeltest.Must(h.store.Decide(h.ctx, h.approve, decided.ID, models.DecisionApprove, "ok"))
+		h.drain()
+		if len(h.inst.Issues()) != 0 {
+			t.Fatal("untracked account produced issues")
+		}
+		h.linkProject("OPS", h.account.ID, dev.ID)
+		h.drain()
+		h.oneIssue(pending.ID)
+		if len(h.issuesFor(decided.ID)) != 0 {
+			t.Fatal("a decided request was backfilled")
+		}
+		// Move dev to another project: the open task stays, new ones go there.
+		h.inst.(interface {
+			AddProject(string, string, jiratest.Workflow) *jiratest.Project
+		}).AddProject("SEC", "Security", jiratest.TwoStepWorkflow())
+		h.linkProject("SEC", dev.ID)
+		fresh := h.request(dev)
+		modeltest.Must(h.store.Decide(h.ctx, h.approve, pending.ID, models.DecisionApprove, "ok"))
+		modeltest.Must(h.store.Decide(h.ctx, h.approve, fresh.ID, models.DecisionApprove, "ok"))
+		h.drain()
+		if is := h.oneIssue(pending.ID); is.ProjectKey != "OPS" || is.Status != "Done" {
+			t.Fatalf("moved account's open task: %+v", is)
+		}
+		if is := h.oneIssue(fresh.ID); is.ProjectKey != "SEC" || is.StatusCategory != "done" {
+			t.Fatalf("new task after move: %s %s", is.ProjectKey, is.Status)
+		}
+	})
+}
