@@ -242,7 +242,9 @@ func (s *Syncer) runJob(ctx context.Context, job models.SyncJob) {
 	s.metrics.observeJob(res.kind, time.Since(start))
 }
 
-func done(state models.SyncState, note string) result { return result{kind: resultDone, state: state, note: note} }
+func done(state models.SyncState, note string) result {
+	return result{kind: resultDone, state: state, note: note}
+}
 
 // target is where a request's task lives (or will).
 type target struct {
