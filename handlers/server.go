@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"privilege/jira"
 	"privilege/models"
 	"privilege/static"
 )
@@ -54,6 +55,12 @@ type Deps struct {
 	Metrics *prometheus.Registry
 	// Ready reports readiness for /readyz: nil means ready.
 	Ready func(ctx context.Context) error
+	// JiraOAuth runs the Atlassian / Data Center consent flows.
+	JiraOAuth *jira.OAuth
+	// JiraClients calls Jira for the admin screens (projects, workflows).
+	JiraClients *jira.Clients
+	// PendingTimeout is how long a request may wait for a decision (default 24h).
+	PendingTimeout time.Duration
 }
 
 const (
