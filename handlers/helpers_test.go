@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,7 @@ func testSessionKeys() [][]byte {
 
 type testApp struct {
 	t       testing.TB
+	origin  string
 	store   *models.Store
 	e       *echo.Echo
 	metrics *prometheus.Registry
@@ -59,7 +61,8 @@ func newTestApp(t testing.TB, store *models.Store, opts ...appOption) *testApp {
 	for _, o := range opts {
 		o(&cfg, &deps)
 	}
-	return &testApp{t: t, store: store, e: NewServer(cfg, deps), metrics: deps.Metrics}
+	origin := cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host
+	return &testApp{t: t, origin: origin, store: store, e: NewServer(cfg, deps), metrics: deps.Metrics}
 }
 
 // newSetUpApp returns an app over a fresh store of dialect d that already
@@ -125,7 +128,7 @@ func (a *testApp) signedIn(email string) *client {
 
 func (c *client) do(req *http.Request) *httptest.ResponseRecorder {
 	req.RemoteAddr = c.ip + ":40000"
-	u, _ := url.Parse(testOrigin)
+	u, _ := url.Parse(c.app.origin)
 	for _, ck := range c.jar.Cookies(u) {
 		req.AddCookie(ck)
 	}
@@ -136,13 +139,13 @@ func (c *client) do(req *http.Request) *httptest.ResponseRecorder {
 }
 
 func (c *client) get(path string) *httptest.ResponseRecorder {
-	return c.do(httptest.NewRequest(http.MethodGet, testOrigin+path, nil))
+	return c.do(httptest.NewRequest(http.MethodGet, c.app.origin+path, nil))
 }
 
 // csrf is the token the CSRF middleware keeps in its cookie (a GET without
 // fetch metadata sets it).
 func (c *client) csrf() string {
-	u, _ := url.Parse(testOrigin)
+	u, _ := url.Parse(c.app.origin)
 	for _, ck := range c.jar.Cookies(u) {
 		if ck.Name == "privilege_csrf" {
 			return ck.Value
@@ -167,7 +170,7 @@ func (c *client) post(path string, form url.Values) *httptest.ResponseRecorder {
 }
 
 func (c *client) postRaw(path string, form url.Values, hdr http.Header) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, testOrigin+path, strings.NewReader(form.Encode()))
+	req := httptest.NewRequest(http.MethodPost, c.app.origin+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for k, v := range hdr {
 		req.Header[k] = v
@@ -185,7 +188,7 @@ func (c *client) login(email, password string) *httptest.ResponseRecorder {
 }
 
 func (c *client) sessionCookie() string {
-	u, _ := url.Parse(testOrigin)
+	u, _ := url.Parse(c.app.origin)
 	for _, ck := range c.jar.Cookies(u) {
 		if ck.Name == sessionCookieName {
 			return ck.Value
@@ -200,7 +203,7 @@ func (a *testApp) apiDo(method, path, token, body string) *httptest.ResponseReco
 	if body != "" {
 		r = strings.NewReader(body)
 	}
-	req := httptest.NewRequest(method, testOrigin+path, r)
+	req := httptest.NewRequest(method, a.origin+path, r)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -241,3 +244,5 @@ func trim(s string) string {
 	}
 	return s
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -137,22 +137,16 @@ func startSession(c echo.Context, u models.User) error {
 	s.s.Values[string(keyUserID)] = u.ID
 	s.s.Values[string(keyAuthAt)] = time.Now().Unix()
 	s.s.Values[string(keyNonce)] = hex.EncodeToString(nonce)
-	opts := *s.s.Options
-	s.s.Options = &opts
 	setCurrentUser(c, &u)
 	return nil
 }
 
-// endSession signs out and deletes the cookie.
+// endSession signs out: every value is dropped. The cookie stays (it may
+// carry the "signed out" flash) but no longer names a user.
 func endSession(c echo.Context) {
-	s := sessionOf(c)
-	if s == nil {
-		return
+	if s := sessionOf(c); s != nil {
+		clearSession(s)
 	}
-	clearSession(s)
-	opts := *s.s.Options
-	opts.MaxAge = -1
-	s.s.Options = &opts
 	c.Set(ctxUser, nil)
 }
 

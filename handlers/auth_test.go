@@ -1,0 +1,255 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"privilege/models"
+	"privilege/models/modeltest"
+)
+
+func TestFirstRunSetup(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
+		app := newTestApp(t, store)
+		c := app.client()
+		wantRedirect(t, c.get("/accounts"), "/setup")
+		wantRedirect(t, c.get("/login"), "/setup")
+		wantAPIError(t, app.apiDo(http.MethodGet, "/api/v1/accounts", "", ""), http.StatusServiceUnavailable, "setup_required")
+		wantStatus(t, c.get("/healthz"), http.StatusOK)
+
+		doc := parseHTML(t, c.get("/setup"))
+		for _, label := range []string{"Email", "Name", "Password", "Confirm password"} {
+			if doc.Find("label:contains('" + label + "')").Length() == 0 {
+				t.Errorf("setup form has no %q field", label)
+			}
+		}
+		rec := c.post("/setup", url.Values{"email": {"root@example.com"}, "name": {"Root"},
+			"password": {testPassword}, "confirm_password": {"something else!!"}})
+		wantStatus(t, rec, http.StatusUnprocessableEntity)
+		doc = parseHTML(t, rec)
+		if doc.Find(`[data-testid="error-confirm_password"]`).Length() != 1 {
+			t.Error("no error next to Confirm password")
+		}
+		if v, _ := doc.Find(`input[name=email]`).Attr("value"); v != "root@example.com" {
+			t.Errorf("email not kept: %q", v)
+		}
+		if has, _ := store.HasUsers(t.Context()); has {
+			t.Fatal("a user was stored from an invalid form")
+		}
+
+		rec = c.post("/setup", url.Values{"email": {"root@example.com"}, "name": {"Root"},
+			"password": {testPassword}, "confirm_password": {testPassword}})
+		wantRedirect(t, rec, "/login")
+		wantRedirect(t, c.get("/setup"), "/login")
+		wantRedirect(t, c.post("/setup", url.Values{"email": {"evil@example.com"}, "password": {testPassword}, "confirm_password": {testPassword}}), "/login")
+		c.login("root@example.com", testPassword)
+		u := modeltest.Must(store.UserByEmail(t.Context(), "root@example.com"))
+		if u.Role != models.RoleAdmin {
+			t.Errorf("first user role %q", u.Role)
+		}
+		wantStatus(t, c.get("/accounts"), http.StatusOK)
+	})
+}
+
+func TestLoginPageLabels(t *testing.T) {
+	app := newSetUpApp(t, models.DialectSQLite)
+	doc := parseHTML(t, app.client().get("/login"))
+	for _, sel := range []string{`label:contains('Email') input[name=email]`, `label:contains('Password') input[type=password]`, `button:contains('Sign in')`} {
+		if doc.Find(sel).Length() != 1 {
+			t.Errorf("login page lacks %s", sel)
+		}
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	app := newSetUpApp(t, models.DialectSQLite)
+	c := app.signedIn("admin@example.com")
+	form := func() url.Values {
+		return url.Values{"provider": {"aws"}, "external_id": {"123456789012"}, "name": {"Prod"},
+			"resource_name": {"Admin"}, "resource_kind": {"role"}}
+	}
+	rec := c.postRaw("/accounts", form(), nil)
+	wantStatus(t, rec, http.StatusForbidden)
+	if app.accountCount() != 0 {
+		t.Fatal("account stored without a CSRF token")
+	}
+	f := form()
+	f.Set("_csrf", "wrong-token")
+	wantStatus(t, c.postRaw("/accounts", f, nil), http.StatusForbidden)
+
+	// Cross-site fetch metadata is refused even with a valid token.
+	f = form()
+	f.Set("_csrf", c.csrf())
+	wantStatus(t, c.postRaw("/accounts", f, http.Header{"Sec-Fetch-Site": {"cross-site"}}), http.StatusForbidden)
+	if app.accountCount() != 0 {
+		t.Fatal("account stored from a cross-site POST")
+	}
+	// The header form (htmx) works, and so does the form field.
+	wantRedirect(t, c.postRaw("/accounts", form(), http.Header{"X-Csrf-Token": {c.csrf()}}), "/accounts")
+	f = form()
+	f.Set("external_id", "123456789013")
+	wantRedirect(t, c.post("/accounts", f), "/accounts")
+	// A same-origin browser needs no token (fetch metadata decides).
+	f = form()
+	f.Set("external_id", "123456789014")
+	wantRedirect(t, c.postRaw("/accounts", f, http.Header{"Sec-Fetch-Site": {"same-origin"}}), "/accounts")
+	if n := app.accountCount(); n != 3 {
+		t.Fatalf("%d accounts, want 3", n)
+	}
+}
+
+func TestLoginRotatesSession(t *testing.T) {
+	app := newSetUpApp(t, models.DialectSQLite)
+	c := app.client()
+	c.login("admin@example.com", testPassword)
+	first := c.sessionCookie()
+	wantRedirect(t, c.post("/logout", nil), "/login")
+	preLogin := c.sessionCookie() // holds only the "signed out" flash
+	if preLogin == "" || preLogin == first {
+		t.Fatalf("sign-out did not replace the session cookie")
+	}
+	c.login("admin@example.com", testPassword)
+	second := c.sessionCookie()
+	if second == preLogin || second == first {
+		t.Fatal("sign-in did not rotate the session cookie")
+	}
+	// The pre-login cookie does not authenticate anyone.
+	stale := app.client()
+	u, _ := url.Parse(testOrigin)
+	stale.jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieName, Value: preLogin}})
+	wantRedirect(t, stale.get("/accounts"), "/login")
+	// The pre-login flash was dropped at sign-in.
+	if doc := parseHTML(t, c.get("/requests")); doc.Find(`[data-testid="flash-info"]`).Length() != 0 {
+		t.Error("pre-login flash survived sign-in")
+	}
+}
+
+func TestSessionCookieAttributes(t *testing.T) {
+	for _, tc := range []struct {
+		base   string
+		secure bool
+	}{{"http://privilege.test", false}, {"https://privilege.test", true}} {
+		app := newSetUpApp(t, models.DialectSQLite, withBaseURL(tc.base))
+		rec := app.client().login("admin@example.com", testPassword)
+		var found bool
+		for _, ck := range rec.Result().Cookies() {
+			if ck.Name != sessionCookieName {
+				continue
+			}
+			found = true
+			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure != tc.secure || ck.Path != "/" {
+				t.Errorf("%s: cookie %+v", tc.base, ck)
+			}
+			if ck.MaxAge <= 0 || ck.MaxAge > 12*3600 {
+				t.Errorf("%s: MaxAge %d", tc.base, ck.MaxAge)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no session cookie set at sign-in", tc.base)
+		}
+		hsts := rec.Header().Get("Strict-Transport-Security")
+		if (hsts != "") != tc.secure {
+			t.Errorf("%s: HSTS %q", tc.base, hsts)
+		}
+	}
+}
+
+func TestLoginThrottledPerIP(t *testing.T) {
+	app := newSetUpApp(t, models.DialectSQLite, withLoginBurst(3))
+	c := app.client()
+	bad := url.Values{"email": {"admin@example.com"}, "password": {"not the password"}}
+	for i := range 3 {
+		if rec := c.post("/login", bad); rec.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("attempt %d: %d", i+1, rec.Code)
+		}
+	}
+	rec := c.post("/login", url.Values{"email": {"admin@example.com"}, "password": {testPassword}})
+	wantStatus(t, rec, http.StatusTooManyRequests)
+	if !strings.Contains(rec.Body.String(), "Too many sign-in attempts") {
+		t.Errorf("429 page lacks a clear message:\n%s", trim(rec.Body.String()))
+	}
+	other := app.client()
+	other.ip = "198.51.100.7"
+	other.login("admin@example.com", testPassword)
+
+	ev := modeltest.Must(app.store.ListAudit(t.Context(), models.PageQuery{PerPage: 100}))
+	var failed, ok int
+	for _, e := range ev.Items {
+		switch e.Action {
+		case models.AuditSignInFailed:
+			failed++
+		case models.AuditSignIn:
+			ok++
+		}
+	}
+	if failed != 3 || ok != 1 {
+		t.Errorf("audit: %d failed, %d successful sign-ins; want 3 and 1", failed, ok)
+	}
+}
+
+func TestDisabledUserLosesAccessAtOnce(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
+		app := newTestApp(t, store)
+		modeltest.Must(store.CreateFirstAdmin(t.Context(), "", models.NewUser{Email: "admin@example.com", Password: testPassword}))
+		bob := app.addUser("bob@example.com", models.RoleRequester)
+		token, _ := app.addToken(bob.ID)
+		bobc := app.signedIn("bob@example.com")
+		wantStatus(t, bobc.get("/requests"), http.StatusOK)
+
+		admin := app.signedIn("admin@example.com")
+		wantRedirect(t, admin.post("/users/"+itoa(bob.ID)+"/disable", nil), "/users")
+		wantRedirect(t, bobc.get("/requests"), "/login")
+		wantAPIError(t, app.apiDo(http.MethodGet, "/api/v1/accounts", token, ""), http.StatusUnauthorized, "unauthorized")
+		rec := app.client().post("/login", url.Values{"email": {"bob@example.com"}, "password": {testPassword}})
+		wantStatus(t, rec, http.StatusUnprocessableEntity)
+
+		wantRedirect(t, admin.post("/users/"+itoa(bob.ID)+"/enable", nil), "/users")
+		app.signedIn("bob@example.com")
+	})
+}
+
+func TestLoginNextIsLocalOnly(t *testing.T) {
+	app := newSetUpApp(t, models.DialectSQLite)
+	for next, want := range map[string]string{"/accounts?q=x": "/accounts?q=x", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/"} {
+		rec := app.client().post("/login", url.Values{"email": {"admin@example.com"}, "password": {testPassword}, "next": {next}})
+		if got := rec.Header().Get("Location"); got != want {
+			t.Errorf("next=%q → %q, want %q", next, got, want)
+		}
+	}
+	wantRedirect(t, app.client().get("/accounts?q=a"), "/login?next=%2Faccounts%3Fq%3Da")
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	app := newSetUpApp(t, models.DialectSQLite)
+	rec := app.client().get("/login")
+	want := map[string]string{
+		"Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+		"X-Content-Type-Options":  "nosniff",
+		"X-Frame-Options":         "DENY",
+		"Referrer-Policy":         "same-origin",
+	}
+	for k, v := range want {
+		if got := rec.Header().Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if rec.Header().Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS on plain http")
+	}
+	body := rec.Body.String()
+	if strings.Contains(body, "<style") || strings.Contains(body, " style=") || strings.Contains(body, "<script>") {
+		t.Error("inline style or script in a page (CSP forbids them)")
+	}
+}
+
+func TestXForwardedForIgnoredByDefault(t *testing.T) {
+	app := newSetUpApp(t, models.DialectSQLite, withLoginBurst(1))
+	c := app.client()
+	bad := url.Values{"email": {"x@example.com"}, "password": {"nope nope nope"}, "_csrf": {c.csrf()}}
+	c.postRaw("/login", bad, nil)
+	// A spoofed X-Forwarded-For does not buy a fresh bucket.
+	rec := c.postRaw("/login", bad, http.Header{"X-Forwarded-For": {"203.0.113.99"}})
+	wantStatus(t, rec, http.StatusTooManyRequests)
+}
