@@ -21,7 +21,7 @@ func TestFirstRunSetup(t *testing.T) {
 
 		doc := parseHTML(t, c.get("/setup"))
 		for _, label := range []string{"Email", "Name", "Password", "Confirm password"} {
-			if doc.Find("label:contains('" + label + "')").Length() == 0 {
+			if doc.Find("label:contains('"+label+"')").Length() == 0 {
 				t.Errorf("setup form has no %q field", label)
 			}
 		}

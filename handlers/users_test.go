@@ -1,0 +1,85 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"privilege/models"
+	"privilege/models/modeltest"
+)
+
+func TestUsersAndTokensPages(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
+		app := newTestApp(t, store)
+		modeltest.Must(store.CreateFirstAdmin(t.Context(), "", models.NewUser{Email: "admin@example.com", Password: testPassword}))
+		c := app.signedIn("admin@example.com")
+
+		bad := url.Values{"email": {"not-an-email"}, "name": {"Carol"}, "role": {"approver"}, "password": {"short"}}
+		rec := c.post("/users", bad)
+		wantStatus(t, rec, http.StatusUnprocessableEntity)
+		doc := parseHTML(t, rec)
+		for _, f := range []string{"email", "password"} {
+			if doc.Find(`[data-testid="error-`+f+`"]`).Length() != 1 {
+				t.Errorf("no error for %s", f)
+			}
+		}
+		if v, _ := doc.Find(`select[name=role] option[selected]`).Attr("value"); v != "approver" {
+			t.Errorf("role not kept: %q", v)
+		}
+		good := url.Values{"email": {"carol@example.com"}, "name": {"Carol"}, "role": {"approver"}, "password": {testPassword}}
+		wantRedirect(t, c.post("/users", good), "/users")
+		doc = parseHTML(t, c.get("/users"))
+		if doc.Find(`[data-testid="user-row"]`).Length() != 2 || !strings.Contains(doc.Text(), "carol@example.com") {
+			t.Errorf("users list: %q", doc.Find("table").Text())
+		}
+		admin := modeltest.Must(store.UserByEmail(t.Context(), "admin@example.com"))
+		wantRedirect(t, c.post("/users/"+itoa(admin.ID)+"/disable", nil), "/users")
+		if doc := parseHTML(t, c.get("/users")); doc.Find(`[data-testid="flash-error"]`).Length() != 1 {
+			t.Error("disabling yourself gives no error flash")
+		}
+
+		doc = parseHTML(t, c.get("/tokens"))
+		if doc.Find(`[data-testid="empty-state"]`).Length() != 1 {
+			t.Error("no empty state on /tokens")
+		}
+		carol := modeltest.Must(store.UserByEmail(t.Context(), "carol@example.com"))
+		wantStatus(t, c.post("/tokens", url.Values{"user_id": {""}, "name": {"ci"}}), http.StatusUnprocessableEntity)
+		wantStatus(t, c.post("/tokens", url.Values{"user_id": {itoa(carol.ID)}, "name": {""}}), http.StatusUnprocessableEntity)
+		rec = c.post("/tokens", url.Values{"user_id": {itoa(carol.ID)}, "name": {"ci pipeline"}})
+		wantStatus(t, rec, http.StatusCreated)
+		if rec.Header().Get("Cache-Control") != "no-store" {
+			t.Error("token page may be cached")
+		}
+		plain := strings.TrimSpace(parseHTML(t, rec).Find(`[data-testid="token-plaintext"]`).Text())
+		if !strings.HasPrefix(plain, "prv_") {
+			t.Fatalf("plaintext %q", plain)
+		}
+		wantStatus(t, app.apiDo(http.MethodGet, "/api/v1/accounts", plain, ""), http.StatusOK)
+		rec = c.get("/tokens")
+		if strings.Contains(rec.Body.String(), plain) {
+			t.Error("token list shows the plaintext")
+		}
+		row := parseHTML(t, rec).Find(`[data-testid="token-row"]`)
+		if !strings.Contains(row.Text(), "carol@example.com") || !strings.Contains(row.Text(), plain[:10]) {
+			t.Errorf("token row %q", row.Text())
+		}
+		doc = parseHTML(t, c.get("/audit"))
+		if !strings.Contains(doc.Find(`[data-testid="audit-row"]`).First().Text(), "token.created") {
+			t.Errorf("newest audit row: %q", doc.Find(`[data-testid="audit-row"]`).First().Text())
+		}
+	})
+}
+
+func TestPlaceholderPages(t *testing.T) {
+	app := newSetUpApp(t, models.DialectSQLite)
+	c := app.signedIn("admin@example.com")
+	wantRedirect(t, c.get("/"), "/requests")
+	if !strings.Contains(c.get("/requests").Body.String(), "No requests yet") {
+		t.Error("requests page lacks its empty state")
+	}
+	if !strings.Contains(c.get("/integrations").Body.String(), "Jira is not connected yet") {
+		t.Error("integrations page lacks its empty state")
+	}
+}
