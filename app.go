@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"privilege/jira"
 	"privilege/models"
 )
 
@@ -19,6 +20,7 @@ type app struct {
 	db     *models.DB
 	store  *models.Store
 	sealer *models.Sealer
+	syncer *jira.Syncer // set by serve
 }
 
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {

@@ -38,12 +38,14 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 	if opts.onReady != nil {
 		opts.onReady(a)
 	}
-	keys, err := sessionKeys(cfg.SecretKeys)
+	keys, err := sessionKeys(a.cfg.SecretKeys)
 	if err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	jc := newJiraStack(cfg, a, logger, reg, opts.rootCAs)
+	a.syncer = jc.syncer
 
 	e := handlers.NewServer(handlers.Config{
 		BaseURL:        cfg.BaseURL,
@@ -54,6 +56,10 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 		Store:   a.store,
 		Metrics: reg,
 		Ready:   a.ready,
+
+		JiraOAuth:      jc.oauth,
+		JiraClients:    jc.clients,
+		PendingTimeout: cfg.PendingTimeout,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -73,6 +79,10 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	syncCtx, stopSync := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSync()
+	syncDone := make(chan struct{})
+	go func() { defer close(syncDone); jc.syncer.Run(syncCtx) }()
 
 	select {
 	case err := <-errc:
@@ -84,9 +94,13 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 	logger.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
+	err = srv.Shutdown(shutCtx)
+	stopSync()
+	<-syncDone
+	if err != nil {
 		return fmt.Errorf("http shutdown: %w", err)
 	}
+	logger.Info("stopped")
 	return nil
 }
 
@@ -103,6 +117,9 @@ func (a *app) ready(ctx context.Context) error {
 	}
 	if !ok {
 		return errors.New("database schema is behind this binary; run privilege migrate")
+	}
+	if a.syncer != nil && !a.syncer.HealthyWithin(3*syncPollInterval) {
+		return errors.New("the Jira syncer has not reported in time")
 	}
 	return nil
 }

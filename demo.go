@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+
+	"privilege/jira/jiratest"
+	"privilege/models"
+)
+
+// runDemo starts the console plus the built-in Jira simulator (Cloud and
+// Data Center flavours) on a fresh data dir, seeds users and accounts, and
+// prints how to sign in and what to type into the Integrate form. The
+// console's code path is unchanged: it only sees URLs, a client id and secret
+// and a trusted certificate, as with a real Atlassian-compatible server.
+func runDemo(ctx context.Context, cfg Config, stdout io.Writer) error {
+	if cfg.DatabaseURL == "" {
+		dir, err := os.MkdirTemp("", "privilege-demo-")
+		if err != nil {
+			return fmt.Errorf("demo data dir: %w", err)
+		}
+		cfg.DataDir = dir
+	}
+	callback := cfg.BaseURL.String() + "/integrations/jira/callback"
+	sim, info := jiratest.NewDemo(jiratest.Options{CloudRedirectURIs: []string{callback}})
+	defer sim.Close()
+
+	cfg.AtlassianAuthURL, cfg.AtlassianAPIURL = info.AuthURL, info.APIURL
+	cfg.AtlassianClientID, cfg.AtlassianSecret = info.CloudClientID, info.CloudClientSecret
+	cfg.OutboundAllowCIDRs = append(cfg.OutboundAllowCIDRs, netip.MustParsePrefix("127.0.0.0/8"))
+
+	password := randomPassword()
+	seed := func(a *app) {
+		if err := seedDemo(ctx, a.store, password); err != nil {
+			a.log.Error("seed demo data", "err", err)
+		}
+	}
+	fmt.Fprintf(stdout, `Privilege demo
+  console:      %s   (data in %s)
+  sign in:      admin@demo.test / %s   (also approver@demo.test and requester@demo.test, same password)
+  Jira Cloud:   Integrations → Jira → Integrate → Name → Continue → Accept (sites "acme" and "globex")
+  Jira DC:      tick Self-Hosted; Base URL %s, Client ID %s, Client secret %s
+                (the simulator's TLS certificate is self-signed: your browser will warn once)
+`, cfg.BaseURL, cfg.DataDir, password, info.DCBaseURL, info.DCClientID, info.DCClientSecret)
+	return serve(ctx, cfg, stdout, &serveOptions{rootCAs: sim.CertPool(), onReady: seed})
+}
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// seedDemo creates three users and a few accounts with resources.
+func seedDemo(ctx context.Context, s *models.Store, password string) error {
+	actor := models.Actor{Email: "demo"}
+	for _, u := range []models.NewUser{
+		{Email: "admin@demo.test", Name: "Ada Admin", Role: models.RoleAdmin},
+		{Email: "approver@demo.test", Name: "Bob Approver", Role: models.RoleApprover},
+		{Email: "requester@demo.test", Name: "Rita Requester", Role: models.RoleRequester},
+	} {
+		u.Password = password
+		if _, err := s.CreateUser(ctx, actor, u); err != nil {
+			return err
+		}
+	}
+	for _, in := range []models.AccountInput{
+		{Provider: models.ProviderAWS, ExternalID: "123456789012", Name: "Production (AWS)", Resources: []models.ResourceInput{
+			{Name: "AdministratorAccess", Kind: "permission-set"}, {Name: "ReadOnlyAccess", Kind: "permission-set"}, {Name: "BillingViewer", Kind: "role"}}},
+		{Provider: models.ProviderAWS, ExternalID: "210987654321", Name: "Staging (AWS)", Resources: []models.ResourceInput{
+			{Name: "PowerUserAccess", Kind: "permission-set"}, {Name: "ReadOnlyAccess", Kind: "permission-set"}}},
+		{Provider: models.ProviderAzure, ExternalID: "0b1f6471-1bf0-4dda-aec3-cb9272f09590", Name: "Data platform (Azure)", Resources: []models.ResourceInput{
+			{Name: "Contributor", Kind: "role"}, {Name: "Reader", Kind: "role"}}},
+		{Provider: models.ProviderGCP, ExternalID: "analytics-prod-42", Name: "Analytics (GCP)", Resources: []models.ResourceInput{
+			{Name: "roles/bigquery.admin", Kind: "role"}, {Name: "roles/viewer", Kind: "role"}}},
+	} {
+		if _, err := s.CreateAccount(ctx, actor, in); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"crypto/x509"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"privilege/jira"
+)
+
+// syncPollInterval is how often the syncer looks for work written by other
+// replicas; work written by this process wakes it at once.
+const syncPollInterval = 2 * time.Second
+
+// jiraStack is the Jira side of the process: guarded HTTP client, OAuth,
+// per-integration clients and the syncer.
+type jiraStack struct {
+	oauth   *jira.OAuth
+	clients *jira.Clients
+	syncer  *jira.Syncer
+}
+
+// newJiraStack wires the outbound client (SSRF guard at connect time, then
+// per-site pacing honouring Retry-After), OAuth, clients and the syncer, and
+// lets the store wake the syncer after every commit that wrote a sync job.
+func newJiraStack(cfg Config, a *app, logger *slog.Logger, reg prometheus.Registerer, roots *x509.CertPool) *jiraStack {
+	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: cfg.OutboundAllowCIDRs, RootCAs: roots})
+	hc.Transport = jira.NewPacer(rate.Limit(20), 20).Wrap(hc.Transport)
+	oauth := jira.NewOAuth(jira.OAuthConfig{
+		AuthURL: cfg.AtlassianAuthURL, APIURL: cfg.AtlassianAPIURL,
+		CloudClientID: cfg.AtlassianClientID, CloudClientSecret: cfg.AtlassianSecret,
+		RedirectURL: cfg.BaseURL.String() + "/integrations/jira/callback", HTTPClient: hc,
+	})
+	metrics := jira.NewMetrics(reg)
+	clients := jira.NewClients(oauth, a.store, hc, jira.WithMetrics(metrics))
+	syncer := jira.NewSyncer(logger, a.store, clients, jira.NewSyncMetrics(reg, a.store.SyncStats), jira.SyncerConfig{
+		BaseURL: cfg.BaseURL.String(), PollInterval: syncPollInterval,
+	})
+	a.store.OnEnqueue(syncer.Notify)
+	return &jiraStack{oauth: oauth, clients: clients, syncer: syncer}
+}
