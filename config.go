@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -76,6 +77,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("PRIVILEGE_PENDING_TIMEOUT must be a duration of at least 1m, like 24h"))
 	}
 	c.PendingTimeout = pt
+	if rl, err := strconv.ParseFloat(get("PRIVILEGE_JIRA_RATE_LIMIT", "50"), 64); err != nil || rl < 0 {
+		errs = append(errs, errors.New("PRIVILEGE_JIRA_RATE_LIMIT must be a number of calls per second (0 = no pacing)"))
+	} else {
+		c.JiraRateLimit = rl
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("PRIVILEGE_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, errors.New("PRIVILEGE_LOG_LEVEL must be debug, info, warn or error"))
 	}

@@ -28,7 +28,11 @@ type jiraStack struct {
 // lets the store wake the syncer after every commit that wrote a sync job.
 func newJiraStack(cfg Config, a *app, logger *slog.Logger, reg prometheus.Registerer, roots *x509.CertPool) *jiraStack {
 	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: cfg.OutboundAllowCIDRs, RootCAs: roots})
-	hc.Transport = jira.NewPacer(rate.Limit(20), 20).Wrap(hc.Transport)
+	limit, burst := rate.Inf, 1
+	if cfg.JiraRateLimit > 0 {
+		limit, burst = rate.Limit(cfg.JiraRateLimit), max(1, int(cfg.JiraRateLimit))
+	}
+	hc.Transport = jira.NewPacer(limit, burst).Wrap(hc.Transport)
 	oauth := jira.NewOAuth(jira.OAuthConfig{
 		AuthURL: cfg.AtlassianAuthURL, APIURL: cfg.AtlassianAPIURL,
 		CloudClientID: cfg.AtlassianClientID, CloudClientSecret: cfg.AtlassianSecret,

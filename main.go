@@ -37,6 +37,7 @@ const usage = `usage:
   privilege migrate          apply database migrations and exit
   privilege user create --email E --role admin|approver|requester [--name N] [--password P | --password-stdin]
   privilege token create --email E --name N
+  privilege healthcheck      exit 0 when the local server answers /healthz (container HEALTHCHECK)
 
 Configuration comes from PRIVILEGE_* environment variables (see README.md).`
 
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCommand(ctx, cfg, args, stdin, stdout)
 	case "token":
 		return tokenCommand(ctx, cfg, args, stdout)
+	case "healthcheck":
+		return healthcheck(ctx, cfg)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
