@@ -102,7 +102,9 @@ func TestCLITokenAuthenticatesAPI(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, env(vars), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}) }()
+	go func() {
+		done <- run(ctx, []string{"serve"}, env(vars), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	}()
 	base := "http://" + addr
 	waitHealthy(t, base)
 	if _, err := runCLI(t, vars, "", "healthcheck"); err != nil {
