@@ -63,7 +63,7 @@ func TestBrowserFirstRunToAccount(t *testing.T) {
 			if shots == "" {
 				return nil
 			}
-			png, err := chromedp.FullScreenshot(90)(ctx, tg)
+			png, err := chromedp.FullScreenshot(100)(ctx, tg)
 			if err != nil {
 				return err
 			}
