@@ -15,10 +15,3 @@ func (h *handler) showIntegrations(c echo.Context) error {
 		Meta: h.pageMeta(c, "Integrations", views.NavIntegrations),
 	}))
 }
-
-// showRequests is the Requests screen; the request work replaces it.
-func (h *handler) showRequests(c echo.Context) error {
-	return render(c, http.StatusOK, views.Requests(views.RequestsPage{
-		Meta: h.pageMeta(c, "Requests", views.NavRequests),
-	}))
-}

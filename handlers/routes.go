@@ -44,6 +44,19 @@ func (h *handler) routeTable() []route {
 		{http.MethodGet, "/", "home", ruleSignedIn, h.home},
 		{http.MethodPost, "/logout", "logout", ruleSignedIn, h.logout},
 		{http.MethodGet, "/requests", "requests", ruleSignedIn, h.showRequests},
+		{http.MethodGet, "/requests/new", "requests.new", ruleSignedIn, h.showNewRequest},
+		{http.MethodGet, "/requests/new/resources", "requests.new.resources", ruleSignedIn, h.showRequestResources},
+		{http.MethodPost, "/requests", "requests.create", ruleSignedIn, h.createRequest},
+		{http.MethodGet, "/requests/:id", "requests.show", ruleSignedIn, h.showRequest},
+		{http.MethodPost, "/requests/:id/cancel", "requests.cancel", ruleSignedIn, h.cancelRequest},
+
+		// Approvers and admins: the queue's history and decisions.
+		{http.MethodGet, "/requests/history", "requests.history", ruleApprover, h.showRequestHistory},
+		{http.MethodPost, "/requests/:id/decide", "requests.decide", ruleApprover, h.decideRequest},
+
+		// Admin: request actions.
+		{http.MethodPost, "/requests/:id/revoke", "requests.revoke", ruleAdmin, h.revokeRequest},
+		{http.MethodPost, "/requests/:id/retry-sync", "requests.retry_sync", ruleAdmin, h.retryRequestSync},
 
 		// Admin: integrations (Jira screens go here).
 		{http.MethodGet, "/integrations", "integrations", ruleAdmin, h.showIntegrations},
@@ -74,6 +87,11 @@ func (h *handler) routeTable() []route {
 		// JSON API (bearer tokens only; no cookies, no CSRF).
 		{http.MethodGet, "/api/v1/accounts", "api.accounts.list", ruleAPIAny, h.apiListAccounts},
 		{http.MethodPost, "/api/v1/accounts", "api.accounts.create", ruleAPIAdmin, h.apiCreateAccount},
+		{http.MethodPost, "/api/v1/requests", "api.requests.create", ruleAPIAny, h.apiCreateRequest},
+		{http.MethodGet, "/api/v1/requests/:id", "api.requests.show", ruleAPIAny, h.apiGetRequest},
+		{http.MethodPost, "/api/v1/requests/:id/approve", "api.requests.approve", ruleAPIDecide, h.apiApproveRequest},
+		{http.MethodPost, "/api/v1/requests/:id/deny", "api.requests.deny", ruleAPIDecide, h.apiDenyRequest},
+		{http.MethodPost, "/api/v1/requests/:id/cancel", "api.requests.cancel", ruleAPIAny, h.apiCancelRequest},
 	}
 }
 

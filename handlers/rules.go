@@ -23,6 +23,7 @@ const (
 	ruleAdmin                 // admins (session)
 	ruleAPIAny                // any bearer-token user
 	ruleAPIAdmin              // bearer-token admins
+	ruleAPIDecide             // bearer-token approvers and admins (deciding requests)
 )
 
 func (r rule) String() string {
@@ -41,19 +42,21 @@ func (r rule) String() string {
 		return "api-any"
 	case ruleAPIAdmin:
 		return "api-admin"
+	case ruleAPIDecide:
+		return "api-approver+admin"
 	}
 	return "unset"
 }
 
 // isAPI reports whether the rule authenticates with bearer tokens.
-func (r rule) isAPI() bool { return r == ruleAPIAny || r == ruleAPIAdmin }
+func (r rule) isAPI() bool { return r == ruleAPIAny || r == ruleAPIAdmin || r == ruleAPIDecide }
 
 // allows reports whether a user with role may pass once authenticated.
 func (r rule) allows(role models.Role) bool {
 	switch r {
 	case rulePublic, ruleSignedIn, ruleAPIAny:
 		return true
-	case ruleApprover:
+	case ruleApprover, ruleAPIDecide:
 		return role.CanApprove()
 	case ruleAdmin, ruleAPIAdmin:
 		return role == models.RoleAdmin
@@ -83,13 +86,13 @@ func (h *handler) enforce(r rule) echo.MiddlewareFunc {
 					return newAPIError(http.StatusForbidden, codeForbidden, "Your role does not allow this page or action. Ask an admin if you need it.")
 				}
 				return next(c)
-			case ruleAPIAny, ruleAPIAdmin:
+			case ruleAPIAny, ruleAPIAdmin, ruleAPIDecide:
 				u, err := h.authenticateBearer(c)
 				if err != nil {
 					return err
 				}
 				if !r.allows(u.Role) {
-					return newAPIError(http.StatusForbidden, codeForbidden, "This needs the admin role.")
+					return newAPIError(http.StatusForbidden, codeForbidden, r.needsRole())
 				}
 				return next(c)
 			}
@@ -146,4 +149,12 @@ func (h *handler) requireSetup(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return c.Redirect(http.StatusSeeOther, "/setup")
 	}
+}
+
+// needsRole is the 403 message of an API rule the token's user fails.
+func (r rule) needsRole() string {
+	if r == ruleAPIDecide {
+		return "This needs the approver or admin role."
+	}
+	return "This needs the admin role."
 }

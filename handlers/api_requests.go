@@ -1,0 +1,189 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"privilege/models"
+	"privilege/views"
+)
+
+// apiRequest is the JSON shape of an access request (OpenAPI: Request).
+type apiRequest struct {
+	ID              int64             `json:"id"`
+	Status          string            `json:"status"`
+	Requester       apiUserRef        `json:"requester"`
+	Account         apiRequestAccount `json:"account"`
+	Resources       []apiRequestedRes `json:"resources"`
+	DurationMinutes int               `json:"duration_minutes"`
+	Justification   string            `json:"justification"`
+	DecidedBy       *apiUserRef       `json:"decided_by"`
+	DecidedAt       *time.Time        `json:"decided_at"`
+	DecisionReason  string            `json:"decision_reason"`
+	PendingUntil    time.Time         `json:"pending_until"`
+	AccessEndsAt    *time.Time        `json:"access_ends_at"`
+	CreatedAt       time.Time         `json:"created_at"`
+	ApprovalURL     string            `json:"approval_url"`
+	Jira            apiJiraLink       `json:"jira"`
+	Events          []apiRequestEvent `json:"events"`
+}
+
+type apiUserRef struct {
+	ID    int64  `json:"id"`
+	Email string `json:"email"`
+}
+
+type apiRequestAccount struct {
+	ID         int64  `json:"id"`
+	Provider   string `json:"provider"`
+	ExternalID string `json:"external_id"`
+	Name       string `json:"name"`
+}
+
+type apiRequestedRes struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+}
+
+type apiJiraLink struct {
+	IssueKey  string `json:"issue_key"`
+	IssueURL  string `json:"issue_url"`
+	SyncState string `json:"sync_state"`
+	LastError string `json:"last_error"`
+}
+
+type apiRequestEvent struct {
+	Kind   string    `json:"kind"`
+	Actor  string    `json:"actor"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// apiReason is the body of approve, deny and cancel.
+type apiReason struct {
+	Reason string `json:"reason"`
+}
+
+func (h *handler) toAPIRequest(r models.AccessRequest) apiRequest {
+	out := apiRequest{ID: r.ID, Status: string(r.Status), Requester: apiUserRef{r.Requester.ID, r.Requester.Email},
+		Account:   apiRequestAccount{r.Account.ID, string(r.Account.Provider), r.Account.ExternalID, r.Account.Name},
+		Resources: []apiRequestedRes{}, DurationMinutes: r.DurationMinutes, Justification: r.Justification,
+		DecidedAt: r.DecidedAt, DecisionReason: r.DecisionReason, PendingUntil: r.PendingUntil, AccessEndsAt: r.AccessEndsAt,
+		CreatedAt: r.CreatedAt, ApprovalURL: h.approvalURL(r.ID), Events: []apiRequestEvent{},
+		Jira: apiJiraLink{SyncState: string(views.SyncOf(r))}}
+	for _, x := range r.Resources {
+		out.Resources = append(out.Resources, apiRequestedRes{x.Name, x.Kind})
+	}
+	if r.DecidedBy != nil {
+		out.DecidedBy = &apiUserRef{r.DecidedBy.ID, r.DecidedBy.Email}
+	}
+	if r.Issue != nil {
+		out.Jira.IssueKey, out.Jira.IssueURL, out.Jira.LastError = r.Issue.IssueKey, r.Issue.IssueURL, r.Issue.LastError
+	}
+	for _, ev := range r.Events {
+		out.Events = append(out.Events, apiRequestEvent{string(ev.Kind), ev.ActorEmail, ev.Reason, ev.At})
+	}
+	return out
+}
+
+// approvalURL is {BASE_URL}/requests/{id}, the link in every Jira task.
+func (h *handler) approvalURL(id int64) string {
+	return h.cfg.BaseURL.JoinPath(views.RequestURL(id)).String()
+}
+
+// apiRequestFor loads the :id request for the token's user. A requester
+// asking for someone else's request gets 404, so ids do not reveal which
+// requests exist.
+func (h *handler) apiRequestFor(c echo.Context) (models.AccessRequest, error) {
+	id, err := idParam(c)
+	if err != nil {
+		return models.AccessRequest{}, err
+	}
+	r, err := h.store.Request(c.Request().Context(), id)
+	if err == nil && !canView(currentUser(c), r) {
+		err = models.ErrNotFound
+	}
+	return r, err
+}
+
+// apiCreateRequest: POST /api/v1/requests.
+func (h *handler) apiCreateRequest(c echo.Context) error {
+	var in models.NewRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := h.store.CreateRequest(c.Request().Context(), *currentUser(c), in, h.pendingFor())
+	if err != nil {
+		return err // *ValidationError → 422 with fields
+	}
+	return c.JSON(http.StatusCreated, h.toAPIRequest(r))
+}
+
+// apiGetRequest: GET /api/v1/requests/:id.
+func (h *handler) apiGetRequest(c echo.Context) error {
+	r, err := h.apiRequestFor(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.toAPIRequest(r))
+}
+
+func (h *handler) apiApproveRequest(c echo.Context) error {
+	return h.apiDecide(c, models.DecisionApprove)
+}
+
+func (h *handler) apiDenyRequest(c echo.Context) error { return h.apiDecide(c, models.DecisionDeny) }
+
+// apiDecide: POST /api/v1/requests/:id/approve|deny (approvers, admins; never
+// the requester: 403 self_approval). A second decision is 409.
+func (h *handler) apiDecide(c echo.Context, d models.Decision) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	var body apiReason
+	if err := decodeOptionalJSON(c, &body); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	r, err := h.store.Decide(ctx, *currentUser(c), id, d, body.Reason)
+	if errors.Is(err, models.ErrAlreadyDecided) {
+		msg, err := h.decidedMessage(ctx, id)
+		if err != nil {
+			return err
+		}
+		return newAPIError(http.StatusConflict, codeAlreadyDecided, msg)
+	}
+	if err != nil {
+		return requestError(err)
+	}
+	return c.JSON(http.StatusOK, h.toAPIRequest(r))
+}
+
+// apiCancelRequest: POST /api/v1/requests/:id/cancel (the requester).
+func (h *handler) apiCancelRequest(c echo.Context) error {
+	r, err := h.apiRequestFor(c)
+	if err != nil {
+		return err
+	}
+	var body apiReason
+	if err := decodeOptionalJSON(c, &body); err != nil {
+		return err
+	}
+	r, err = h.store.Cancel(c.Request().Context(), *currentUser(c), r.ID, body.Reason)
+	if err != nil {
+		return requestError(err)
+	}
+	return c.JSON(http.StatusOK, h.toAPIRequest(r))
+}
+
+// decodeOptionalJSON is decodeJSON for bodies that may be left out.
+func decodeOptionalJSON(c echo.Context, dst any) error {
+	if c.Request().ContentLength == 0 {
+		return nil
+	}
+	return decodeJSON(c, dst)
+}

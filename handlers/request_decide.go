@@ -1,0 +1,142 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"privilege/models"
+	"privilege/views"
+)
+
+// Error codes of the request lifecycle.
+const (
+	codeSelfApproval   errorCode = "self_approval"
+	codeAlreadyDecided errorCode = "already_decided"
+)
+
+// requestError turns a lifecycle sentinel from the store into the answer
+// users see (page or JSON); other errors pass through to handleError.
+func requestError(err error) error {
+	switch {
+	case errors.Is(err, models.ErrSelfApproval):
+		return newAPIError(http.StatusForbidden, codeSelfApproval,
+			"You cannot approve or deny your own request: someone else must decide it (separation of duties).")
+	case errors.Is(err, models.ErrNotApprover):
+		return newAPIError(http.StatusForbidden, codeForbidden, "Only approvers and admins can do this.")
+	case errors.Is(err, models.ErrNotRequester):
+		return newAPIError(http.StatusForbidden, codeForbidden, "Only the person who asked for this access can cancel the request.")
+	case errors.Is(err, models.ErrAlreadyDecided), errors.Is(err, models.ErrNotCancellable), errors.Is(err, models.ErrNotRevocable):
+		return newAPIError(http.StatusConflict, codeAlreadyDecided, "This request is no longer pending; reload it to see what happened.")
+	}
+	return err
+}
+
+// decidedMessage names who decided a request that someone else just tried
+// to decide.
+func (h *handler) decidedMessage(ctx context.Context, id int64) (string, error) {
+	r, err := h.store.Request(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	by := "someone else"
+	if r.DecidedBy != nil {
+		by = r.DecidedBy.Email
+	}
+	return fmt.Sprintf("Request #%d was already decided by %s (%s).", id, by, r.Status), nil
+}
+
+// decideRequest approves or denies (the two buttons of one form).
+func (h *handler) decideRequest(c echo.Context) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	d := models.Decision(c.FormValue("decision"))
+	if d != models.DecisionApprove && d != models.DecisionDeny {
+		return newAPIError(http.StatusBadRequest, codeBadRequest, "Choose Approve or Deny.")
+	}
+	ctx, reason := c.Request().Context(), c.FormValue("reason")
+	_, err = h.store.Decide(ctx, *currentUser(c), id, d, reason)
+	var ve *models.ValidationError
+	switch {
+	case errors.Is(err, models.ErrAlreadyDecided):
+		msg, err := h.decidedMessage(ctx, id)
+		if err != nil {
+			return err
+		}
+		return redirectWithFlash(c, views.FlashError, msg, views.RequestURL(id))
+	case errors.As(err, &ve):
+		return h.requestPageAgain(c, id, reason, views.FormErrors(ve.Fields))
+	case err != nil:
+		return requestError(err)
+	}
+	verb := map[models.Decision]string{models.DecisionApprove: "approved", models.DecisionDeny: "denied"}[d]
+	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf("Request #%d %s. The Jira task follows shortly.", id, verb), views.RequestURL(id))
+}
+
+// requestPageAgain re-renders the approval page with 422 and the typed reason.
+func (h *handler) requestPageAgain(c echo.Context, id int64, reason string, fe views.FormErrors) error {
+	r, err := h.store.Request(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	p := views.NewRequestDetailPage(h.pageMeta(c, fmt.Sprintf("Request #%d", id), views.NavRequests), r, *currentUser(c))
+	p.Reason, p.Errors = reason, fe
+	return render(c, http.StatusUnprocessableEntity, views.RequestDetail(p))
+}
+
+// cancelRequest withdraws a pending request (its requester only).
+func (h *handler) cancelRequest(c echo.Context) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	_, err = h.store.Cancel(c.Request().Context(), *currentUser(c), id, c.FormValue("reason"))
+	if errors.Is(err, models.ErrNotCancellable) {
+		return redirectWithFlash(c, views.FlashError, "Only a pending request can be cancelled.", views.RequestURL(id))
+	}
+	if err != nil {
+		return requestError(err)
+	}
+	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf("Request #%d cancelled.", id), views.RequestURL(id))
+}
+
+// revokeRequest ends approved access early (admins).
+func (h *handler) revokeRequest(c echo.Context) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	reason := c.FormValue("revoke_reason")
+	_, err = h.store.Revoke(c.Request().Context(), *currentUser(c), id, reason)
+	var ve *models.ValidationError
+	switch {
+	case errors.Is(err, models.ErrNotRevocable):
+		return redirectWithFlash(c, views.FlashError, "Only approved access can be revoked.", views.RequestURL(id))
+	case errors.As(err, &ve):
+		return h.requestPageAgain(c, id, reason, views.FormErrors{"revoke_reason": ve.Fields["reason"]})
+	case err != nil:
+		return requestError(err)
+	}
+	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf("Access of request #%d revoked.", id), views.RequestURL(id))
+}
+
+// retryRequestSync re-queues a failed or parked Jira sync (admins).
+func (h *handler) retryRequestSync(c echo.Context) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	err = h.store.RetryRequestSync(c.Request().Context(), actor(c), id)
+	if errors.Is(err, models.ErrConflict) {
+		return redirectWithFlash(c, views.FlashInfo, "The Jira sync of this request has not failed; nothing to retry.", views.RequestURL(id))
+	}
+	if err != nil {
+		return err
+	}
+	return redirectWithFlash(c, views.FlashSuccess, "Jira sync queued again.", views.RequestURL(id))
+}

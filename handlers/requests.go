@@ -1,0 +1,222 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"privilege/models"
+	"privilege/views"
+)
+
+const (
+	requestsPerPage        = 25
+	defaultRequestMinutes  = 60
+	defaultPendingTimeout  = 24 * time.Hour
+	errNotYourRequest      = "You can only see your own requests. Ask an approver if you need to see this one."
+	requestSubmittedFormat = "Request #%d submitted. An approver will decide it; you can follow it here."
+)
+
+// pendingFor is how long a new request may wait for a decision.
+func (h *handler) pendingFor() time.Duration {
+	if h.deps.PendingTimeout > 0 {
+		return h.deps.PendingTimeout
+	}
+	return defaultPendingTimeout
+}
+
+// canView: requesters see their own requests, approvers and admins all.
+func canView(u *models.User, r models.AccessRequest) bool {
+	return u != nil && (r.RequesterID == u.ID || u.Role.CanApprove())
+}
+
+// viewableRequest loads the :id request for the signed-in user: 403 when it
+// is someone else's and the user may not decide requests.
+func (h *handler) viewableRequest(c echo.Context) (models.AccessRequest, error) {
+	id, err := idParam(c)
+	if err != nil {
+		return models.AccessRequest{}, err
+	}
+	r, err := h.store.Request(c.Request().Context(), id)
+	if err != nil {
+		return r, err
+	}
+	if !canView(currentUser(c), r) {
+		return r, newAPIError(http.StatusForbidden, codeForbidden, errNotYourRequest)
+	}
+	return r, nil
+}
+
+// showRequests: my requests, and for approvers the queue of pending ones.
+func (h *handler) showRequests(c echo.Context) error {
+	ctx, u := c.Request().Context(), currentUser(c)
+	mine, err := h.store.ListRequests(ctx, models.RequestQuery{RequesterID: u.ID, PageQuery: pageQuery(c, requestsPerPage)})
+	if err != nil {
+		return err
+	}
+	p := views.RequestsIndexPage{Meta: h.pageMeta(c, "Requests", views.NavRequests), CanApprove: u.Role.CanApprove(),
+		Mine: views.RequestRows(mine.Items, u.ID), MinePager: pagerFor(mine, "/requests", nil)}
+	if p.CanApprove {
+		qp, _ := strconv.Atoi(c.QueryParam("queue_page"))
+		queue, err := h.store.ListRequests(ctx, models.RequestQuery{Status: models.RequestPending, PageQuery: models.PageQuery{Page: max(qp, 1), PerPage: requestsPerPage}})
+		if err != nil {
+			return err
+		}
+		p.Queue, p.QueuePager = views.RequestRows(queue.Items, u.ID), queuePager(queue)
+	}
+	return render(c, http.StatusOK, views.RequestsIndex(p))
+}
+
+// queuePager pages the queue with its own parameter, so both lists page
+// independently.
+func queuePager(p models.Page[models.AccessRequest]) views.Pager {
+	link := func(n int) string { return "/requests?queue_page=" + strconv.Itoa(n) }
+	pg := views.Pager{Page: p.Page, Pages: p.Pages(), Total: p.Total}
+	if p.HasPrev() {
+		pg.PrevURL = link(p.Page - 1)
+	}
+	if p.HasNext() {
+		pg.NextURL = link(p.Page + 1)
+	}
+	return pg
+}
+
+// showRequestHistory: every request, filtered by status, account and
+// requester email (approvers and admins).
+func (h *handler) showRequestHistory(c echo.Context) error {
+	ctx := c.Request().Context()
+	status, accID, requester := c.QueryParam("status"), c.QueryParam("account_id"), strings.TrimSpace(c.QueryParam("requester"))
+	q := models.RequestQuery{PageQuery: pageQuery(c, requestsPerPage), Requester: requester}
+	if models.RequestStatus(status).Valid() {
+		q.Status = models.RequestStatus(status)
+	}
+	q.AccountID, _ = strconv.ParseInt(accID, 10, 64)
+	page, err := h.store.ListRequests(ctx, q)
+	if err != nil {
+		return err
+	}
+	accounts, err := h.store.AllAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.RequestHistory(views.RequestHistoryPage{
+		Meta: h.pageMeta(c, "Request history", views.NavRequests), Rows: views.RequestRows(page.Items, currentUser(c).ID),
+		Pager:  pagerFor(page, "/requests/history", url.Values{"status": {string(q.Status)}, "account_id": {accID}, "requester": {requester}}),
+		Status: string(q.Status), AccountID: accID, Requester: requester, Accounts: accounts,
+	}))
+}
+
+// showRequest is the approval page.
+func (h *handler) showRequest(c echo.Context) error {
+	r, err := h.viewableRequest(c)
+	if err != nil {
+		return err
+	}
+	meta := h.pageMeta(c, fmt.Sprintf("Request #%d", r.ID), views.NavRequests)
+	return render(c, http.StatusOK, views.RequestDetail(views.NewRequestDetailPage(meta, r, *currentUser(c))))
+}
+
+// showNewRequest is the "Request access" form. ?account_id= (and any typed
+// value) preselects, so the form works without JavaScript.
+func (h *handler) showNewRequest(c echo.Context) error {
+	f, _, _ := readRequestForm(c.QueryParams())
+	return h.renderRequestForm(c, http.StatusOK, f, true)
+}
+
+// showRequestResources is the htmx fragment of the chosen account's resources.
+func (h *handler) showRequestResources(c echo.Context) error {
+	f, _, _ := readRequestForm(c.QueryParams())
+	if err := h.fillRequestForm(c, &f, false); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.RequestResourcePicker(f))
+}
+
+// createRequest submits the form: 422 with every typed value kept, or a
+// flash and 303 to the new request's page.
+func (h *handler) createRequest(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
+	}
+	f, in, parseErrs := readRequestForm(form)
+	req, err := h.store.CreateRequest(c.Request().Context(), *currentUser(c), in, h.pendingFor())
+	var ve *models.ValidationError
+	if errors.As(err, &ve) {
+		f.Errors = views.FormErrors(ve.Fields)
+		for k, v := range parseErrs {
+			f.Errors[k] = v
+		}
+		return h.renderRequestForm(c, http.StatusUnprocessableEntity, f, false)
+	}
+	if err != nil {
+		return err
+	}
+	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf(requestSubmittedFormat, req.ID), views.RequestURL(req.ID))
+}
+
+func (h *handler) renderRequestForm(c echo.Context, status int, f views.RequestForm, defaults bool) error {
+	if err := h.fillRequestForm(c, &f, defaults); err != nil {
+		return err
+	}
+	f.Meta = h.pageMeta(c, "Request access", views.NavRequests)
+	return render(c, status, views.RequestNew(f))
+}
+
+// fillRequestForm loads the accounts and the chosen account's resources,
+// ticking the ones already chosen; defaults fills an empty duration.
+func (h *handler) fillRequestForm(c echo.Context, f *views.RequestForm, defaults bool) error {
+	ctx := c.Request().Context()
+	accounts, err := h.store.AllAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	f.Accounts = accounts
+	chosen := map[string]bool{}
+	for _, r := range f.Resources {
+		chosen[r.Name] = true
+	}
+	f.Resources = nil
+	if id, _ := strconv.ParseInt(f.AccountID, 10, 64); id > 0 {
+		acc, err := h.store.AccountByID(ctx, id)
+		switch {
+		case err == nil:
+			f.Account = &acc
+			for _, r := range acc.Resources {
+				f.Resources = append(f.Resources, views.ResourceChoice{Name: r.Name, Kind: r.Kind, Checked: chosen[r.Name]})
+			}
+		case !errors.Is(err, models.ErrNotFound):
+			return err
+		}
+	}
+	if defaults && f.Duration == "" {
+		f.Duration = strconv.Itoa(min(defaultRequestMinutes, f.MaxDuration()))
+	}
+	return nil
+}
+
+// readRequestForm reads the values as typed and as model input; the
+// returned errors are the ones only the form can make (a non-number).
+func readRequestForm(v url.Values) (views.RequestForm, models.NewRequest, views.FormErrors) {
+	f := views.RequestForm{AccountID: v.Get("account_id"), Duration: strings.TrimSpace(v.Get("duration_minutes")), Justification: v.Get("justification")}
+	in := models.NewRequest{Resources: v["resources"], Justification: f.Justification}
+	for _, name := range in.Resources {
+		f.Resources = append(f.Resources, views.ResourceChoice{Name: name})
+	}
+	fe := views.FormErrors{}
+	in.AccountID, _ = strconv.ParseInt(f.AccountID, 10, 64)
+	if f.Duration != "" {
+		n, err := strconv.Atoi(f.Duration)
+		if err != nil {
+			fe["duration_minutes"] = "Enter a whole number of minutes."
+		}
+		in.DurationMinutes = n
+	}
+	return f, in, fe
+}
