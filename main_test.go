@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -172,3 +173,5 @@ func TestUnknownCommandIsAUsageError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func loopback() []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} }

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"privilege/jira"
+	"privilege/jira/jiratest"
+	"privilege/models"
+	"privilege/models/modeltest"
+)
+
+// benchStack is a whole server (API, outbox, syncer) on SQLite in this
+// process, talking to the simulator with zero added latency.
+type benchStack struct {
+	sim       *jiratest.Sim
+	site      *jiratest.Site
+	store     *models.Store
+	base      string
+	requester string
+	approver  string
+	accountID int64
+	client    *http.Client
+	stop      func()
+}
+
+func newBenchStack(b *testing.B, rateLimit float64) *benchStack {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{"http://privilege.test/integrations/jira/callback"}})
+	site := sim.AddCloudSite("acme")
+	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	id, secret := sim.CloudClient()
+	addr := freeAddr(b)
+	cfg, err := loadConfig(env(map[string]string{
+		"PRIVILEGE_ADDR": addr, "PRIVILEGE_BASE_URL": "http://" + addr, "PRIVILEGE_DATA_DIR": b.TempDir(),
+		"PRIVILEGE_SECRET_KEY": string(modeltest.TestKey), "PRIVILEGE_ATLASSIAN_AUTH_URL": sim.AuthURL(), "PRIVILEGE_ATLASSIAN_API_URL": sim.APIURL(),
+		"PRIVILEGE_ATLASSIAN_CLIENT_ID": id, "PRIVILEGE_ATLASSIAN_CLIENT_SECRET": secret, "PRIVILEGE_OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8",
+		"PRIVILEGE_JIRA_RATE_LIMIT": fmt.Sprint(rateLimit), "PRIVILEGE_LOG_LEVEL": "error",
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ready := make(chan *app, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, io.Discard, &serveOptions{onReady: func(a *app) { ready <- a }}) }()
+	a := <-ready
+	s := &benchStack{sim: sim, site: site, store: a.store, base: "http://" + addr,
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	s.stop = func() { cancel(); <-done; sim.Close() }
+	waitHealthy(b, s.base)
+	s.setup(b, sim, id, secret)
+	return s
+}
+
+func (s *benchStack) setup(b *testing.B, sim *jiratest.Sim, id, secret string) {
+	ctx := context.Background()
+	mk := func(email string, role models.Role) string {
+		u := modeltest.Must(s.store.CreateUser(ctx, models.SystemActor, models.NewUser{Email: email, Password: "correct horse battery", Role: role}))
+		tok, _, err := s.store.CreateAPIToken(ctx, models.SystemActor, u.ID, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		return tok
+	}
+	s.requester, s.approver = mk("alice@example.com", models.RoleRequester), mk("bob@example.com", models.RoleApprover)
+	acc := modeltest.Must(s.store.CreateAccount(ctx, models.SystemActor, models.AccountInput{Provider: models.ProviderAWS, ExternalID: "123456789012", Name: "Prod",
+		Resources: []models.ResourceInput{{Name: "ReadOnly", Kind: "role"}}}))
+	s.accountID = acc.ID
+	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: loopback()})
+	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: id, CloudClientSecret: secret,
+		RedirectURL: "http://privilege.test/integrations/jira/callback", HTTPClient: hc})
+	loc, err := sim.Consent(oauth.CloudAuthCodeURL("s"), true, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := oauth.ExchangeCloud(ctx, loc.Query().Get("code"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sites, err := oauth.AccessibleResources(ctx, tok.AccessToken)
+	if err != nil {
+		b.Fatal(err)
+	}
+	integ := modeltest.Must(s.store.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "Acme", Deployment: models.DeploymentCloud, CloudID: sites[0].CloudID, SiteURL: sites[0].URL, Token: tok}))
+	types, err := jira.NewClients(oauth, s.store, hc).For(jira.NewConnection(integ, "")).IssueTypes(ctx, "OPS")
+	if err != nil {
+		b.Fatal(err)
+	}
+	modeltest.Must(s.store.SaveProjectLink(ctx, models.SystemActor, models.ProjectLinkInput{IntegrationID: integ.ID, ProjectID: "OPS", ProjectKey: "OPS", ProjectName: "Operations",
+		IssueTypeID: types[0].ID, IssueTypeName: types[0].Name, Statuses: map[models.Outcome]string{models.OutcomeApproved: "Done"}, AccountIDs: []int64{acc.ID}}))
+}
+
+func (s *benchStack) create(i int) (int64, error) {
+	var out struct {
+		ID int64 `json:"id"`
+	}
+	code, err := apiCall(s.client, "POST", s.base+"/api/v1/requests", s.requester, map[string]any{
+		"account_id": s.accountID, "resources": []string{"ReadOnly"}, "duration_minutes": 60, "justification": fmt.Sprint("bench ", i)}, &out)
+	if err == nil && code != 201 {
+		err = fmt.Errorf("create: HTTP %d", code)
+	}
+	return out.ID, err
+}
+
+func (s *benchStack) approve(id int64) error {
+	code, err := apiCall(s.client, "POST", fmt.Sprintf("%s/api/v1/requests/%d/approve", s.base, id), s.approver, map[string]string{"reason": "bench"}, nil)
+	if err == nil && code != 200 {
+		err = fmt.Errorf("approve: HTTP %d", code)
+	}
+	return err
+}
+
+func (s *benchStack) waitSettled(b *testing.B) {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		st := modeltest.Must(s.store.SyncStats(context.Background()))
+		if st.Backlog == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("backlog still %d", st.Backlog)
+		}
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	}
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	slices.Sort(d)
+	return d[min(len(d)-1, int(float64(len(d))*p))]
+}
+
+// BenchmarkCreateToJiraLatency measures, on an idle system, the time from an
+// API create to the simulator receiving the issue (target p99 < 50 ms).
+func BenchmarkCreateToJiraLatency(b *testing.B) {
+	s := newBenchStack(b, 0)
+	defer s.stop()
+	const n = 200
+	for b.Loop() {
+		lat := make([]time.Duration, 0, n)
+		for i := 0; i < n; i++ {
+			start := time.Now()
+			before := len(s.site.Issues())
+			if _, err := s.create(i); err != nil {
+				b.Fatal(err)
+			}
+			for len(s.site.Issues()) == before {
+				time.Sleep(50 * time.Microsecond) // polling; the sim stamps the create time itself
+			}
+			is := s.site.Issues()
+			lat = append(lat, is[len(is)-1].Created.Sub(start))
+		}
+		b.ReportMetric(float64(percentile(lat, 0.50).Microseconds())/1000, "p50_ms")
+		b.ReportMetric(float64(percentile(lat, 0.99).Microseconds())/1000, "p99_ms")
+	}
+}
+
+// BenchmarkSyncThroughput creates then approves 2,000 requests through the
+// API and waits until Jira matches, beside a bare HTTP loop making the same
+// Jira calls at the syncer's concurrency (the ceiling).
+func BenchmarkSyncThroughput(b *testing.B) {
+	const n, clients = 2000, 16
+	for b.Loop() {
+		s := newBenchStack(b, 0)
+		start := time.Now()
+		ids := make([]int64, n)
+		parallel(b, n, clients, func(i int) error {
+			id, err := s.create(i)
+			ids[i] = id
+			return err
+		})
+		parallel(b, n, clients, func(i int) error { return s.approve(ids[i]) })
+		s.waitSettled(b)
+		elapsed := time.Since(start)
+		if got := len(s.site.Issues()); got != n {
+			b.Fatalf("%d issues for %d requests", got, n)
+		}
+		ceiling := bareJiraLoop(b, s, n, 8)
+		rate := float64(n) / elapsed.Seconds()
+		b.ReportMetric(rate, "synced_req/s")
+		b.ReportMetric(ceiling, "bare_loop_req/s")
+		b.ReportMetric(100*rate/ceiling, "pct_of_ceiling")
+		s.stop()
+	}
+}
+
+func parallel(b *testing.B, n, workers int, fn func(i int) error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				if err := fn(i); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		b.Fatal(err)
+	}
+}
+
+// bareJiraLoop makes the calls the syncer makes per approved request (create,
+// read issue, read transitions, transition, comment) with a plain client.
+func bareJiraLoop(b *testing.B, s *benchStack, n, workers int) float64 {
+	ctx := context.Background()
+	in := modeltest.Must(s.store.ListIntegrations(ctx))[0]
+	tok := modeltest.Must(s.store.IntegrationToken(ctx, in.ID))
+	api := s.sim.APIURL() + "/ex/jira/" + in.CloudID + "/rest/api/3"
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	do := func(method, path string, body any) (map[string]any, error) {
+		var rd io.Reader
+		if body != nil {
+			bs, _ := json.Marshal(body)
+			rd = bytes.NewReader(bs)
+		}
+		req, _ := http.NewRequest(method, api+path, rd)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			msg, _ := io.ReadAll(resp.Body)
+			return nil, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, msg)
+		}
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return out, nil
+	}
+	doc := func(text string) map[string]any {
+		return map[string]any{"type": "doc", "version": 1, "content": []any{map[string]any{"type": "paragraph", "content": []any{map[string]any{"type": "text", "text": text}}}}}
+	}
+	start := time.Now()
+	parallel(b, n, workers, func(i int) error {
+		created, err := do("POST", "/issue", map[string]any{"fields": map[string]any{"project": map[string]string{"key": "OPS"}, "issuetype": map[string]string{"name": "Task"},
+			"summary": fmt.Sprint("bare ", i), "labels": []string{"privilege-jit", fmt.Sprint("bare-", i)}, "description": doc("bare loop")}})
+		if err != nil {
+			return err
+		}
+		key := created["key"].(string)
+		if _, err := do("GET", "/issue/"+key+"?fields=status,labels", nil); err != nil {
+			return err
+		}
+		tr, err := do("GET", "/issue/"+key+"/transitions?expand=transitions.fields", nil)
+		if err != nil {
+			return err
+		}
+		var id string
+		for _, t := range tr["transitions"].([]any) {
+			if m := t.(map[string]any); m["name"] == "Done" {
+				id = m["id"].(string)
+			}
+		}
+		if _, err := do("POST", "/issue/"+key+"/transitions", map[string]any{"transition": map[string]string{"id": id}, "fields": map[string]any{"resolution": map[string]string{"name": "Done"}}}); err != nil {
+			return err
+		}
+		_, err = do("POST", "/issue/"+key+"/comment", map[string]any{"body": doc("Approved")})
+		return err
+	})
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// BenchmarkRateLimitedSync lets the simulator accept 10 requests/s and reports
+// how close the syncer's accepted call rate gets to it, and how many 429s it
+// drew per Retry-After window.
+func BenchmarkRateLimitedSync(b *testing.B) {
+	const n = 60
+	for b.Loop() {
+		s := newBenchStack(b, 0)
+		s.sim.SetRateLimit(10, 10)
+		before := s.sim.Stats()
+		start := time.Now()
+		ids := make([]int64, n)
+		parallel(b, n, 4, func(i int) error {
+			id, err := s.create(i)
+			ids[i] = id
+			return err
+		})
+		parallel(b, n, 4, func(i int) error { return s.approve(ids[i]) })
+		s.waitSettled(b)
+		elapsed := time.Since(start)
+		after := s.sim.Stats()
+		limited := after.RateLimited - before.RateLimited
+		accepted := after.Requests - before.Requests - limited
+		rate := float64(accepted) / elapsed.Seconds()
+		b.ReportMetric(rate, "accepted_calls/s")
+		b.ReportMetric(10*rate, "pct_of_limit")
+		b.ReportMetric(float64(limited), "429s")
+		b.ReportMetric(elapsed.Seconds(), "windows_of_1s")
+		s.stop()
+	}
+}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"privilege/jira"
+	"privilege/jira/jiratest"
+	"privilege/models"
+	"privilege/models/modeltest"
+)
+
+// serveChildEnv makes this test binary behave as `privilege serve` (the same
+// run function the real binary calls), so tests can start replicas.
+const serveChildEnv = "PRIVILEGE_TEST_SERVE_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(serveChildEnv) != "" {
+		if err := run(context.Background(), []string{"serve"}, os.Getenv, os.Stdin, io.Discard, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "privilege:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// replica is one `privilege serve` process.
+type replica struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func startReplica(t *testing.T, vars map[string]string) *replica {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), serveChildEnv+"=1", "PRIVILEGE_ADDR="+addr, "PRIVILEGE_BASE_URL=http://"+addr, "PRIVILEGE_DATA_DIR="+t.TempDir())
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{cmd: cmd, base: "http://" + addr}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	return r
+}
+
+func apiCall(client *http.Client, method, url, token string, body any, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode, nil
+}
+
+// TestThreeReplicasShareABurst starts three `privilege serve` processes on one
+// PostgreSQL (they migrate concurrently), sends a burst of 1,000 requests and
+// their decisions through the API of all three, and expires the Jira access
+// token midway. Jira ends with exactly 1,000 issues, none twice, every
+// decision applied, and the token refreshed without invalid_grant.
+func TestThreeReplicasShareABurst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scale-out test skipped in -short mode")
+	}
+	const total = 1000
+	ctx := context.Background()
+	dsn := modeltest.PostgresSchemaURL(t)
+	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{"http://privilege.test/integrations/jira/callback"}})
+	t.Cleanup(sim.Close)
+	site := sim.AddCloudSite("acme")
+	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	id, secret := sim.CloudClient()
+	vars := map[string]string{
+		"PRIVILEGE_DATABASE_URL": dsn, "PRIVILEGE_SECRET_KEY": string(modeltest.TestKey),
+		"PRIVILEGE_ATLASSIAN_AUTH_URL": sim.AuthURL(), "PRIVILEGE_ATLASSIAN_API_URL": sim.APIURL(),
+		"PRIVILEGE_ATLASSIAN_CLIENT_ID": id, "PRIVILEGE_ATLASSIAN_CLIENT_SECRET": secret,
+		"PRIVILEGE_OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8", "PRIVILEGE_JIRA_RATE_LIMIT": "0", "PRIVILEGE_LOG_LEVEL": "error",
+	}
+	replicas := []*replica{startReplica(t, vars), startReplica(t, vars), startReplica(t, vars)}
+	for _, r := range replicas {
+		waitHealthy(t, r.base)
+	}
+
+	// Set up through the store, as an admin would through the console.
+	db, err := models.Open(ctx, dsn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sealer, _ := models.NewSealer([][]byte{modeltest.TestKey})
+	store := models.NewStore(db, sealer, models.WithPasswordParams(modeltest.CheapPasswords))
+	mk := func(email string, role models.Role) string {
+		u := modeltest.Must(store.CreateUser(ctx, models.SystemActor, models.NewUser{Email: email, Password: "correct horse battery", Role: role}))
+		tok, _, err := store.CreateAPIToken(ctx, models.SystemActor, u.ID, "scale")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	requester, approver := mk("alice@example.com", models.RoleRequester), mk("bob@example.com", models.RoleApprover)
+	acc := modeltest.Must(store.CreateAccount(ctx, models.SystemActor, models.AccountInput{Provider: models.ProviderAWS, ExternalID: "123456789012", Name: "Prod",
+		Resources: []models.ResourceInput{{Name: "ReadOnly", Kind: "role"}}}))
+	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: loopback()})
+	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: id, CloudClientSecret: secret,
+		RedirectURL: "http://privilege.test/integrations/jira/callback", HTTPClient: hc})
+	loc, err := sim.Consent(oauth.CloudAuthCodeURL("s"), true, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := oauth.ExchangeCloud(ctx, loc.Query().Get("code"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sites, err := oauth.AccessibleResources(ctx, tok.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	integ := modeltest.Must(store.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "Acme", Deployment: models.DeploymentCloud, CloudID: sites[0].CloudID, SiteURL: sites[0].URL, Token: tok}))
+	types, err := jira.NewClients(oauth, store, hc).For(jira.NewConnection(integ, "")).IssueTypes(ctx, "OPS")
+	if err != nil || len(types) == 0 {
+		t.Fatalf("issue types: %v %v", types, err)
+	}
+	modeltest.Must(store.SaveProjectLink(ctx, models.SystemActor, models.ProjectLinkInput{IntegrationID: integ.ID, ProjectID: "OPS", ProjectKey: "OPS", ProjectName: "Operations",
+		IssueTypeID: types[0].ID, IssueTypeName: types[0].Name, Statuses: map[models.Outcome]string{models.OutcomeApproved: "Done", models.OutcomeDenied: "Declined"}, AccountIDs: []int64{acc.ID}}))
+	refreshesBefore := sim.Stats().TokenRefreshes
+
+	// The burst: 16 concurrent clients over the three replicas.
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
+	ids := make([]int64, total)
+	var next atomic.Int64
+	var failures atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= total {
+					return
+				}
+				if i == total/2 {
+					sim.ExpireAccessTokens() // every replica sees 401 from now on
+				}
+				base := replicas[i%3].base
+				var created struct {
+					ID int64 `json:"id"`
+				}
+				code, err := apiCall(client, "POST", base+"/api/v1/requests", requester, map[string]any{
+					"account_id": acc.ID, "resources": []string{"ReadOnly"}, "duration_minutes": 60, "justification": fmt.Sprint("burst ", i)}, &created)
+				if err != nil || code != 201 {
+					failures.Add(1)
+					continue
+				}
+				ids[i] = created.ID
+				verb := "approve"
+				if i%2 == 1 {
+					verb = "deny"
+				}
+				code, err = apiCall(client, "POST", fmt.Sprintf("%s/api/v1/requests/%d/%s", replicas[(i+1)%3].base, created.ID, verb), approver, map[string]string{"reason": "scale test"}, nil)
+				if err != nil || code != 200 {
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failures.Load(); f > 0 {
+		t.Fatalf("%d API calls failed", f)
+	}
+
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		st := modeltest.Must(store.SyncStats(ctx))
+		if st.Backlog == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backlog still %d", st.Backlog)
+		}
+		time.Sleep(200 * time.Millisecond) // polling with a deadline
+	}
+	issues := site.Issues()
+	if len(issues) != total {
+		t.Fatalf("Jira holds %d issues for %d requests", len(issues), total)
+	}
+	byLabel := map[string]jiratest.Issue{}
+	for _, is := range issues {
+		for _, l := range is.Labels {
+			if strings.HasPrefix(l, "privilege-request-") {
+				if _, dup := byLabel[l]; dup {
+					t.Fatalf("two issues for %s", l)
+				}
+				byLabel[l] = is
+			}
+		}
+	}
+	for i, id := range ids {
+		is, ok := byLabel[jira.CorrelationLabel(id)]
+		want := "Done"
+		if i%2 == 1 {
+			want = "Declined"
+		}
+		if !ok || is.Status != want {
+			t.Errorf("request %d: issue %+v, want status %s", id, is.Key, want)
+		}
+	}
+	in := modeltest.Must(store.Integration(ctx, integ.ID))
+	if in.Status != models.IntegrationConnected {
+		t.Fatalf("integration %s: %s", in.Status, in.StatusReason)
+	}
+	if n := sim.Stats().TokenRefreshes - refreshesBefore; n != 1 {
+		t.Errorf("%d token refreshes for one expiry across three replicas, want 1", n)
+	}
+}
