@@ -1,0 +1,177 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"privilege/jira"
+	"privilege/models"
+	"privilege/views"
+)
+
+const failedSyncsShown = 10
+
+// showIntegrations is the Integrations screen: the tiles ("All
+// Integrations") and the configured integrations with their sync health.
+func (h *handler) showIntegrations(c echo.Context) error {
+	ctx := c.Request().Context()
+	page := views.IntegrationsPage{Tab: views.TabAllIntegrations}
+	if c.QueryParam("tab") == string(views.TabConfigured) {
+		page.Tab = views.TabConfigured
+	}
+	list, err := h.store.ListIntegrations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, in := range list {
+		page.Integrations = append(page.Integrations, integrationRow(in))
+	}
+	if page.Sync, err = h.syncHealth(ctx); err != nil {
+		return err
+	}
+	page.Meta = h.pageMeta(c, "Integrations", views.NavIntegrations)
+	return render(c, http.StatusOK, views.Integrations(page))
+}
+
+func (h *handler) syncHealth(ctx context.Context) (views.SyncHealth, error) {
+	st, err := h.store.SyncStats(ctx)
+	if err != nil {
+		return views.SyncHealth{}, err
+	}
+	failures, err := h.store.FailedSyncs(ctx, failedSyncsShown)
+	if err != nil {
+		return views.SyncHealth{}, err
+	}
+	return views.SyncHealth{Backlog: st.Backlog, Failed: st.Failed, Parked: st.Parked, OldestPending: st.OldestPendingAge, Failures: failures}, nil
+}
+
+func integrationRow(in models.Integration) views.IntegrationRow {
+	r := views.IntegrationRow{ID: in.ID, Name: in.Name, Deployment: in.Deployment, URL: in.SiteOrBaseURL(), Status: in.Status,
+		StatusReason: in.StatusReason, ConnectedAt: in.ConnectedAt, TokenExpiry: in.TokenExpiry, LastSuccessAt: in.LastSuccessAt}
+	if in.ConnectedBy != nil {
+		r.ConnectedBy = in.ConnectedBy.Email
+	}
+	return r
+}
+
+// integrationParam loads the integration named by :id.
+func (h *handler) integrationParam(c echo.Context) (models.Integration, error) {
+	id, err := idParam(c)
+	if err != nil {
+		return models.Integration{}, err
+	}
+	return h.store.Integration(c.Request().Context(), id)
+}
+
+// showDisconnect confirms disconnecting an integration.
+func (h *handler) showDisconnect(c echo.Context) error {
+	in, err := h.integrationParam(c)
+	if err != nil {
+		return err
+	}
+	links, err := h.store.ProjectLinks(c.Request().Context(), in.ID)
+	if err != nil {
+		return err
+	}
+	page := views.DisconnectPage{Meta: h.pageMeta(c, "Disconnect "+in.Name, views.NavIntegrations), Integration: integrationRow(in), Links: len(links)}
+	for _, l := range links {
+		page.Accounts += len(l.Accounts)
+	}
+	return render(c, http.StatusOK, views.Disconnect(page))
+}
+
+// disconnectIntegration deletes the integration, its tokens and its links.
+func (h *handler) disconnectIntegration(c echo.Context) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	if err := h.store.DisconnectIntegration(c.Request().Context(), actor(c), id); err != nil {
+		return err
+	}
+	if h.deps.JiraClients != nil {
+		h.deps.JiraClients.Forget(id)
+	}
+	return redirectWithFlash(c, views.FlashSuccess, "The Jira integration is disconnected. Existing tasks stay in Jira.", integrationsPath+"?tab=configured")
+}
+
+// setProjectKeys saves the optional project-key restriction.
+func (h *handler) setProjectKeys(c echo.Context) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	keys := strings.Split(c.FormValue("project_keys"), ",")
+	err = h.store.SetProjectKeys(c.Request().Context(), actor(c), id, keys)
+	var ve *models.ValidationError
+	if errors.As(err, &ve) {
+		return redirectWithFlash(c, views.FlashError, ve.Fields["project_keys"], integrationURL(id))
+	}
+	if err != nil {
+		return err
+	}
+	msg := "Project keys saved."
+	if strings.TrimSpace(strings.ReplaceAll(c.FormValue("project_keys"), ",", "")) == "" {
+		msg = "All projects are fetched."
+	}
+	return redirectWithFlash(c, views.FlashSuccess, msg, integrationURL(id))
+}
+
+// jiraClient is the API client of an integration.
+func (h *handler) jiraClient(in models.Integration) (*jira.Client, error) {
+	if h.deps.JiraClients == nil {
+		return nil, errJiraUnavailable
+	}
+	secret := ""
+	if in.Deployment == models.DeploymentDataCenter {
+		var err error
+		if secret, err = h.store.ClientSecret(in); err != nil {
+			return nil, err
+		}
+	}
+	return h.deps.JiraClients.For(jira.NewConnection(in, secret)), nil
+}
+
+var errJiraUnavailable = errors.New("jira clients are not configured")
+
+// jiraMessage turns a Jira failure into words the admin can act on; ok is
+// false for failures that are ours (they become a 500).
+func jiraMessage(err error) (msg string, ok bool) {
+	var (
+		api  *jira.APIError
+		rate *jira.RateLimitError
+		srv  *jira.ServerError
+		tr   *jira.TransportError
+	)
+	switch {
+	case errors.Is(err, jira.ErrReconnectRequired), errors.Is(err, models.ErrReconnectRequired), errors.Is(err, jira.ErrUnauthorized):
+		return "Jira no longer accepts this integration's authorization (it was revoked or expired). Use Reconnect on the Integrations page.", true
+	case errors.Is(err, errJiraUnavailable):
+		return "Jira is not available in this installation.", true
+	case errors.Is(err, jira.ErrForbiddenAddress):
+		return "Privilege will not connect to this Jira's address.", true
+	case errors.Is(err, jira.ErrNotFound):
+		return "Jira says this does not exist, or the connected Jira user cannot see it.", true
+	case errors.As(err, &rate):
+		return "Jira is busy or rate limiting requests; try again in a minute.", true
+	case errors.As(err, &srv), errors.As(err, &tr):
+		return "Jira could not be reached or had an error; try again later.", true
+	case errors.As(err, &api):
+		return api.Error(), true
+	}
+	return "", false
+}
+
+// jiraProblem is jiraMessage for pages: a message, or the error itself.
+func (h *handler) jiraProblem(c echo.Context, err error) (string, error) {
+	msg, ok := jiraMessage(err)
+	if !ok {
+		return "", err
+	}
+	h.log.WarnContext(c.Request().Context(), "jira call failed", "request_id", requestID(c), "error", err)
+	return msg, nil
+}

@@ -1,0 +1,422 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"privilege/jira"
+	"privilege/models"
+	"privilege/views"
+)
+
+// showIntegration is an integration's Manage page: its Jira projects,
+// fetched live (all pages), searchable, with the accounts each tracks.
+func (h *handler) showIntegration(c echo.Context) error {
+	in, err := h.integrationParam(c)
+	if err != nil {
+		return err
+	}
+	q := strings.TrimSpace(c.QueryParam("q"))
+	page := views.IntegrationPage{Integration: integrationRow(in), Query: q, ProjectKeys: in.ProjectKeys}
+	page.Projects, page.Total, err = h.projectRows(c.Request().Context(), in, q)
+	if err != nil {
+		if page.JiraError, err = h.jiraProblem(c, err); err != nil {
+			return err
+		}
+	}
+	page.Meta = h.pageMeta(c, in.Name, views.NavIntegrations)
+	return render(c, http.StatusOK, views.Integration(page))
+}
+
+// projectRows lists the integration's projects (restricted to its project
+// keys when set) matching q, and how many projects there are in all.
+func (h *handler) projectRows(ctx context.Context, in models.Integration, q string) ([]views.ProjectRow, int, error) {
+	cl, err := h.jiraClient(in)
+	if err != nil {
+		return nil, 0, err
+	}
+	projects, err := cl.ListProjects(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if keys := in.RestrictedKeys(); len(keys) > 0 {
+		projects = slices.DeleteFunc(projects, func(p jira.Project) bool { return !slices.Contains(keys, strings.ToUpper(p.Key)) })
+	}
+	links, err := h.store.ProjectLinks(ctx, in.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	tracked := map[string]int{}
+	for _, l := range links {
+		tracked[l.ProjectKey] = len(l.Accounts)
+	}
+	lq := strings.ToLower(q)
+	var rows []views.ProjectRow
+	for _, p := range projects {
+		if lq != "" && !strings.Contains(strings.ToLower(p.Key), lq) && !strings.Contains(strings.ToLower(p.Name), lq) {
+			continue
+		}
+		n, linked := tracked[p.Key]
+		rows = append(rows, views.ProjectRow{Key: p.Key, Name: p.Name, Linked: linked, Accounts: n})
+	}
+	return rows, len(projects), nil
+}
+
+var projectKeyParam = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,254}$`)
+
+// projectParams loads the integration, the :key and its link (ID 0 when
+// the project is not linked yet).
+func (h *handler) projectParams(c echo.Context) (models.Integration, string, models.ProjectLink, error) {
+	in, err := h.integrationParam(c)
+	if err != nil {
+		return in, "", models.ProjectLink{}, err
+	}
+	key := strings.ToUpper(c.Param("key"))
+	if !projectKeyParam.MatchString(key) {
+		return in, "", models.ProjectLink{}, newAPIError(http.StatusNotFound, codeNotFound, "This page or item does not exist.")
+	}
+	link, err := h.store.ProjectLinkByKey(c.Request().Context(), in.ID, key)
+	if errors.Is(err, models.ErrNotFound) {
+		err = nil
+	}
+	return in, key, link, err
+}
+
+// showProject is a project's Manage page.
+func (h *handler) showProject(c echo.Context) error {
+	in, key, link, err := h.projectParams(c)
+	if err != nil {
+		return err
+	}
+	page, _, err := h.projectPage(c, in, key, link, formFromLink(link))
+	if err != nil {
+		return err
+	}
+	page.Errors = nil // nothing was submitted yet
+	return h.renderProject(c, http.StatusOK, page)
+}
+
+// saveProject is "Update" (or "Check workflow", which only re-renders).
+func (h *handler) saveProject(c echo.Context) error {
+	in, key, link, err := h.projectParams(c)
+	if err != nil {
+		return err
+	}
+	form, err := parseProjectForm(c)
+	if err != nil {
+		return err
+	}
+	page, input, err := h.projectPage(c, in, key, link, form)
+	switch {
+	case err != nil:
+		return err
+	case c.FormValue("check") != "":
+		page.Errors = nil
+		return h.renderProject(c, http.StatusOK, page)
+	case !page.CanSave() || len(page.Errors) > 0:
+		return h.renderProject(c, http.StatusUnprocessableEntity, page)
+	}
+	_, err = h.store.SaveProjectLink(c.Request().Context(), actor(c), input)
+	var ve *models.ValidationError
+	if errors.As(err, &ve) {
+		page.Errors = ve.Fields
+		return h.renderProject(c, http.StatusUnprocessableEntity, page)
+	}
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("%s is saved: it tracks %d account(s).", key, len(input.AccountIDs))
+	return redirectWithFlash(c, views.FlashSuccess, msg, page.Action())
+}
+
+// unlinkProject removes a project's link; its accounts stop being tracked.
+func (h *handler) unlinkProject(c echo.Context) error {
+	in, key, link, err := h.projectParams(c)
+	if err != nil {
+		return err
+	}
+	if link.ID == 0 {
+		return redirectWithFlash(c, views.FlashInfo, key+" was not linked.", integrationURL(in.ID))
+	}
+	if err := h.store.UnlinkProject(c.Request().Context(), actor(c), link.ID); err != nil {
+		return err
+	}
+	return redirectWithFlash(c, views.FlashSuccess, key+" is unlinked: its accounts are no longer tracked in Jira. Existing tasks stay.", integrationURL(in.ID))
+}
+
+func (h *handler) renderProject(c echo.Context, status int, page views.ProjectPage) error {
+	page.Meta = h.pageMeta(c, page.ProjectKey+" · "+page.Integration, views.NavIntegrations)
+	return render(c, status, views.Project(page))
+}
+
+// projectForm is what the project's Manage page shows as chosen: the
+// saved link on GET, the submitted values on POST.
+type projectForm struct {
+	accounts    map[int64]bool
+	move        bool
+	issueTypeID string
+	statuses    map[models.Outcome]string
+}
+
+func formFromLink(l models.ProjectLink) projectForm {
+	f := projectForm{accounts: map[int64]bool{}, issueTypeID: l.IssueTypeID, statuses: map[models.Outcome]string{}}
+	for _, a := range l.Accounts {
+		f.accounts[a.ID] = true
+	}
+	for _, o := range models.Outcomes {
+		f.statuses[o] = l.StatusFor(o)
+	}
+	return f
+}
+
+func parseProjectForm(c echo.Context) (projectForm, error) {
+	form, err := c.FormParams()
+	if err != nil {
+		return projectForm{}, newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
+	}
+	f := projectForm{accounts: map[int64]bool{}, move: form.Get("move_accounts") != "", issueTypeID: form.Get("issue_type"), statuses: map[models.Outcome]string{}}
+	for _, v := range form["account"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil && id > 0 {
+			f.accounts[id] = true
+		}
+	}
+	for _, o := range models.Outcomes {
+		f.statuses[o] = form.Get("status_" + string(o))
+	}
+	return f, nil
+}
+
+// projectPage builds the project's Manage page and what "Update" would
+// save. Jira failures become page.JiraError (the page still renders).
+func (h *handler) projectPage(c echo.Context, in models.Integration, key string, link models.ProjectLink, form projectForm) (views.ProjectPage, models.ProjectLinkInput, error) {
+	ctx := c.Request().Context()
+	page := views.ProjectPage{IntegrationID: in.ID, Integration: in.Name, ProjectKey: key, ProjectName: link.ProjectName,
+		Linked: link.ID != 0, MoveAccounts: form.move, Errors: views.FormErrors{}}
+	input := models.ProjectLinkInput{IntegrationID: in.ID, ProjectKey: key, MoveAccounts: form.move, Statuses: map[models.Outcome]string{}}
+	accounts, err := h.store.AllAccounts(ctx)
+	if err != nil {
+		return page, input, err
+	}
+	linkKeys, err := h.store.ProjectLinkKeys(ctx)
+	if err != nil {
+		return page, input, err
+	}
+	page.Accounts, input.AccountIDs = accountChoices(accounts, linkKeys, link.ID, form.accounts)
+	facts, err := h.projectFacts(ctx, in, key, form.issueTypeID)
+	if err != nil {
+		page.JiraError, err = h.jiraProblem(c, err)
+		return page, input, err
+	}
+	applyFacts(&page, &input, facts, form)
+	return page, input, nil
+}
+
+func accountChoices(accounts []models.CloudAccount, linkKeys map[int64]string, linkID int64, chosen map[int64]bool) ([]views.AccountChoice, []int64) {
+	out := make([]views.AccountChoice, 0, len(accounts))
+	var ids []int64
+	for _, a := range accounts {
+		ch := views.AccountChoice{ID: a.ID, Name: a.Name, Provider: a.Provider, Checked: chosen[a.ID]}
+		if a.ProjectLinkID != nil && *a.ProjectLinkID != linkID {
+			ch.Elsewhere = linkKeys[*a.ProjectLinkID]
+		}
+		if ch.Checked {
+			ids = append(ids, a.ID)
+		}
+		out = append(out, ch)
+	}
+	return out, ids
+}
+
+// projectFacts is what Jira says about a project for the workflow check.
+type projectFacts struct {
+	project  jira.Project
+	types    []jira.IssueType
+	chosen   jira.IssueType // zero when no usable type
+	missing  string         // the asked-for issue type that the project lacks
+	statuses []jira.Status  // of the chosen type's workflow
+	fields   []jira.Field   // of the chosen type's create screen
+}
+
+const defaultIssueType = "Task"
+
+func (h *handler) projectFacts(ctx context.Context, in models.Integration, key, wantTypeID string) (projectFacts, error) {
+	var f projectFacts
+	cl, err := h.jiraClient(in)
+	if err != nil {
+		return f, err
+	}
+	projects, err := cl.ListProjects(ctx)
+	if err != nil {
+		return f, err
+	}
+	i := slices.IndexFunc(projects, func(p jira.Project) bool { return strings.EqualFold(p.Key, key) })
+	if i < 0 {
+		return f, fmt.Errorf("project %s: %w", key, jira.ErrNotFound)
+	}
+	f.project = projects[i]
+	if f.types, err = cl.IssueTypes(ctx, key); err != nil {
+		return f, err
+	}
+	f.chosen, f.missing = chooseIssueType(f.types, wantTypeID)
+	if f.chosen.ID == "" {
+		return f, nil
+	}
+	all, err := cl.Statuses(ctx, key)
+	if err != nil {
+		return f, err
+	}
+	for _, its := range all {
+		if its.IssueTypeID == f.chosen.ID || its.IssueTypeID == "" && strings.EqualFold(its.IssueTypeName, f.chosen.Name) {
+			f.statuses = its.Statuses
+		}
+	}
+	f.fields, err = cl.IssueTypeFields(ctx, key, f.chosen.ID)
+	return f, err
+}
+
+// chooseIssueType picks want (an id) when given, else "Task", else the
+// first type that is not a sub-task. missing names a wanted type that is gone.
+func chooseIssueType(types []jira.IssueType, want string) (jira.IssueType, string) {
+	if want != "" {
+		for _, t := range types {
+			if t.ID == want && !t.Subtask {
+				return t, ""
+			}
+		}
+		return jira.IssueType{}, want
+	}
+	for _, t := range types {
+		if strings.EqualFold(t.Name, defaultIssueType) && !t.Subtask {
+			return t, ""
+		}
+	}
+	for _, t := range types {
+		if !t.Subtask {
+			return t, ""
+		}
+	}
+	return jira.IssueType{}, ""
+}
+
+// fillableFields are the fields every created task carries.
+var fillableFields = []string{"summary", "issuetype", "project", "description", "labels", "reporter"}
+
+// applyFacts fills the issue type and status choices and runs the
+// workflow check: blocking problems refuse "Update".
+func applyFacts(page *views.ProjectPage, input *models.ProjectLinkInput, f projectFacts, form projectForm) {
+	page.ProjectName, input.ProjectID, input.ProjectName = f.project.Name, f.project.ID, f.project.Name
+	input.IssueTypeID, input.IssueTypeName = f.chosen.ID, f.chosen.Name
+	hasTask := false
+	for _, t := range f.types {
+		if t.Subtask {
+			continue
+		}
+		hasTask = hasTask || strings.EqualFold(t.Name, defaultIssueType)
+		page.IssueTypes = append(page.IssueTypes, views.Option{Value: t.ID, Label: t.Name, Selected: t.ID == f.chosen.ID})
+	}
+	switch {
+	case f.missing != "":
+		page.Problems = append(page.Problems, "The issue type chosen for this project no longer exists in it. Choose another issue type and press Check workflow.")
+	case f.chosen.ID == "":
+		page.Problems = append(page.Problems, "This project has no issue type Privilege can create (only sub-tasks, or none). Add “Task” to the project's issue type scheme.")
+		return
+	case !hasTask:
+		page.Notices = append(page.Notices, fmt.Sprintf("This project has no issue type “%s”, so tasks will be created as “%s”. Choose another type and press Check workflow if that is wrong.", defaultIssueType, f.chosen.Name))
+	}
+	if f.chosen.ID == "" {
+		return
+	}
+	if names := unfillable(f.fields); len(names) > 0 {
+		page.Problems = append(page.Problems, fmt.Sprintf("“%s” requires fields Privilege cannot fill: %s. Make them optional or give them a default value on the project's create screen, or choose another issue type.", f.chosen.Name, strings.Join(names, ", ")))
+	}
+	if !slices.ContainsFunc(f.statuses, func(s jira.Status) bool { return s.CategoryKey == jira.CategoryDone }) {
+		page.Problems = append(page.Problems, fmt.Sprintf("The workflow of “%s” has no status in the Done category, so a decided request could never close its task.", f.chosen.Name))
+		return
+	}
+	for _, o := range models.Outcomes {
+		oc, chosen, ok := outcomeChoice(o, f.statuses, form.statuses[o])
+		if !ok {
+			page.Errors[oc.FieldName()] = fmt.Sprintf("Choose a status of the “%s” workflow.", f.chosen.Name)
+		}
+		page.Outcomes = append(page.Outcomes, oc)
+		input.Statuses[o] = chosen
+	}
+}
+
+func unfillable(fields []jira.Field) []string {
+	var names []string
+	for _, fl := range fields {
+		if fl.Required && !fl.HasDefault && !slices.Contains(fillableFields, fl.ID) {
+			names = append(names, fmt.Sprintf("%s (%s)", fl.Name, fl.ID))
+		}
+	}
+	return names
+}
+
+var outcomeLabels = map[models.Outcome]string{
+	models.OutcomeApproved:  "When approved",
+	models.OutcomeDenied:    "When denied",
+	models.OutcomeCancelled: "When cancelled",
+	models.OutcomeExpired:   "When expired",
+}
+
+// outcomeChoice is the status select of one outcome; ok is false when the
+// submitted status is not in the workflow.
+func outcomeChoice(o models.Outcome, statuses []jira.Status, want string) (views.OutcomeChoice, string, bool) {
+	oc := views.OutcomeChoice{Outcome: o, Label: outcomeLabels[o]}
+	chosen, ok := want, true
+	if want == "" || !slices.ContainsFunc(statuses, func(s jira.Status) bool { return s.Name == want }) {
+		ok = want == ""
+		chosen = defaultStatus(o, statuses)
+	}
+	for _, s := range statuses {
+		label := s.Name
+		if s.CategoryKey == jira.CategoryDone {
+			label += " (done)"
+		}
+		oc.Options = append(oc.Options, views.Option{Value: s.Name, Label: label, Selected: s.Name == chosen})
+	}
+	return oc, chosen, ok
+}
+
+var negativeStatus = regexp.MustCompile(`(?i)declin|reject|won'?t do|denied|cancel`)
+
+// defaultStatus is a done-category status: a negative-sounding one
+// (Declined, Rejected, Won't Do) for denied, cancelled and expired when the
+// workflow has one, otherwise the first positive one ("Done").
+func defaultStatus(o models.Outcome, statuses []jira.Status) string {
+	var positive, negative string
+	for _, s := range statuses {
+		if s.CategoryKey != jira.CategoryDone {
+			continue
+		}
+		if negativeStatus.MatchString(s.Name) {
+			negative = firstNonEmpty(negative, s.Name)
+		} else {
+			positive = firstNonEmpty(positive, s.Name)
+		}
+	}
+	if o != models.OutcomeApproved && negative != "" {
+		return negative
+	}
+	if positive != "" {
+		return positive
+	}
+	return negative
+}
+
+// firstNonEmpty keeps the first value seen.
+func firstNonEmpty(cur, next string) string {
+	if cur != "" {
+		return cur
+	}
+	return next
+}
