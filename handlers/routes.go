@@ -60,6 +60,19 @@ func (h *handler) routeTable() []route {
 
 		// Admin: integrations (Jira screens go here).
 		{http.MethodGet, "/integrations", "integrations", ruleAdmin, h.showIntegrations},
+		{http.MethodGet, "/integrations/jira/new", "jira.new", ruleAdmin, h.showJiraConnect},
+		{http.MethodPost, "/integrations/jira", "jira.start", ruleAdmin, h.startJiraConnect},
+		{http.MethodGet, "/integrations/jira/authorize", "jira.authorize", ruleAdmin, h.showJiraHandoff},
+		{http.MethodGet, "/integrations/jira/callback", "jira.callback", ruleAdmin, h.finishJiraConnect},
+		{http.MethodPost, "/integrations/jira/site", "jira.site", ruleAdmin, h.pickSite},
+		{http.MethodGet, "/integrations/:id", "integration", ruleAdmin, h.showIntegration},
+		{http.MethodPost, "/integrations/:id/reconnect", "integration.reconnect", ruleAdmin, h.startJiraReconnect},
+		{http.MethodPost, "/integrations/:id/project-keys", "integration.project_keys", ruleAdmin, h.setProjectKeys},
+		{http.MethodGet, "/integrations/:id/disconnect", "integration.disconnect.confirm", ruleAdmin, h.showDisconnect},
+		{http.MethodPost, "/integrations/:id/disconnect", "integration.disconnect", ruleAdmin, h.disconnectIntegration},
+		{http.MethodGet, "/integrations/:id/projects/:key", "project", ruleAdmin, h.showProject},
+		{http.MethodPost, "/integrations/:id/projects/:key", "project.update", ruleAdmin, h.saveProject},
+		{http.MethodPost, "/integrations/:id/projects/:key/unlink", "project.unlink", ruleAdmin, h.unlinkProject},
 
 		// Admin: cloud accounts.
 		{http.MethodGet, "/accounts", "accounts", ruleAdmin, h.showAccounts},

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -29,6 +30,13 @@ const (
 	keyAuthAt  sessionKey = "auth_at" // unix seconds of sign-in (absolute expiry)
 	keyNonce   sessionKey = "nonce"   // random per sign-in: a new cookie every time
 	keyFlashes sessionKey = "flashes" // JSON []views.Flash
+	// keyJiraFlow is the Jira consent in progress (JSON jiraFlow): OAuth
+	// state, PKCE verifier, expiry and the draft integration, including a
+	// Data Center client secret. The cookie is encrypted (AES) and signed
+	// (HMAC) by securecookie, so the secret never travels in plaintext.
+	keyJiraFlow sessionKey = "jira_flow"
+	// keyJiraPick is the nonce binding a sealed site-picker grant to this session.
+	keyJiraPick sessionKey = "jira_pick"
 )
 
 // Context keys (echo.Context.Set/Get); unexported and only used here.
@@ -235,3 +243,39 @@ func csrfToken(c echo.Context) string {
 func requestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
 }
+
+// setJiraFlow remembers the Jira consent this browser started.
+func setJiraFlow(c echo.Context, f jiraFlow) error {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("store jira flow: %w", err)
+	}
+	setSessionValue(c, keyJiraFlow, string(b))
+	return nil
+}
+
+// peekJiraFlow reads the consent in progress without consuming it.
+func peekJiraFlow(c echo.Context) (jiraFlow, bool) {
+	raw, ok := sessionValue(c, keyJiraFlow)
+	var f jiraFlow
+	if !ok || json.Unmarshal([]byte(raw), &f) != nil {
+		return jiraFlow{}, false
+	}
+	return f, true
+}
+
+// takeJiraFlow reads and forgets the consent in progress: a state is
+// single-use, whatever the callback turns out to be.
+func takeJiraFlow(c echo.Context) (jiraFlow, bool) {
+	f, ok := peekJiraFlow(c)
+	if hasSessionValue(c, keyJiraFlow) {
+		popSessionValue(c, keyJiraFlow)
+	}
+	return f, ok
+}
+
+// setJiraPick binds a pending site choice to this session.
+func setJiraPick(c echo.Context, nonce string) { setSessionValue(c, keyJiraPick, nonce) }
+
+// takeJiraPick returns and consumes the pending site choice's nonce.
+func takeJiraPick(c echo.Context) (string, bool) { return popSessionValue(c, keyJiraPick) }

@@ -332,11 +332,6 @@ type AuditPage struct {
 	Pager  Pager
 }
 
-// IntegrationsPage is the Integrations screen (Jira comes later).
-type IntegrationsPage struct {
-	Meta PageMeta
-}
-
 // RequestsPage is the Requests screen (the request flow comes later).
 type RequestsPage struct {
 	Meta PageMeta
