@@ -12,12 +12,18 @@ import (
 
 // Pacer paces outbound calls per Jira site and honours Retry-After for the
 // whole site: after a 429 or 503 carrying Retry-After, no call goes to that
-// site until the wait is over. It is an http.RoundTripper wrapper, so every
-// call (syncer, console, token endpoint) shares the same budget.
+// site until the wait is over. It also adapts to the site's real limit
+// (additive increase, multiplicative decrease): a 429 sets the pace to 90 %
+// of the rate that was just accepted, and every second without one raises it
+// a little, up to the configured ceiling. So a rate-limited site is driven
+// close to its limit with about one 429 per probe instead of a burst of them.
+//
+// It is an http.RoundTripper wrapper, so every call (syncer, console, token
+// endpoint) shares the same budget.
 type Pacer struct {
-	rate  rate.Limit
-	burst int
-	now   func() time.Time
+	ceiling rate.Limit
+	burst   int
+	now     func() time.Time
 
 	mu    sync.Mutex
 	sites map[string]*sitePace
@@ -25,13 +31,19 @@ type Pacer struct {
 
 type sitePace struct {
 	limiter     *rate.Limiter
+	adapted     bool // the pace is learned, below the ceiling
 	pausedUntil time.Time
+	lastRaise   time.Time
+	okTimes     []time.Time // accepted calls of the last second (ring)
+	okNext      int
 }
 
-// NewPacer paces each site to r calls per second with the given burst
-// (r = rate.Inf disables pacing but keeps Retry-After pauses).
+const okRing = 4096
+
+// NewPacer paces each site to at most r calls per second with the given
+// burst (r = rate.Inf: no ceiling, only Retry-After and learned limits).
 func NewPacer(r rate.Limit, burst int) *Pacer {
-	return &Pacer{rate: r, burst: burst, now: time.Now, sites: map[string]*sitePace{}}
+	return &Pacer{ceiling: r, burst: max(burst, 1), now: time.Now, sites: map[string]*sitePace{}}
 }
 
 // siteKey is the host, plus the cloud id for the Atlassian gateway, so two
@@ -51,15 +63,14 @@ func (p *Pacer) site(key string) *sitePace {
 	defer p.mu.Unlock()
 	s, ok := p.sites[key]
 	if !ok {
-		s = &sitePace{limiter: rate.NewLimiter(p.rate, p.burst)}
+		s = &sitePace{limiter: rate.NewLimiter(p.ceiling, p.burst), okTimes: make([]time.Time, okRing)}
 		p.sites[key] = s
 	}
 	return s
 }
 
-// Wait blocks until a call to the site may go out.
-func (p *Pacer) wait(ctx context.Context, key string) error {
-	s := p.site(key)
+// wait blocks until a call to the site may go out.
+func (p *Pacer) wait(ctx context.Context, s *sitePace) error {
 	for {
 		p.mu.Lock()
 		pause := s.pausedUntil.Sub(p.now())
@@ -78,14 +89,56 @@ func (p *Pacer) wait(ctx context.Context, key string) error {
 	return s.limiter.Wait(ctx)
 }
 
-// Pause stops calls to the site for d.
-func (p *Pacer) pause(key string, d time.Duration) {
-	s := p.site(key)
+// accepted records a call the site accepted and, after a quiet second,
+// raises a learned pace by 5 % (at least 0.5/s) towards the ceiling.
+func (p *Pacer) accepted(s *sitePace) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if until := p.now().Add(d); until.After(s.pausedUntil) {
+	now := p.now()
+	s.okTimes[s.okNext%okRing] = now
+	s.okNext++
+	if !s.adapted || now.Sub(s.lastRaise) < time.Second {
+		return
+	}
+	s.lastRaise = now
+	cur := s.limiter.Limit()
+	next := cur + max(cur*0.05, 0.5)
+	if next >= p.ceiling {
+		s.limiter.SetLimit(p.ceiling)
+		s.limiter.SetBurst(p.burst)
+		s.adapted = false
+		return
+	}
+	s.limiter.SetLimit(next)
+}
+
+// limited pauses the site for the wait Jira asked for and lowers the pace to
+// 90 % of what the site accepted over the last second.
+func (p *Pacer) limited(s *sitePace, wait time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if until := now.Add(wait); until.After(s.pausedUntil) {
 		s.pausedUntil = until
 	}
+	if now.Sub(s.lastRaise) < 0 { // already lowered for this window
+		return
+	}
+	ok := 0
+	for _, t := range s.okTimes {
+		if !t.IsZero() && now.Sub(t) <= time.Second {
+			ok++
+		}
+	}
+	target := rate.Limit(max(float64(ok)*0.9, 0.5))
+	if cur := s.limiter.Limit(); cur < target {
+		target = cur * 0.9
+	}
+	s.limiter.SetLimit(target)
+	s.limiter.SetBurst(1)
+	s.adapted = true
+	// No raise before the pause is over plus a quiet second.
+	s.lastRaise = now.Add(wait)
 }
 
 // Wrap returns rt paced by p.
@@ -102,18 +155,27 @@ type pacedTransport struct {
 }
 
 func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	key := siteKey(req)
-	if err := t.p.wait(req.Context(), key); err != nil {
+	s := t.p.site(siteKey(req))
+	if err := t.p.wait(req.Context(), s); err != nil {
 		return nil, err
 	}
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		t.p.limited(s, max(parseRetryAfter(resp.Header, t.p.now()), time.Second))
+	case resp.StatusCode == http.StatusServiceUnavailable:
 		if d := parseRetryAfter(resp.Header, t.p.now()); d > 0 {
-			t.p.pause(key, d)
+			t.p.mu.Lock()
+			if until := t.p.now().Add(d); until.After(s.pausedUntil) {
+				s.pausedUntil = until
+			}
+			t.p.mu.Unlock()
 		}
+	case resp.StatusCode < 500:
+		t.p.accepted(s)
 	}
 	return resp, nil
 }

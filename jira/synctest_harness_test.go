@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"privilege/jira"
 	"privilege/jira/jiratest"
 	"privilege/models"
@@ -52,7 +50,6 @@ func newHarness(t *testing.T, d models.Dialect, dep models.Deployment) *harness 
 	h := &harness{t: t, ctx: ctx, clock: clock, sim: sim}
 	h.store = modeltest.NewStore(t, d, models.WithClock(clock.Now))
 	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: sim.CertPool()})
-	hc.Transport = jira.NewPacer(rate.Inf, 1).Wrap(hc.Transport)
 	id, secret := sim.CloudClient()
 	h.oauth = jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: id, CloudClientSecret: secret, RedirectURL: redirectURL, HTTPClient: hc})
 	h.clients = jira.NewClients(h.oauth, h.store, hc, jira.WithNow(clock.Now), jira.WithTokenOptions(jira.WithClock(clock.Now)))

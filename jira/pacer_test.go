@@ -1,0 +1,49 @@
+package jira
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+func TestPacerLearnsTheSiteLimitAndRecovers(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	p := NewPacer(rate.Limit(100), 100)
+	p.now = func() time.Time { return now }
+	s := p.site("jira.example")
+	for i := 0; i < 20; i++ { // 20 calls accepted within the last second
+		p.accepted(s)
+		now = now.Add(10 * time.Millisecond)
+	}
+	p.limited(s, 2*time.Second)
+	if got := s.limiter.Limit(); got < 17 || got > 18.5 {
+		t.Fatalf("after a 429 the pace is %v/s, want 90%% of the 20/s accepted", got)
+	}
+	if pause := s.pausedUntil.Sub(now); pause != 2*time.Second {
+		t.Fatalf("pause %v, want Retry-After", pause)
+	}
+	p.limited(s, 2*time.Second) // a second 429 of the same window does not lower it again
+	if got := s.limiter.Limit(); got < 17 {
+		t.Fatalf("lowered twice in one window: %v", got)
+	}
+	before := s.limiter.Limit()
+	for i := 0; i < 300; i++ { // quiet seconds: the pace climbs back to the ceiling
+		now = now.Add(time.Second)
+		p.accepted(s)
+	}
+	if got := s.limiter.Limit(); got != 100 || s.adapted || got <= before {
+		t.Fatalf("pace %v (adapted %v), want back at the 100/s ceiling", got, s.adapted)
+	}
+}
+
+func TestPacerKeysGatewaySitesApart(t *testing.T) {
+	a := httptest.NewRequest(http.MethodGet, "https://api.atlassian.com/ex/jira/c1/rest/api/3/issue/X-1", nil)
+	b := httptest.NewRequest(http.MethodGet, "https://api.atlassian.com/ex/jira/c2/rest/api/3/issue/X-1", nil)
+	d := httptest.NewRequest(http.MethodGet, "https://jira.corp/jira/rest/api/2/issue/X-1", nil)
+	if siteKey(a) == siteKey(b) || siteKey(d) != "jira.corp" {
+		t.Fatalf("keys %q %q %q", siteKey(a), siteKey(b), siteKey(d))
+	}
+}
