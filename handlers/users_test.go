@@ -72,14 +72,12 @@ func TestUsersAndTokensPages(t *testing.T) {
 	})
 }
 
-func TestPlaceholderPages(t *testing.T) {
+// The Requests and Integrations screens own their tests; here only the
+// start page and that both screens answer.
+func TestHomeAndNavTargets(t *testing.T) {
 	app := newSetUpApp(t, models.DialectSQLite)
 	c := app.signedIn("admin@example.com")
 	wantRedirect(t, c.get("/"), "/requests")
-	if !strings.Contains(c.get("/requests").Body.String(), "No requests yet") {
-		t.Error("requests page lacks its empty state")
-	}
-	if !strings.Contains(c.get("/integrations").Body.String(), "Jira is not connected yet") {
-		t.Error("integrations page lacks its empty state")
-	}
+	wantStatus(t, c.get("/requests"), http.StatusOK)
+	wantStatus(t, c.get("/integrations"), http.StatusOK)
 }
