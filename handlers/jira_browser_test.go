@@ -1,0 +1,232 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"privilege/jira"
+	"privilege/jira/jiratest"
+	"privilege/models"
+	"privilege/models/modeltest"
+)
+
+// jiraBrowser starts headless Chromium that accepts the simulator's
+// self-signed Data Center certificate, or skips (fails under CI).
+func jiraBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("/usr/bin/chromium")
+	if err != nil {
+		if path, err = exec.LookPath("chromium"); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatal("chromium is required under CI (apt-get install chromium)")
+			}
+			t.Skip("chromium not installed; skipping the Jira browser test")
+		}
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.IgnoreCertErrors,
+		chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 1000), chromedp.Flag("lang", "en-US"))
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	t.Cleanup(cancel)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	return bctx
+}
+
+// browserJira is a real HTTP server with the console and the simulator.
+type browserJira struct {
+	url   string
+	store *models.Store
+	sim   *jiratest.Sim
+}
+
+func newBrowserJira(t *testing.T) *browserJira {
+	t.Helper()
+	store := modeltest.NewStore(t, models.DialectSQLite)
+	var e atomic.Pointer[echo.Echo]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.Load().ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	callback := srv.URL + "/integrations/jira/callback"
+	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{callback}})
+	t.Cleanup(sim.Close)
+	base, _ := url.Parse(srv.URL)
+	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: sim.CertPool()})
+	id, secret := sim.CloudClient()
+	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: id, CloudClientSecret: secret, RedirectURL: callback, HTTPClient: hc})
+	e.Store(NewServer(Config{BaseURL: base, SessionKeys: testSessionKeys()},
+		Deps{Store: store, Metrics: prometheus.NewRegistry(), JiraOAuth: oauth, JiraClients: jira.NewClients(oauth, store, hc)}))
+	modeltest.Must(store.CreateFirstAdmin(context.Background(), "127.0.0.1", models.NewUser{Email: "admin@example.com", Password: testPassword}))
+	for _, a := range [][2]string{{"Production", "111111111111"}, {"Staging", "222222222222"}, {"Sandbox", "333333333333"}} {
+		modeltest.Must(store.CreateAccount(context.Background(), models.SystemActor, models.AccountInput{Provider: models.ProviderAWS,
+			ExternalID: a[1], Name: a[0], Resources: []models.ResourceInput{{Name: "ReadOnly", Kind: "role"}}}))
+	}
+	return &browserJira{url: srv.URL, store: store, sim: sim}
+}
+
+func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+type steps = []chromedp.Action[chromedp.Void]
+
+// screenshot saves the page when PRIVILEGE_SCREENSHOTS names a directory.
+func screenshot(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		dir := os.Getenv("PRIVILEGE_SCREENSHOTS")
+		if dir == "" {
+			return nil
+		}
+		png, err := chromedp.FullScreenshot(90)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	})
+}
+
+func signInSteps(base string) steps {
+	return steps{
+		chromedp.Navigate(base + "/login"),
+		chromedp.WaitVisible(css(`[data-testid=login-form]`)),
+		chromedp.SendKeys(css(`#email`), "admin@example.com"),
+		chromedp.SendKeys(css(`#password`), testPassword),
+		chromedp.Click(css(`[data-testid=sign-in]`)),
+		chromedp.WaitVisible(css(`[data-testid=nav-integrations]`)),
+	}
+}
+
+// integrateSteps goes Integrations → Jira → Integrate and fills the form.
+func integrateSteps(name string, dc *jiratest.DataCenter, clientID, secret string) steps {
+	s := steps{
+		chromedp.Click(css(`[data-testid=nav-integrations]`)),
+		chromedp.WaitVisible(css(`[data-testid=tile-jira]`)),
+		screenshot("jira-01-integrations"),
+		chromedp.Click(css(`[data-testid=integrate-jira]`)),
+		chromedp.WaitVisible(css(`[data-testid=jira-connect-form]`)),
+		chromedp.SendKeys(css(`#name`), name),
+	}
+	if dc != nil {
+		s = append(s,
+			chromedp.Click(css(`#self_hosted`)),
+			chromedp.WaitVisible(css(`#base_url`)),
+			chromedp.SendKeys(css(`#base_url`), dc.BaseURL()),
+			chromedp.SendKeys(css(`#client_id`), clientID),
+			chromedp.SendKeys(css(`#client_secret`), secret),
+			screenshot("jira-02-integrate-dc"),
+		)
+	} else {
+		s = append(s, screenshot("jira-02-integrate-cloud"))
+	}
+	return append(s, chromedp.Click(css(`[data-testid=continue]`)), chromedp.WaitVisible(css(`[data-testid=consent-form]`)))
+}
+
+func TestBrowserJiraConnect(t *testing.T) {
+	for _, flavour := range []string{"cloud", "datacenter"} {
+		t.Run(flavour, func(t *testing.T) {
+			ctx := jiraBrowser(t)
+			b := newBrowserJira(t)
+			var (
+				dc             *jiratest.DataCenter
+				clientID, scrt string
+			)
+			if flavour == "cloud" {
+				b.sim.AddCloudSite("acme").AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+			} else {
+				dc = b.sim.AddDataCenter("/jira")
+				dc.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+				clientID, scrt = dc.AddClient(b.url+"/integrations/jira/callback", "WRITE")
+			}
+			run := func(name string, s steps) {
+				t.Helper()
+				if err := chromedp.Do(ctx, s...); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+			}
+			run("sign in", signInSteps(b.url))
+			run("integrate", integrateSteps("Jira "+flavour, dc, clientID, scrt))
+			run("accept", steps{
+				screenshot("jira-03-consent-" + flavour),
+				chromedp.Click(css(`[data-testid=accept]`)),
+				chromedp.WaitVisible(css(`[data-testid=integration-page]`)),
+				chromedp.WaitVisible(css(`[data-testid=project-row][data-key=OPS]`)),
+				screenshot("jira-04-manage-" + flavour),
+			})
+			run("project", steps{
+				chromedp.Click(css(`[data-testid=manage-OPS]`)),
+				chromedp.WaitVisible(css(`[data-testid=project-form]`)),
+				chromedp.Click(css(`label[data-testid=account-choice]:nth-of-type(1) input`)),
+				chromedp.Click(css(`label[data-testid=account-choice]:nth-of-type(2) input`)),
+				screenshot("jira-05-project-" + flavour),
+				chromedp.Click(css(`[data-testid=update-project]`)),
+				chromedp.WaitVisible(css(`[data-testid=flash-success]`)),
+				chromedp.Reload(),
+				chromedp.WaitVisible(css(`[data-testid=project-form]`)),
+			})
+			checked, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('input[name=account]:checked')].map(i => i.parentElement.textContent.trim().split(/\s+/)[0])`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(checked, ",") != "Production,Sandbox" { // accounts are listed by name
+				t.Errorf("checked after reload: %v", checked)
+			}
+			run("integrations", steps{
+				chromedp.Navigate(b.url + "/integrations?tab=configured"),
+				chromedp.WaitVisible(css(`[data-testid=integration-row]`)),
+				screenshot("jira-06-configured-" + flavour),
+			})
+			row, err := chromedp.Run(ctx, chromedp.Text(css(`[data-testid=integration-row]`)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(row, "Connected") || !strings.Contains(row, "Jira "+flavour) {
+				t.Errorf("integration row %q", row)
+			}
+			ins := modeltest.Must(b.store.ListIntegrations(context.Background()))
+			link := modeltest.Must(b.store.ProjectLinkByKey(context.Background(), ins[0].ID, "OPS"))
+			if len(link.Accounts) != 2 {
+				t.Errorf("OPS tracks %d accounts, want 2", len(link.Accounts))
+			}
+		})
+	}
+}
+
+func TestBrowserJiraDecline(t *testing.T) {
+	ctx := jiraBrowser(t)
+	b := newBrowserJira(t)
+	b.sim.AddCloudSite("acme")
+	s := append(signInSteps(b.url), integrateSteps("Declined", nil, "", "")...)
+	s = append(s,
+		chromedp.Click(css(`[data-testid=decline]`)),
+		chromedp.WaitVisible(css(`[data-testid=integrations-page]`)),
+		chromedp.WaitVisible(css(`[data-testid=flash-error]`)),
+		screenshot("jira-07-declined"),
+	)
+	if err := chromedp.Do(ctx, s...); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := chromedp.Run(ctx, chromedp.Text(css(`[data-testid=flash-error]`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg, "Jira access was declined; nothing was saved") {
+		t.Errorf("flash %q", msg)
+	}
+	if n := len(modeltest.Must(b.store.ListIntegrations(context.Background()))); n != 0 {
+		t.Errorf("%d integrations stored", n)
+	}
+}
