@@ -30,6 +30,7 @@ type Config struct {
 	OutboundAllowCIDRs []netip.Prefix
 	TrustedProxies     []netip.Prefix
 	PendingTimeout     time.Duration
+	JiraRateLimit      float64 // calls per second per Jira site; 0 = only Retry-After pacing
 	LogLevel           slog.Level
 }
 
