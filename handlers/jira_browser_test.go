@@ -91,7 +91,7 @@ func screenshot(name string) chromedp.Action[chromedp.Void] {
 		if dir == "" {
 			return nil
 		}
-		png, err := chromedp.FullScreenshot(90)(ctx, tg)
+		png, err := chromedp.FullScreenshot(100)(ctx, tg) // 100 = PNG
 		if err != nil {
 			return err
 		}
