@@ -68,7 +68,7 @@ func (h *handler) login(c echo.Context) error {
 func (h *handler) logout(c echo.Context) error {
 	a := actor(c)
 	endSession(c)
-	if err := h.store.RecordAudit(c.Request().Context(), a, models.AuditSignOut, "user", a.UserID, ""); err != nil {
+	if err := h.store.SignOut(c.Request().Context(), a); err != nil {
 		return err
 	}
 	addFlash(c, views.FlashInfo, "You are signed out.")

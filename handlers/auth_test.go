@@ -253,3 +253,22 @@ func TestXForwardedForIgnoredByDefault(t *testing.T) {
 	rec := c.postRaw("/login", bad, http.Header{"X-Forwarded-For": {"203.0.113.99"}})
 	wantStatus(t, rec, http.StatusTooManyRequests)
 }
+
+// Sessions live in signed cookies; signing out must still make a copy of the
+// cookie useless, while a fresh sign-in works at once.
+func TestSignOutRevokesCopiedSessionCookie(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
+		app := newTestApp(t, store)
+		modeltest.Must(store.CreateFirstAdmin(t.Context(), "", models.NewUser{Email: "admin@example.com", Password: testPassword}))
+		c := app.signedIn("admin@example.com")
+		copied := app.client()
+		u, _ := url.Parse(app.origin)
+		copied.jar.SetCookies(u, c.jar.Cookies(u))
+		wantStatus(t, copied.get("/accounts"), http.StatusOK)
+
+		wantRedirect(t, c.post("/logout", nil), "/login")
+		wantRedirect(t, copied.get("/accounts"), "/login")
+		again := app.signedIn("admin@example.com")
+		wantStatus(t, again.get("/accounts"), http.StatusOK)
+	})
+}

@@ -27,7 +27,7 @@ type sessionKey string
 
 const (
 	keyUserID  sessionKey = "uid"
-	keyAuthAt  sessionKey = "auth_at" // unix seconds of sign-in (absolute expiry)
+	keyAuthAt  sessionKey = "auth_at" // unix nanoseconds of sign-in (absolute expiry, revocation)
 	keyNonce   sessionKey = "nonce"   // random per sign-in: a new cookie every time
 	keyFlashes sessionKey = "flashes" // JSON []views.Flash
 	// keyJiraFlow is the Jira consent in progress (JSON jiraFlow): OAuth
@@ -97,13 +97,14 @@ func (h *handler) loadUser(c echo.Context, sess *session) error {
 	if !ok {
 		return nil
 	}
-	authAt, _ := sess.s.Values[string(keyAuthAt)].(int64)
-	if time.Since(time.Unix(authAt, 0)) > h.cfg.SessionMaxAge {
+	authNanos, _ := sess.s.Values[string(keyAuthAt)].(int64)
+	authAt := time.Unix(0, authNanos)
+	if time.Since(authAt) > h.cfg.SessionMaxAge {
 		clearSession(sess)
 		return nil
 	}
 	u, err := h.store.UserByID(c.Request().Context(), uid)
-	if errors.Is(err, models.ErrNotFound) || err == nil && u.Disabled {
+	if errors.Is(err, models.ErrNotFound) || err == nil && !u.SessionValid(authAt) {
 		clearSession(sess)
 		return nil
 	}
@@ -143,7 +144,7 @@ func startSession(c echo.Context, u models.User) error {
 		return err
 	}
 	s.s.Values[string(keyUserID)] = u.ID
-	s.s.Values[string(keyAuthAt)] = time.Now().Unix()
+	s.s.Values[string(keyAuthAt)] = time.Now().UnixNano()
 	s.s.Values[string(keyNonce)] = hex.EncodeToString(nonce)
 	setCurrentUser(c, &u)
 	return nil

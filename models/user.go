@@ -38,8 +38,10 @@ type User struct {
 	PasswordHash string `json:"-"`
 	Role         Role
 	Disabled     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// SessionsValidAfter revokes every session signed in before it (sign-out).
+	SessionsValidAfter *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // DisplayName is the name, or the email when there is none.
@@ -214,4 +216,21 @@ func (s *Store) SetUserDisabled(ctx context.Context, a Actor, id int64, disabled
 		}
 		return s.audit(tx, a, action, "user", id, "")
 	})
+}
+
+// SignOut revokes every session of the user signed in until now (sessions are
+// signed cookies: this is what makes a copied cookie useless after sign-out).
+func (s *Store) SignOut(ctx context.Context, a Actor) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		now := s.Now().Truncate(time.Microsecond)
+		if err := tx.Model(&User{}).Where("id = ?", a.UserID).Update("sessions_valid_after", now).Error; err != nil {
+			return translate(err, "sign out")
+		}
+		return s.audit(tx, a, AuditSignOut, "user", a.UserID, "")
+	})
+}
+
+// SessionValid reports whether a session signed in at authAt is still valid.
+func (u User) SessionValid(authAt time.Time) bool {
+	return !u.Disabled && (u.SessionsValidAfter == nil || !authAt.Before(*u.SessionsValidAfter))
 }
