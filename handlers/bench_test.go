@@ -82,4 +82,9 @@ func bulkInsert(b *testing.B, db *models.DB, n int) {
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
+	// Fresh planner statistics, as autovacuum (PostgreSQL) or PRAGMA optimize
+	// (SQLite) would have after a real bulk load.
+	if _, err := db.SQL.Exec("ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
 }
