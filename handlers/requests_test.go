@@ -73,7 +73,7 @@ func TestRequestFormValidationKeepsValues(t *testing.T) {
 		wantStatus(t, rec, http.StatusUnprocessableEntity)
 		doc := parseHTML(t, rec)
 		for _, field := range []string{"duration_minutes", "justification"} {
-			if doc.Find(`[data-testid="error-` + field + `"]`).Length() != 1 {
+			if doc.Find(`[data-testid="error-`+field+`"]`).Length() != 1 {
 				t.Errorf("no error shown for %s", field)
 			}
 		}
