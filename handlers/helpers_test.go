@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +49,13 @@ func withBaseURL(u string) appOption {
 func withLoginBurst(n int) appOption {
 	return func(c *Config, _ *Deps) { c.LoginBurst, c.LoginRate = n, rate.Every(time.Hour) }
 }
+
+// testClock is time.Now shifted by an offset that tests move.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) now() time.Time            { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *testClock) advance(d time.Duration)   { c.offset.Add(int64(d)) }
+func withClock(now func() time.Time) appOption { return func(c *Config, _ *Deps) { c.Now = now } }
 
 func withReady(f func(context.Context) error) appOption {
 	return func(_ *Config, d *Deps) { d.Ready = f }

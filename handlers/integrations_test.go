@@ -28,6 +28,7 @@ const testCallback = testOrigin + "/integrations/jira/callback"
 // jiraEnv is an app wired to the Jira simulator through the guarded client.
 type jiraEnv struct {
 	t     *testing.T
+	clock *testClock
 	app   *testApp
 	sim   *jiratest.Sim
 	admin *client
@@ -47,10 +48,11 @@ func newJiraEnvStore(t *testing.T, store *models.Store) *jiraEnv {
 	t.Helper()
 	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{testCallback}})
 	t.Cleanup(sim.Close)
-	app := newTestApp(t, store, jiraDeps(t, store, sim, testCallback, sim.AuthURL(), sim.APIURL()))
+	clock := &testClock{}
+	app := newTestApp(t, store, jiraDeps(t, store, sim, testCallback, sim.AuthURL(), sim.APIURL()), withClock(clock.now))
 	modeltest.Must(store.CreateFirstAdmin(context.Background(), "127.0.0.1",
 		models.NewUser{Email: "admin@example.com", Name: "Ada Admin", Password: testPassword}))
-	return &jiraEnv{t: t, app: app, sim: sim, admin: app.signedIn("admin@example.com")}
+	return &jiraEnv{t: t, app: app, sim: sim, clock: clock, admin: app.signedIn("admin@example.com")}
 }
 
 func newJiraEnv(t *testing.T, d models.Dialect) *jiraEnv {
@@ -226,8 +228,8 @@ func TestJiraCallbackRejects(t *testing.T) {
 		})
 		t.Run("expired state", func(t *testing.T) {
 			loc := e.consent(e.start(url.Values{"name": {"Expired"}}), true)
-			jiraClock = func() time.Time { return time.Now().Add(11 * time.Minute) }
-			t.Cleanup(func() { jiraClock = time.Now })
+			e.clock.advance(11 * time.Minute)
+			t.Cleanup(func() { e.clock.advance(-11 * time.Minute) })
 			if msg := e.flashAfter(e.callback(loc), "error"); !strings.Contains(msg, "expired") {
 				t.Errorf("flash %q", msg)
 			}

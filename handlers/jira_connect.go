@@ -44,9 +44,6 @@ const (
 	msgNothingSaved   = " Nothing was saved."
 )
 
-// jiraClock is the flow's clock (tests move it to expire a state).
-var jiraClock = time.Now
-
 // jiraFlow is the consent in progress, kept in the (encrypted, signed)
 // session cookie between "Continue" and the callback.
 type jiraFlow struct {
@@ -178,7 +175,7 @@ func (h *handler) handOff(c echo.Context, flow jiraFlow) error {
 	if flow.Deployment == models.DeploymentDataCenter {
 		flow.Verifier = jira.GenerateVerifier()
 	}
-	flow.Expires = jiraClock().Add(jiraFlowTTL)
+	flow.Expires = h.cfg.Now().Add(jiraFlowTTL)
 	if err := setJiraFlow(c, flow); err != nil {
 		return err
 	}
@@ -205,7 +202,7 @@ func (h *handler) startJiraReconnect(c echo.Context) error {
 // showJiraHandoff sends the browser on to Jira's consent page.
 func (h *handler) showJiraHandoff(c echo.Context) error {
 	flow, ok := peekJiraFlow(c)
-	if !ok || jiraClock().After(flow.Expires) || h.deps.JiraOAuth == nil {
+	if !ok || h.cfg.Now().After(flow.Expires) || h.deps.JiraOAuth == nil {
 		return redirectWithFlash(c, views.FlashError, "The Jira connection was not started or has expired. Start again."+msgNothingSaved, integrationsPath)
 	}
 	page := views.JiraHandoffPage{Meta: h.pageMeta(c, "Continue to Jira", views.NavIntegrations), Product: "Atlassian"}
@@ -221,7 +218,7 @@ func (h *handler) showJiraHandoff(c echo.Context) error {
 
 // finishJiraConnect is the OAuth callback.
 func (h *handler) finishJiraConnect(c echo.Context) error {
-	flow, err := checkCallback(c)
+	flow, err := h.checkCallback(c)
 	if err == nil {
 		err = h.completeConsent(c, flow)
 	}
@@ -234,13 +231,13 @@ func (h *handler) finishJiraConnect(c echo.Context) error {
 
 // checkCallback verifies the state (constant time, single use, expiring)
 // and reads Jira's answer.
-func checkCallback(c echo.Context) (jiraFlow, error) {
+func (h *handler) checkCallback(c echo.Context) (jiraFlow, error) {
 	flow, ok := takeJiraFlow(c) // consumed at once, whatever happens next
 	got := c.QueryParam("state")
 	switch {
 	case !ok || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(flow.State)) != 1:
 		return flow, userError("This Jira authorization does not belong to a connection started here, or was already used." + msgNothingSaved + " Start again from Integrate.")
-	case jiraClock().After(flow.Expires):
+	case h.cfg.Now().After(flow.Expires):
 		return flow, userError("The Jira authorization took more than 10 minutes and expired." + msgNothingSaved + " Start again.")
 	case c.QueryParam("error") == "access_denied":
 		return flow, userError("Jira access was declined; nothing was saved.")

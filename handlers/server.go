@@ -45,6 +45,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// BodyLimit caps request bodies (default "1M", Echo's syntax).
 	BodyLimit string
+	// Now is the clock of time-bound flows such as the OAuth state (default time.Now).
+	Now func() time.Time
 }
 
 // Deps are the HTTP layer's collaborators. Later features add a field here
@@ -108,6 +110,9 @@ func newHandler(cfg Config, deps Deps) (*handler, error) {
 	}
 	if cfg.LoginBurst <= 0 {
 		cfg.LoginBurst = 5
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = defaultBodyLimit
