@@ -27,8 +27,14 @@ func (h *handler) showIntegrations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	counts, err := h.store.SyncCountsByIntegration(ctx)
+	if err != nil {
+		return err
+	}
 	for _, in := range list {
-		page.Integrations = append(page.Integrations, integrationRow(in))
+		row := integrationRow(in)
+		row.Sync = counts[in.ID]
+		page.Integrations = append(page.Integrations, row)
 	}
 	if page.Sync, err = h.syncHealth(ctx); err != nil {
 		return err

@@ -188,3 +188,21 @@ func TestTokensSealedAndRefreshLease(t *testing.T) {
 		}
 	})
 }
+
+func TestSyncCountsByIntegration(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		integ := modeltest.Must(s.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "J", Deployment: models.DeploymentCloud, CloudID: "c1", SiteURL: "https://x", Token: models.OAuthToken{AccessToken: "at"}}))
+		modeltest.Must(s.SaveProjectLink(ctx, models.SystemActor, models.ProjectLinkInput{IntegrationID: integ.ID, ProjectID: "1", ProjectKey: "OPS", ProjectName: "Ops", IssueTypeID: "1", AccountIDs: []int64{f.account.ID}}))
+		r1, r2 := f.request(t), f.request(t)
+		jobs := modeltest.Must(s.ClaimJobs(ctx, "w", 10, time.Minute))
+		if err := s.FailJob(ctx, jobs[0], "Jira said no"); err != nil {
+			t.Fatal(err)
+		}
+		got := modeltest.Must(s.SyncCountsByIntegration(ctx))[integ.ID]
+		if got.Backlog != 1 || got.Failed != 1 || got.Parked != 0 {
+			t.Fatalf("counts %+v (requests %d, %d)", got, r1.ID, r2.ID)
+		}
+	})
+}

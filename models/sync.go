@@ -330,3 +330,52 @@ func (s *Store) FailedSyncs(ctx context.Context, limit int) ([]JiraIssueLink, er
 	err := s.db.WithContext(ctx).Where("sync_state IN ?", []SyncState{SyncFailed, SyncParked}).Order("updated_at DESC").Limit(limit).Find(&out).Error
 	return out, translate(err, "list failed syncs")
 }
+
+// IntegrationSyncCounts is the sync backlog and trouble of one integration.
+type IntegrationSyncCounts struct {
+	Backlog, Failed, Parked int64
+}
+
+// SyncCountsByIntegration attributes each request's sync to the integration
+// its task lives in (or, before the task exists, the one its account is
+// linked to), for the Integrations page.
+func (s *Store) SyncCountsByIntegration(ctx context.Context) (map[int64]IntegrationSyncCounts, error) {
+	const owner = `FROM jira_issue_links l
+		JOIN access_requests r ON r.id = l.request_id
+		JOIN cloud_accounts a ON a.id = r.account_id
+		LEFT JOIN project_links p ON p.id = a.project_link_id`
+	type row struct {
+		IntegrationID int64
+		State         string
+		N             int64
+	}
+	var jobs, links []row
+	db := s.db.WithContext(ctx)
+	err := db.Raw(`SELECT COALESCE(l.integration_id, p.integration_id) AS integration_id, '' AS state, COUNT(*) AS n `+owner+`
+		JOIN sync_jobs j ON j.request_id = l.request_id
+		WHERE j.state IN ? GROUP BY COALESCE(l.integration_id, p.integration_id)`, []JobState{JobPending, JobRunning}).Scan(&jobs).Error
+	if err != nil {
+		return nil, translate(err, "count backlog by integration")
+	}
+	err = db.Raw(`SELECT COALESCE(l.integration_id, p.integration_id) AS integration_id, l.sync_state AS state, COUNT(*) AS n `+owner+`
+		WHERE l.sync_state IN ? GROUP BY COALESCE(l.integration_id, p.integration_id), l.sync_state`, []SyncState{SyncFailed, SyncParked}).Scan(&links).Error
+	if err != nil {
+		return nil, translate(err, "count failures by integration")
+	}
+	out := map[int64]IntegrationSyncCounts{}
+	for _, r := range jobs {
+		c := out[r.IntegrationID]
+		c.Backlog += r.N
+		out[r.IntegrationID] = c
+	}
+	for _, r := range links {
+		c := out[r.IntegrationID]
+		if SyncState(r.State) == SyncFailed {
+			c.Failed += r.N
+		} else {
+			c.Parked += r.N
+		}
+		out[r.IntegrationID] = c
+	}
+	return out, nil
+}

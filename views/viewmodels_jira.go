@@ -37,6 +37,7 @@ type IntegrationRow struct {
 	ConnectedAt   time.Time
 	TokenExpiry   *time.Time
 	LastSuccessAt *time.Time
+	Sync          models.IntegrationSyncCounts
 }
 
 // ManageURL is the integration's Manage page.
