@@ -2,6 +2,7 @@ package jira
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -154,28 +155,83 @@ type pacedTransport struct {
 	next http.RoundTripper
 }
 
+// maxTransparentWait bounds a Retry-After the transport waits out itself;
+// longer waits go back to the caller (the syncer reschedules the job).
+const maxTransparentWait = 10 * time.Second
+
+// RoundTrip paces the call and, when the site answers 429 (never processed)
+// or 503 to an idempotent call with a short Retry-After, waits it out and
+// sends the call again, at most twice, so a rate limit slows work down
+// instead of failing it.
 func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	s := t.p.site(siteKey(req))
-	if err := t.p.wait(req.Context(), s); err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		if err := t.p.wait(req.Context(), s); err != nil {
+			return nil, err
+		}
+		resp, err := t.next.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		wait, limited := t.p.observe(s, resp)
+		if !limited || attempt == 2 || wait > maxTransparentWait || !replayable(req, resp) || !fitsDeadline(req, wait) {
+			return resp, nil
+		}
+		if req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return resp, nil
+			}
+			req = req.Clone(req.Context())
+			req.Body = body
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
 	}
-	resp, err := t.next.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
+}
+
+// observe updates the site's pace from a response; limited reports a 429 or
+// 503 with the wait Jira asked for.
+func (p *Pacer) observe(s *sitePace, resp *http.Response) (time.Duration, bool) {
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		t.p.limited(s, max(parseRetryAfter(resp.Header, t.p.now()), time.Second))
+		wait := max(parseRetryAfter(resp.Header, p.now()), time.Second)
+		p.limited(s, wait)
+		return wait, true
 	case resp.StatusCode == http.StatusServiceUnavailable:
-		if d := parseRetryAfter(resp.Header, t.p.now()); d > 0 {
-			t.p.mu.Lock()
-			if until := t.p.now().Add(d); until.After(s.pausedUntil) {
-				s.pausedUntil = until
-			}
-			t.p.mu.Unlock()
+		wait := parseRetryAfter(resp.Header, p.now())
+		if wait <= 0 {
+			return 0, false
 		}
+		p.mu.Lock()
+		if until := p.now().Add(wait); until.After(s.pausedUntil) {
+			s.pausedUntil = until
+		}
+		p.mu.Unlock()
+		return wait, true
 	case resp.StatusCode < 500:
-		t.p.accepted(s)
+		p.accepted(s)
 	}
-	return resp, nil
+	return 0, false
+}
+
+// replayable: a 429 was not processed, so any call may be sent again; a 503
+// may have been, so only idempotent calls are. The body must be re-readable.
+func replayable(req *http.Request, resp *http.Response) bool {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return false
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		return true
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+func fitsDeadline(req *http.Request, wait time.Duration) bool {
+	deadline, ok := req.Context().Deadline()
+	return !ok || time.Until(deadline) > wait+time.Second
 }

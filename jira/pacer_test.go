@@ -1,8 +1,11 @@
 package jira
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,5 +48,48 @@ func TestPacerKeysGatewaySitesApart(t *testing.T) {
 	d := httptest.NewRequest(http.MethodGet, "https://jira.corp/jira/rest/api/2/issue/X-1", nil)
 	if siteKey(a) == siteKey(b) || siteKey(d) != "jira.corp" {
 		t.Fatalf("keys %q %q %q", siteKey(a), siteKey(b), siteKey(d))
+	}
+}
+
+func TestPacerWaitsOutA429AndResends(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if hits.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		_, _ = w.Write(body) // echo: the resent body must be complete
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: NewPacer(rate.Inf, 1).Wrap(http.DefaultTransport)}
+	resp, err := client.Post(srv.URL+"/rest/api/2/issue", "application/json", strings.NewReader(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(got) != `{"a":1}` || hits.Load() != 2 {
+		t.Fatalf("status %d body %q hits %d", resp.StatusCode, got, hits.Load())
+	}
+}
+
+func TestPacerDoesNotResendAnAmbiguous503Post(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: NewPacer(rate.Inf, 1).Wrap(http.DefaultTransport)}
+	resp, err := client.Post(srv.URL+"/rest/api/2/issue", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || hits.Load() != 1 {
+		t.Fatalf("status %d, hits %d: a POST that may have been applied was resent", resp.StatusCode, hits.Load())
 	}
 }

@@ -30,6 +30,7 @@ type SyncStore interface {
 	ParkJob(ctx context.Context, job models.SyncJob, lastErr string) error
 	MarkIntegrationSuccess(ctx context.Context, id int64) error
 	ExpireDue(ctx context.Context, limit int) (int, error)
+	NextRunAfter(ctx context.Context) (time.Time, bool, error)
 }
 
 // SyncerConfig tunes the syncer; zero values take the defaults.
@@ -85,13 +86,16 @@ type Syncer struct {
 	wake    chan struct{}
 	beat    atomic.Int64 // unix nanos of the last loop turn
 	metrics *SyncMetrics
+
+	successMu   sync.Mutex
+	lastSuccess map[int64]time.Time // per integration, to record success at most every 30s
 }
 
 // NewSyncer builds a syncer; Run starts it.
 func NewSyncer(log *slog.Logger, store SyncStore, clients *Clients, metrics *SyncMetrics, cfg SyncerConfig) *Syncer {
 	cfg.defaults()
 	return &Syncer{log: log, store: store, clients: clients, cfg: cfg, owner: "syncer-" + randomOwner(),
-		wake: make(chan struct{}, 1), metrics: metrics}
+		wake: make(chan struct{}, 1), metrics: metrics, lastSuccess: map[int64]time.Time{}}
 }
 
 // Notify wakes the syncer at once (a job was just written in this process).
@@ -164,15 +168,35 @@ func (s *Syncer) Run(ctx context.Context) {
 				continue
 			}
 		}
+		timer := time.NewTimer(s.untilNextDue(ctx))
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return
 		case <-done:
 			inflight--
 		case <-s.wake:
 		case <-poll.C:
+		case <-timer.C:
 		}
+		timer.Stop()
 	}
+}
+
+// untilNextDue is how long to sleep: until the earliest retry becomes due, at
+// most one poll interval (work written by other replicas is found by
+// polling). A job already due but not claimed waits behind an older job of
+// its request, which a finishing worker signals.
+func (s *Syncer) untilNextDue(ctx context.Context) time.Duration {
+	next, ok, err := s.store.NextRunAfter(ctx)
+	if err != nil || !ok {
+		return s.cfg.PollInterval
+	}
+	wait := next.Sub(s.cfg.Now())
+	if wait <= 0 {
+		return s.cfg.PollInterval
+	}
+	return min(wait, s.cfg.PollInterval)
 }
 
 // ProcessOnce claims due jobs, runs them and returns how many it ran. Tests
@@ -301,10 +325,25 @@ func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWor
 			return s.retry(job, err)
 		}
 	}
-	if err := s.store.MarkIntegrationSuccess(ctx, t.integ.ID); err != nil {
+	s.markSuccess(ctx, t.integ.ID)
+	return done(models.SyncSynced, "")
+}
+
+// markSuccess records the integration's last successful sync, at most every
+// 30 seconds: it is a display value, not worth a write per job.
+func (s *Syncer) markSuccess(ctx context.Context, integrationID int64) {
+	now := s.cfg.Now()
+	s.successMu.Lock()
+	last := s.lastSuccess[integrationID]
+	if now.Sub(last) < 30*time.Second {
+		s.successMu.Unlock()
+		return
+	}
+	s.lastSuccess[integrationID] = now
+	s.successMu.Unlock()
+	if err := s.store.MarkIntegrationSuccess(ctx, integrationID); err != nil {
 		s.log.Warn("mark integration success", "err", err)
 	}
-	return done(models.SyncSynced, "")
 }
 
 // resolveTarget finds the integration and project of the task: where it was

@@ -91,7 +91,9 @@ func (s *Store) AuthenticateToken(ctx context.Context, plain string) (User, erro
 	}
 	now := s.Now()
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Minute {
-		if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("id = ?", t.ID).Update("last_used_at", now).Error; err != nil {
+		if err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
+			return db.Model(&APIToken{}).Where("id = ?", t.ID).Update("last_used_at", now)
+		}).Error; err != nil {
 			return User{}, translate(err, "touch API token")
 		}
 	}

@@ -71,7 +71,7 @@ func (s *Store) audit(tx *gorm.DB, a Actor, action AuditAction, targetType strin
 
 // RecordAudit writes an audit event on its own (sign-in attempts and the like).
 func (s *Store) RecordAudit(ctx context.Context, a Actor, action AuditAction, targetType string, targetID int64, detail string) error {
-	return s.audit(s.db.WithContext(ctx), a, action, targetType, targetID, detail)
+	return s.tx(ctx, func(tx *gorm.DB) error { return s.audit(tx, a, action, targetType, targetID, detail) })
 }
 
 // ListAudit returns the audit log, newest first.

@@ -247,9 +247,11 @@ var ErrReconnectRequired = errors.New("Jira integration needs to be reconnected"
 // transaction, so no database lock spans the call to the token endpoint.
 func (s *Store) TryLockTokenRefresh(ctx context.Context, id int64, owner string, until time.Time) (bool, error) {
 	now := s.Now()
-	res := s.db.WithContext(ctx).Model(&Integration{}).
-		Where("id = ? AND (refresh_lock_owner = '' OR refresh_lock_owner = ? OR refresh_lock_until IS NULL OR refresh_lock_until < ?)", id, owner, now).
-		Updates(map[string]any{"refresh_lock_owner": owner, "refresh_lock_until": until.UTC()})
+	res := s.write(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&Integration{}).
+			Where("id = ? AND (refresh_lock_owner = '' OR refresh_lock_owner = ? OR refresh_lock_until IS NULL OR refresh_lock_until < ?)", id, owner, now).
+			Updates(map[string]any{"refresh_lock_owner": owner, "refresh_lock_until": until.UTC()})
+	})
 	if res.Error != nil {
 		return false, translate(res.Error, "lock token refresh")
 	}
@@ -260,7 +262,9 @@ func (s *Store) TryLockTokenRefresh(ctx context.Context, id int64, owner string,
 func (s *Store) SaveRefreshedToken(ctx context.Context, id int64, owner string, tok OAuthToken) error {
 	upd := s.sealTokens(id, tok)
 	upd["updated_at"] = s.Now()
-	res := s.db.WithContext(ctx).Model(&Integration{}).Where("id = ? AND refresh_lock_owner = ?", id, owner).Updates(upd)
+	res := s.write(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&Integration{}).Where("id = ? AND refresh_lock_owner = ?", id, owner).Updates(upd)
+	})
 	if res.Error != nil {
 		return translate(res.Error, "save refreshed token")
 	}
@@ -272,8 +276,10 @@ func (s *Store) SaveRefreshedToken(ctx context.Context, id int64, owner string, 
 
 // UnlockTokenRefresh releases owner's lease without changing the token.
 func (s *Store) UnlockTokenRefresh(ctx context.Context, id int64, owner string) error {
-	err := s.db.WithContext(ctx).Model(&Integration{}).Where("id = ? AND refresh_lock_owner = ?", id, owner).
-		Updates(map[string]any{"refresh_lock_owner": "", "refresh_lock_until": nil}).Error
+	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&Integration{}).Where("id = ? AND refresh_lock_owner = ?", id, owner).
+			Updates(map[string]any{"refresh_lock_owner": "", "refresh_lock_until": nil})
+	}).Error
 	return translate(err, "unlock token refresh")
 }
 
@@ -294,6 +300,8 @@ func (s *Store) MarkReconnectRequired(ctx context.Context, id int64, reason stri
 
 // MarkIntegrationSuccess records the time of the last successful Jira call.
 func (s *Store) MarkIntegrationSuccess(ctx context.Context, id int64) error {
-	err := s.db.WithContext(ctx).Model(&Integration{}).Where("id = ?", id).Update("last_success_at", s.Now()).Error
+	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&Integration{}).Where("id = ?", id).Update("last_success_at", s.Now())
+	}).Error
 	return translate(err, "mark integration success")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +18,12 @@ type Store struct {
 	sealer  *Sealer
 	now     func() time.Time
 	kdf     PasswordParams
+
+	// writeMu serialises this process's SQLite writers in Go. SQLite allows
+	// one writer at a time; without this, writers queue in SQLite's busy
+	// handler, which sleeps up to 100 ms per retry and wrecks throughput.
+	// Other processes still wait through busy_timeout.
+	writeMu sync.Mutex
 
 	enqueued  atomic.Int64           // sync jobs written by this process
 	onEnqueue atomic.Pointer[func()] // called after a commit that wrote jobs
@@ -60,14 +67,32 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	unlock := s.lockWrites()
 	before := s.enqueued.Load()
 	err := s.db.WithContext(ctx).Transaction(fn)
+	unlock()
 	if err == nil && s.enqueued.Load() != before {
 		if hook := s.onEnqueue.Load(); hook != nil {
 			(*hook)()
 		}
 	}
 	return err
+}
+
+// lockWrites takes the SQLite writer lock (a no-op on PostgreSQL).
+func (s *Store) lockWrites() func() {
+	if s.dialect != DialectSQLite {
+		return func() {}
+	}
+	s.writeMu.Lock()
+	return s.writeMu.Unlock
+}
+
+// write runs a single autocommit write statement under the writer lock.
+func (s *Store) write(ctx context.Context, fn func(db *gorm.DB) *gorm.DB) *gorm.DB {
+	unlock := s.lockWrites()
+	defer unlock()
+	return fn(s.db.WithContext(ctx))
 }
 
 // translate maps gorm errors to the package's sentinels.

@@ -137,8 +137,9 @@ func (s *Store) ClaimJobs(ctx context.Context, owner string, n int, lease time.D
 
 // ExtendLease keeps a long-running job claimed.
 func (s *Store) ExtendLease(ctx context.Context, job SyncJob, until time.Time) error {
-	err := s.db.WithContext(ctx).Model(&SyncJob{}).Where("id = ? AND locked_by = ?", job.ID, job.LockedBy).
-		Update("locked_until", until.UTC()).Error
+	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&SyncJob{}).Where("id = ? AND locked_by = ?", job.ID, job.LockedBy).Update("locked_until", until.UTC())
+	}).Error
 	return translate(err, "extend lease")
 }
 
@@ -174,24 +175,30 @@ func (s *Store) LoadSyncWork(ctx context.Context, requestID int64) (SyncWork, er
 // to exist: a later attempt then searches before creating again.
 func (s *Store) RecordCreateAttempt(ctx context.Context, requestID, integrationID int64, projectKey string) error {
 	now := s.Now()
-	err := s.db.WithContext(ctx).Model(&JiraIssueLink{}).Where("request_id = ?", requestID).Updates(map[string]any{
-		"integration_id": integrationID, "project_key": projectKey, "create_attempted_at": now, "updated_at": now,
+	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&JiraIssueLink{}).Where("request_id = ?", requestID).Updates(map[string]any{
+			"integration_id": integrationID, "project_key": projectKey, "create_attempted_at": now, "updated_at": now,
+		})
 	}).Error
 	return translate(err, "record create attempt")
 }
 
 // RecordIssue stores the created (or found) issue at once.
 func (s *Store) RecordIssue(ctx context.Context, requestID int64, issueID, key, url string) error {
-	err := s.db.WithContext(ctx).Model(&JiraIssueLink{}).Where("request_id = ?", requestID).Updates(map[string]any{
-		"issue_id": issueID, "issue_key": key, "issue_url": url, "updated_at": s.Now(),
+	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&JiraIssueLink{}).Where("request_id = ?", requestID).Updates(map[string]any{
+			"issue_id": issueID, "issue_key": key, "issue_url": url, "updated_at": s.Now(),
+		})
 	}).Error
 	return translate(err, "record issue")
 }
 
 // RecordApplied notes that a lifecycle event reached the issue.
 func (s *Store) RecordApplied(ctx context.Context, requestID, eventID int64) error {
-	err := s.db.WithContext(ctx).Model(&JiraIssueLink{}).Where("request_id = ? AND applied_event_id < ?", requestID, eventID).
-		Updates(map[string]any{"applied_event_id": eventID, "updated_at": s.Now()}).Error
+	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&JiraIssueLink{}).Where("request_id = ? AND applied_event_id < ?", requestID, eventID).
+			Updates(map[string]any{"applied_event_id": eventID, "updated_at": s.Now()})
+	}).Error
 	return translate(err, "record applied event")
 }
 
@@ -378,4 +385,14 @@ func (s *Store) SyncCountsByIntegration(ctx context.Context) (map[int64]Integrat
 		out[r.IntegrationID] = c
 	}
 	return out, nil
+}
+
+// NextRunAfter is when the earliest pending job becomes due (ok false: none).
+func (s *Store) NextRunAfter(ctx context.Context) (time.Time, bool, error) {
+	var job SyncJob
+	err := s.db.WithContext(ctx).Select("id", "run_after").Where("state = ?", JobPending).Order("run_after").Limit(1).Find(&job).Error
+	if err != nil {
+		return time.Time{}, false, translate(err, "next due job")
+	}
+	return job.RunAfter, job.ID != 0, nil
 }
