@@ -17,9 +17,9 @@ import (
 type SyncStore interface {
 	ClaimJobs(ctx context.Context, owner string, n int, lease time.Duration) ([]models.SyncJob, error)
 	LoadSyncWork(ctx context.Context, requestID int64) (models.SyncWork, error)
-	ProjectLink(ctx context.Context, id int64) (models.ProjectLink, error)
-	ProjectLinkByKey(ctx context.Context, integrationID int64, key string) (models.ProjectLink, error)
-	Integration(ctx context.Context, id int64) (models.Integration, error)
+	ProjectLinkSettings(ctx context.Context, id int64) (models.ProjectLink, error)
+	ProjectLinkSettingsByKey(ctx context.Context, integrationID int64, key string) (models.ProjectLink, error)
+	IntegrationSettings(ctx context.Context, id int64) (models.Integration, error)
 	ClientSecret(in models.Integration) (string, error)
 	RecordCreateAttempt(ctx context.Context, requestID, integrationID int64, projectKey string) error
 	RecordIssue(ctx context.Context, requestID int64, issueID, key, url string) error
@@ -351,12 +351,12 @@ func (s *Syncer) markSuccess(ctx context.Context, integrationID int64) {
 func (s *Syncer) resolveTarget(ctx context.Context, job models.SyncJob, w models.SyncWork) (target, result, bool) {
 	var t target
 	if w.Link.IntegrationID != nil && (w.Link.IssueKey != "" || w.Link.CreateAttemptedAt != nil) {
-		integ, err := s.store.Integration(ctx, *w.Link.IntegrationID)
+		integ, err := s.store.IntegrationSettings(ctx, *w.Link.IntegrationID)
 		if err != nil {
 			return t, s.detachedOr(job, err, "The Jira integration of this task was disconnected."), false
 		}
 		t.integ, t.key = integ, w.Link.ProjectKey
-		if pl, err := s.store.ProjectLinkByKey(ctx, integ.ID, w.Link.ProjectKey); err == nil {
+		if pl, err := s.store.ProjectLinkSettingsByKey(ctx, integ.ID, w.Link.ProjectKey); err == nil {
 			t.link = &pl
 		} else if !errors.Is(err, models.ErrNotFound) {
 			return t, s.retry(job, err), false
@@ -366,11 +366,11 @@ func (s *Syncer) resolveTarget(ctx context.Context, job models.SyncJob, w models
 	if w.Request.Account.ProjectLinkID == nil {
 		return t, done(models.SyncDetached, "The account is no longer linked to a Jira project, so no task was created."), false
 	}
-	pl, err := s.store.ProjectLink(ctx, *w.Request.Account.ProjectLinkID)
+	pl, err := s.store.ProjectLinkSettings(ctx, *w.Request.Account.ProjectLinkID)
 	if err != nil {
 		return t, s.detachedOr(job, err, "The account's Jira project was unlinked before the task was created."), false
 	}
-	integ, err := s.store.Integration(ctx, pl.IntegrationID)
+	integ, err := s.store.IntegrationSettings(ctx, pl.IntegrationID)
 	if err != nil {
 		return t, s.detachedOr(job, err, "The Jira integration was disconnected before the task was created."), false
 	}

@@ -79,7 +79,7 @@ func (s *Store) AuthenticateToken(ctx context.Context, plain string) (User, erro
 		return User{}, ErrInvalidToken
 	}
 	var t APIToken
-	err := s.db.WithContext(ctx).Preload("User").Where("token_hash = ?", hashToken(plain)).Take(&t).Error
+	err := s.db.WithContext(ctx).Joins("User").Where("api_tokens.token_hash = ?", hashToken(plain)).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return User{}, ErrInvalidToken
 	}

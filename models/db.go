@@ -104,6 +104,7 @@ func gormConfig() *gorm.Config {
 	return &gorm.Config{
 		Logger:                 logger.Discard,
 		TranslateError:         true,
+		PrepareStmt:            true, // parse each statement once per connection (SQLite parsing is costly)
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}

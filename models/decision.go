@@ -190,10 +190,11 @@ var errSkip = errors.New("skip")
 // Request loads a request with everything its page shows.
 func (s *Store) Request(ctx context.Context, id int64) (AccessRequest, error) {
 	var r AccessRequest
-	err := s.db.WithContext(ctx).Preload("Requester").Preload("DecidedBy").Preload("Account").
+	// One joined query for the single-row relations, one each for the lists.
+	err := s.db.WithContext(ctx).Joins("Requester").Joins("Account").Joins("Issue").Preload("DecidedBy").
 		Preload("Resources", func(db *gorm.DB) *gorm.DB { return db.Order("id") }).
 		Preload("Events", func(db *gorm.DB) *gorm.DB { return db.Order("id") }).
-		Preload("Issue").Take(&r, id).Error
+		Take(&r, "access_requests.id = ?", id).Error
 	return r, translate(err, fmt.Sprintf("request %d", id))
 }
 

@@ -154,6 +154,13 @@ func (s *Store) Integration(ctx context.Context, id int64) (Integration, error) 
 	return in, translate(err, fmt.Sprintf("integration %d", id))
 }
 
+// IntegrationSettings loads an integration without who connected it (the syncer's read).
+func (s *Store) IntegrationSettings(ctx context.Context, id int64) (Integration, error) {
+	var in Integration
+	err := s.db.WithContext(ctx).Take(&in, id).Error
+	return in, translate(err, fmt.Sprintf("integration %d", id))
+}
+
 // ListIntegrations lists integrations by name.
 func (s *Store) ListIntegrations(ctx context.Context) ([]Integration, error) {
 	var out []Integration
@@ -218,7 +225,7 @@ func (s *Store) DisconnectIntegration(ctx context.Context, a Actor, id int64) er
 
 // IntegrationToken returns the decrypted token pair (jira.TokenStore).
 func (s *Store) IntegrationToken(ctx context.Context, id int64) (OAuthToken, error) {
-	in, err := s.Integration(ctx, id)
+	in, err := s.IntegrationSettings(ctx, id)
 	if err != nil {
 		return OAuthToken{}, err
 	}

@@ -223,3 +223,17 @@ func (s *Store) AllAccounts(ctx context.Context) ([]CloudAccount, error) {
 	err := s.db.WithContext(ctx).Order("name, id").Find(&out).Error
 	return out, translate(err, "list accounts")
 }
+
+// ProjectLinkSettings loads a link without its accounts (the syncer's read).
+func (s *Store) ProjectLinkSettings(ctx context.Context, id int64) (ProjectLink, error) {
+	var l ProjectLink
+	err := s.db.WithContext(ctx).Take(&l, id).Error
+	return l, translate(err, fmt.Sprintf("project link %d", id))
+}
+
+// ProjectLinkSettingsByKey loads a project's link without its accounts.
+func (s *Store) ProjectLinkSettingsByKey(ctx context.Context, integrationID int64, key string) (ProjectLink, error) {
+	var l ProjectLink
+	err := s.db.WithContext(ctx).Where("integration_id = ? AND project_key = ?", integrationID, key).Take(&l).Error
+	return l, translate(err, "project link "+key)
+}

@@ -221,12 +221,15 @@ func (s *Store) CreateRequest(ctx context.Context, requester User, n NewRequest,
 		if err := tx.Create(&link).Error; err != nil {
 			return translate(err, "create issue link")
 		}
+		req.Issue = &link
 		return s.recordEvent(tx, &req, Actor{UserID: requester.ID, Email: requester.Email}, EventCreated, "", AuditRequestCreated)
 	})
 	if err != nil {
 		return AccessRequest{}, err
 	}
-	return s.Request(ctx, req.ID)
+	// Everything the caller shows is at hand: no read-back.
+	req.Requester, req.Account = requester, *acc
+	return req, nil
 }
 
 // recordEvent appends an event, audits it and enqueues a sync job when the
@@ -240,6 +243,7 @@ func (s *Store) recordEvent(tx *gorm.DB, req *AccessRequest, a Actor, kind Event
 	if err := tx.Create(&ev).Error; err != nil {
 		return translate(err, "record request event")
 	}
+	req.Events = append(req.Events, ev)
 	var state SyncState
 	if err := tx.Model(&JiraIssueLink{}).Where("request_id = ?", req.ID).Select("sync_state").Scan(&state).Error; err != nil {
 		return translate(err, "read sync state")

@@ -47,7 +47,6 @@ type JobState string
 const (
 	JobPending JobState = "pending"
 	JobRunning JobState = "running"
-	JobDone    JobState = "done"
 	JobFailed  JobState = "failed"
 	JobParked  JobState = "parked"
 )
@@ -104,22 +103,25 @@ func (s *Store) backfill(tx *gorm.DB, accountIDs []int64) error {
 // ClaimJobs leases up to n due jobs to owner until now+lease. Only the oldest
 // unfinished job of each request is claimable, which keeps per-request order;
 // expired leases (a crashed worker) are claimed again. PostgreSQL uses
-// FOR UPDATE SKIP LOCKED so replicas share the work.
+// FOR UPDATE SKIP LOCKED so replicas share the work. Both lookups ride an
+// index (state, run_after / locked_until), so a claim costs the same with a
+// long history: settled jobs are deleted.
 func (s *Store) ClaimJobs(ctx context.Context, owner string, n int, lease time.Duration) ([]SyncJob, error) {
 	now := s.Now()
 	var jobs []SyncJob
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		q := tx.Model(&SyncJob{}).Select("id").
-			Where("(state = ? AND run_after <= ?) OR (state = ? AND locked_until < ?)", JobPending, now, JobRunning, now).
-			Where("NOT EXISTS (SELECT 1 FROM sync_jobs o WHERE o.request_id = sync_jobs.request_id AND o.id < sync_jobs.id AND o.state IN ?)",
-				[]JobState{JobPending, JobRunning}).
-			Order("id").Limit(n)
-		if s.dialect == DialectPostgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
-		}
+		due := s.claimable(tx, n).Where("state = ? AND run_after <= ?", JobPending, now).Order("run_after, id")
 		var ids []int64
-		if err := q.Pluck("id", &ids).Error; err != nil {
+		if err := due.Pluck("id", &ids).Error; err != nil {
 			return translate(err, "find due jobs")
+		}
+		if len(ids) < n {
+			var stale []int64
+			lost := s.claimable(tx, n-len(ids)).Where("state = ? AND locked_until < ?", JobRunning, now).Order("id")
+			if err := lost.Pluck("id", &stale).Error; err != nil {
+				return translate(err, "find jobs of crashed workers")
+			}
+			ids = append(ids, stale...)
 		}
 		if len(ids) == 0 {
 			return nil
@@ -133,6 +135,18 @@ func (s *Store) ClaimJobs(ctx context.Context, owner string, n int, lease time.D
 		return translate(tx.Where("id IN ?", ids).Order("id").Find(&jobs).Error, "load claimed jobs")
 	})
 	return jobs, err
+}
+
+// claimable selects up to n job ids whose request has no older unfinished job.
+func (s *Store) claimable(tx *gorm.DB, n int) *gorm.DB {
+	q := tx.Model(&SyncJob{}).Select("id").
+		Where("NOT EXISTS (SELECT 1 FROM sync_jobs o WHERE o.request_id = sync_jobs.request_id AND o.id < sync_jobs.id AND o.state IN ?)",
+			[]JobState{JobPending, JobRunning}).
+		Limit(n)
+	if s.dialect == DialectPostgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+	}
+	return q
 }
 
 // ExtendLease keeps a long-running job claimed.
@@ -207,8 +221,10 @@ func (s *Store) RecordApplied(ctx context.Context, requestID, eventID int64) err
 func (s *Store) CompleteJob(ctx context.Context, job SyncJob, watermark int64, state SyncState, note string) error {
 	now := s.Now()
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Model(&SyncJob{}).Where("request_id = ? AND (id = ? OR (id <= ? AND state = ?))", job.RequestID, job.ID, watermark, JobPending).
-			Updates(map[string]any{"state": JobDone, "locked_by": "", "locked_until": nil, "last_error": "", "updated_at": now}).Error; err != nil {
+		// Settled jobs are deleted: the job and every older pending job of the
+		// request, whose work the reconcile covered.
+		if err := tx.Where("request_id = ? AND (id = ? OR (id <= ? AND state = ?))", job.RequestID, job.ID, watermark, JobPending).
+			Delete(&SyncJob{}).Error; err != nil {
 			return translate(err, "complete job")
 		}
 		upd := map[string]any{"sync_state": state, "last_error": note, "updated_at": now}

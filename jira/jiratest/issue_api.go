@@ -183,6 +183,7 @@ func (in *instance) createIssue(c *call) reply {
 	}
 	in.nextIssueID++
 	in.issues = append(in.issues, is)
+	in.byRef[strings.ToUpper(is.key)], in.byRef[strconv.Itoa(is.id)] = is, is
 	in.sim.stats.IssuesCreated++
 	id := strconv.Itoa(is.id)
 	return reply{status: http.StatusCreated, body: obj{"id": id, "key": is.key, "self": in.restBase() + "/issue/" + id}}

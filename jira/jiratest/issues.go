@@ -62,6 +62,7 @@ type instance struct {
 	nextIssueTypeID int
 
 	issues        []*issue
+	byRef         map[string]*issue // upper-case key and numeric id → live issue
 	nextIssueID   int
 	nextCommentID int
 	searchLag     int
@@ -75,6 +76,7 @@ func newInstance(s *Sim, f flavor) *instance {
 		flavor:          f,
 		nextProjectID:   10000,
 		issueTypeIDs:    map[string]string{},
+		byRef:           map[string]*issue{},
 		nextIssueTypeID: 10001,
 		nextIssueID:     10000,
 		nextCommentID:   10000,
@@ -289,9 +291,11 @@ func (in *instance) Issue(key string) (Issue, bool) {
 func (in *instance) DeleteIssue(key string) {
 	in.sim.mu.Lock()
 	defer in.sim.mu.Unlock()
-	in.issues = slices.DeleteFunc(in.issues, func(is *issue) bool {
-		return strings.EqualFold(is.key, key) || strconv.Itoa(is.id) == key
-	})
+	if is := in.issue(key); is != nil {
+		delete(in.byRef, strings.ToUpper(is.key))
+		delete(in.byRef, strconv.Itoa(is.id))
+		in.issues = slices.DeleteFunc(in.issues, func(x *issue) bool { return x == is })
+	}
 }
 
 // SetSearchLag makes every issue created from now on invisible to the next n
@@ -304,12 +308,7 @@ func (in *instance) SetSearchLag(n int) {
 
 // issue finds a live issue by key (case-insensitive) or numeric id.
 func (in *instance) issue(idOrKey string) *issue {
-	for _, is := range in.issues {
-		if strings.EqualFold(is.key, idOrKey) || strconv.Itoa(is.id) == idOrKey {
-			return is
-		}
-	}
-	return nil
+	return in.byRef[strings.ToUpper(idOrKey)]
 }
 
 func (is *issue) statusBean() Status {
