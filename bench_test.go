@@ -179,8 +179,10 @@ func BenchmarkSyncThroughput(b *testing.B) {
 			return err
 		})
 		parallel(b, n, clients, func(i int) error { return s.approve(ids[i]) })
+		apiDone := time.Since(start)
 		s.waitSettled(b)
 		elapsed := time.Since(start)
+		b.ReportMetric(float64(2*n)/apiDone.Seconds(), "api_calls/s")
 		if got := len(s.site.Issues()); got != n {
 			b.Fatalf("%d issues for %d requests", got, n)
 		}

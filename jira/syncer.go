@@ -22,15 +22,14 @@ type SyncStore interface {
 	IntegrationSettings(ctx context.Context, id int64) (models.Integration, error)
 	ClientSecret(in models.Integration) (string, error)
 	RecordCreateAttempt(ctx context.Context, requestID, integrationID int64, projectKey string) error
-	RecordIssue(ctx context.Context, requestID int64, issueID, key, url string) error
-	RecordApplied(ctx context.Context, requestID, eventID int64) error
-	CompleteJob(ctx context.Context, job models.SyncJob, watermark int64, state models.SyncState, note string) error
-	RetryJob(ctx context.Context, job models.SyncJob, runAfter time.Time, lastErr string) error
-	FailJob(ctx context.Context, job models.SyncJob, lastErr string) error
-	ParkJob(ctx context.Context, job models.SyncJob, lastErr string) error
+	CompleteJob(ctx context.Context, job models.SyncJob, watermark int64, state models.SyncState, note string, p models.SyncProgress) error
+	RetryJob(ctx context.Context, job models.SyncJob, runAfter time.Time, lastErr string, p models.SyncProgress) error
+	FailJob(ctx context.Context, job models.SyncJob, lastErr string, p models.SyncProgress) error
+	ParkJob(ctx context.Context, job models.SyncJob, lastErr string, p models.SyncProgress) error
 	MarkIntegrationSuccess(ctx context.Context, id int64) error
 	ExpireDue(ctx context.Context, limit int) (int, error)
 	NextRunAfter(ctx context.Context) (time.Time, bool, error)
+	ReleaseJobs(ctx context.Context, owner string, jobs []models.SyncJob) error
 }
 
 // SyncerConfig tunes the syncer; zero values take the defaults.
@@ -130,48 +129,40 @@ func (s *Syncer) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	inflight := 0
+	var queue []models.SyncJob // claimed, waiting for a free worker
 	var lastExpire time.Time
 	for {
 		s.beat.Store(time.Now().UnixNano())
-		if now := s.cfg.Now(); now.Sub(lastExpire) >= s.cfg.ExpireInterval {
-			lastExpire = now
-			if n, err := s.store.ExpireDue(ctx, 500); err != nil && ctx.Err() == nil {
-				s.log.Error("expire requests", "err", err)
-			} else if n > 0 {
-				s.log.Info("requests expired or ended", "count", n)
-			}
-		}
-		claimed := 0
-		if free := s.cfg.Workers - inflight; free > 0 && ctx.Err() == nil {
-			jobs, err := s.store.ClaimJobs(ctx, s.owner, free, s.cfg.Lease)
+		lastExpire = s.expireIfDue(ctx, lastExpire)
+		// Claim a batch (one transaction for up to Workers jobs) only when the
+		// local queue is empty, then hand jobs to workers as slots free up.
+		if len(queue) == 0 && inflight < s.cfg.Workers && ctx.Err() == nil {
+			jobs, err := s.store.ClaimJobs(ctx, s.owner, s.cfg.Workers, s.cfg.Lease)
 			if err != nil && ctx.Err() == nil {
 				s.log.Error("claim sync jobs", "err", err)
 			}
-			claimed = len(jobs)
-			for _, job := range jobs {
-				inflight++
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					s.runJob(context.WithoutCancel(ctx), job)
-					done <- struct{}{}
-				}()
-			}
-			if claimed == free {
-				// There may be more due work: look again as soon as a slot frees.
-				select {
-				case <-ctx.Done():
-					return
-				case <-done:
-					inflight--
-				}
-				continue
-			}
+			queue = jobs
 		}
-		timer := time.NewTimer(s.untilNextDue(ctx))
+		for len(queue) > 0 && inflight < s.cfg.Workers {
+			job := queue[0]
+			queue = queue[1:]
+			inflight++
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.runJob(context.WithoutCancel(ctx), job)
+				done <- struct{}{}
+			}()
+		}
+		wait := s.cfg.PollInterval
+		if len(queue) == 0 && inflight < s.cfg.Workers {
+			wait = s.untilNextDue(ctx)
+		}
+		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
+			s.release(queue)
 			return
 		case <-done:
 			inflight--
@@ -181,6 +172,29 @@ func (s *Syncer) Run(ctx context.Context) {
 		}
 		timer.Stop()
 	}
+}
+
+// release returns claimed, unstarted jobs to the pool on shutdown.
+func (s *Syncer) release(queue []models.SyncJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.store.ReleaseJobs(ctx, s.owner, queue); err != nil {
+		s.log.Error("release unstarted sync jobs", "err", err)
+	}
+}
+
+// expireIfDue runs the expiry sweep every ExpireInterval.
+func (s *Syncer) expireIfDue(ctx context.Context, last time.Time) time.Time {
+	now := s.cfg.Now()
+	if now.Sub(last) < s.cfg.ExpireInterval {
+		return last
+	}
+	if n, err := s.store.ExpireDue(ctx, 500); err != nil && ctx.Err() == nil {
+		s.log.Error("expire requests", "err", err)
+	} else if n > 0 {
+		s.log.Info("requests expired or ended", "count", n)
+	}
+	return now
 }
 
 // untilNextDue is how long to sleep: until the earliest retry becomes due, at
@@ -228,6 +242,7 @@ type result struct {
 	note      string
 	runAfter  time.Time
 	watermark int64
+	progress  models.SyncProgress // what reached Jira, saved with the outcome
 }
 
 type resultKind int
@@ -248,16 +263,16 @@ func (s *Syncer) runJob(ctx context.Context, job models.SyncJob) {
 	var err error
 	switch res.kind {
 	case resultDone:
-		err = s.store.CompleteJob(ctx, job, res.watermark, res.state, res.note)
+		err = s.store.CompleteJob(ctx, job, res.watermark, res.state, res.note, res.progress)
 	case resultRetry:
 		log.Warn("sync retry", "reason", res.note, "run_after", res.runAfter)
-		err = s.store.RetryJob(ctx, job, res.runAfter, res.note)
+		err = s.store.RetryJob(ctx, job, res.runAfter, res.note, res.progress)
 	case resultFail:
 		log.Warn("sync failed", "reason", res.note)
-		err = s.store.FailJob(ctx, job, res.note)
+		err = s.store.FailJob(ctx, job, res.note, res.progress)
 	case resultPark:
 		log.Warn("sync parked", "reason", res.note)
-		err = s.store.ParkJob(ctx, job, res.note)
+		err = s.store.ParkJob(ctx, job, res.note, res.progress)
 	}
 	if err != nil {
 		// The lease will expire and the job will be claimed again.
@@ -285,12 +300,17 @@ func (s *Syncer) reconcile(ctx context.Context, job models.SyncJob) result {
 	if err != nil {
 		return s.retry(job, err)
 	}
-	res := s.apply(ctx, job, w)
-	res.watermark = w.Watermark
+	var progress models.SyncProgress
+	res := s.apply(ctx, job, w, &progress)
+	res.watermark, res.progress = w.Watermark, progress
 	return res
 }
 
-func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWork) result {
+// apply brings the task in line with the request and records in progress
+// what reached Jira (the issue, the applied events): the caller saves it with
+// the outcome in one transaction. An issue created just before a crash is
+// found again by its correlation label, since the create attempt was noted.
+func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWork, progress *models.SyncProgress) result {
 	if !w.Link.SyncState.Tracked() {
 		return done(w.Link.SyncState, w.Link.LastError)
 	}
@@ -313,6 +333,7 @@ func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWor
 			return res
 		}
 		link.IssueKey, link.IssueID, link.IssueURL = ref.Key, ref.ID, ref.URL
+		progress.IssueID, progress.IssueKey, progress.IssueURL = ref.ID, ref.Key, ref.URL
 	}
 	for _, ev := range w.Request.Events {
 		if ev.ID <= link.AppliedEventID || ev.Kind == models.EventCreated {
@@ -321,9 +342,7 @@ func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWor
 		if err := s.applyEvent(ctx, client, t, link.IssueKey, w.Request, ev); err != nil {
 			return s.classify(job, err, link.IssueKey)
 		}
-		if err := s.store.RecordApplied(ctx, w.Request.ID, ev.ID); err != nil {
-			return s.retry(job, err)
-		}
+		progress.AppliedEventID = ev.ID
 	}
 	s.markSuccess(ctx, t.integ.ID)
 	return done(models.SyncSynced, "")
@@ -396,11 +415,7 @@ func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Cl
 			return IssueRef{}, s.classify(job, err, ""), false
 		}
 		if len(refs) > 0 {
-			ref := refs[len(refs)-1] // ORDER BY created DESC: the first one created
-			if err := s.store.RecordIssue(ctx, reqID, ref.ID, ref.Key, ref.URL); err != nil {
-				return IssueRef{}, s.retry(job, err), false
-			}
-			return ref, result{}, true
+			return refs[len(refs)-1], result{}, true // ORDER BY created DESC: the first one created
 		}
 		if wait := at.Add(s.cfg.AmbiguousGrace); s.cfg.Now().Before(wait) {
 			return IssueRef{}, result{kind: resultRetry, runAfter: wait,
@@ -423,9 +438,6 @@ func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Cl
 				note: "Creating the task may or may not have worked (" + err.Error() + "); it will be checked before trying again."}, false
 		}
 		return IssueRef{}, s.classify(job, err, ""), false
-	}
-	if err := s.store.RecordIssue(ctx, reqID, ref.ID, ref.Key, ref.URL); err != nil {
-		return IssueRef{}, s.retry(job, err), false
 	}
 	return ref, result{}, true
 }

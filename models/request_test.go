@@ -138,7 +138,7 @@ func TestOutboxAndClaimOrder(t *testing.T) {
 			t.Fatalf("second claim got %d jobs while the first are running", len(again))
 		}
 		w := modeltest.Must(s.LoadSyncWork(ctx, r.ID))
-		if err := s.CompleteJob(ctx, jobs[1], w.Watermark, models.SyncSynced, ""); err != nil {
+		if err := s.CompleteJob(ctx, jobs[1], w.Watermark, models.SyncSynced, "", models.SyncProgress{}); err != nil {
 			t.Fatal(err)
 		}
 		// the approve job was settled by the watermark: nothing left for r
@@ -197,12 +197,34 @@ func TestSyncCountsByIntegration(t *testing.T) {
 		modeltest.Must(s.SaveProjectLink(ctx, models.SystemActor, models.ProjectLinkInput{IntegrationID: integ.ID, ProjectID: "1", ProjectKey: "OPS", ProjectName: "Ops", IssueTypeID: "1", AccountIDs: []int64{f.account.ID}}))
 		r1, r2 := f.request(t), f.request(t)
 		jobs := modeltest.Must(s.ClaimJobs(ctx, "w", 10, time.Minute))
-		if err := s.FailJob(ctx, jobs[0], "Jira said no"); err != nil {
+		if err := s.FailJob(ctx, jobs[0], "Jira said no", models.SyncProgress{}); err != nil {
 			t.Fatal(err)
 		}
 		got := modeltest.Must(s.SyncCountsByIntegration(ctx))[integ.ID]
 		if got.Backlog != 1 || got.Failed != 1 || got.Parked != 0 {
 			t.Fatalf("counts %+v (requests %d, %d)", got, r1.ID, r2.ID)
+		}
+	})
+}
+
+func TestReleasedJobsAreClaimableAtOnce(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		integ := modeltest.Must(s.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "J", Deployment: models.DeploymentCloud, CloudID: "c1", SiteURL: "https://x", Token: models.OAuthToken{AccessToken: "at"}}))
+		modeltest.Must(s.SaveProjectLink(ctx, models.SystemActor, models.ProjectLinkInput{IntegrationID: integ.ID, ProjectID: "1", ProjectKey: "OPS", ProjectName: "Ops", IssueTypeID: "1", AccountIDs: []int64{f.account.ID}}))
+		f.request(t)
+		f.request(t)
+		jobs := modeltest.Must(s.ClaimJobs(ctx, "stopping", 10, time.Hour))
+		if len(jobs) != 2 {
+			t.Fatalf("claimed %d", len(jobs))
+		}
+		if err := s.ReleaseJobs(ctx, "stopping", jobs); err != nil {
+			t.Fatal(err)
+		}
+		again := modeltest.Must(s.ClaimJobs(ctx, "other", 10, time.Hour))
+		if len(again) != 2 || again[0].Attempts != 1 {
+			t.Fatalf("after release: %+v", again)
 		}
 	})
 }

@@ -149,6 +149,23 @@ func (s *Store) claimable(tx *gorm.DB, n int) *gorm.DB {
 	return q
 }
 
+// ReleaseJobs hands claimed jobs that never started back to the pool (a
+// stopping syncer), so they need not wait for their lease to end.
+func (s *Store) ReleaseJobs(ctx context.Context, owner string, jobs []SyncJob) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		return translate(tx.Model(&SyncJob{}).Where("id IN ? AND state = ? AND locked_by = ?", ids, JobRunning, owner).Updates(map[string]any{
+			"state": JobPending, "locked_by": "", "locked_until": nil, "attempts": gorm.Expr("attempts - 1"), "updated_at": s.Now(),
+		}).Error, "release jobs")
+	})
+}
+
 // ExtendLease keeps a long-running job claimed.
 func (s *Store) ExtendLease(ctx context.Context, job SyncJob, until time.Time) error {
 	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
@@ -197,28 +214,25 @@ func (s *Store) RecordCreateAttempt(ctx context.Context, requestID, integrationI
 	return translate(err, "record create attempt")
 }
 
-// RecordIssue stores the created (or found) issue at once.
-func (s *Store) RecordIssue(ctx context.Context, requestID int64, issueID, key, url string) error {
-	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Model(&JiraIssueLink{}).Where("request_id = ?", requestID).Updates(map[string]any{
-			"issue_id": issueID, "issue_key": key, "issue_url": url, "updated_at": s.Now(),
-		})
-	}).Error
-	return translate(err, "record issue")
+// SyncProgress is what a reconcile achieved in Jira; it is saved in the same
+// transaction as the job's outcome, whatever that outcome is.
+type SyncProgress struct {
+	IssueID, IssueKey, IssueURL string // the issue the run created or found
+	AppliedEventID              int64  // the newest lifecycle event now on the issue
 }
 
-// RecordApplied notes that a lifecycle event reached the issue.
-func (s *Store) RecordApplied(ctx context.Context, requestID, eventID int64) error {
-	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Model(&JiraIssueLink{}).Where("request_id = ? AND applied_event_id < ?", requestID, eventID).
-			Updates(map[string]any{"applied_event_id": eventID, "updated_at": s.Now()})
-	}).Error
-	return translate(err, "record applied event")
+func (p SyncProgress) into(upd map[string]any) {
+	if p.IssueKey != "" {
+		upd["issue_id"], upd["issue_key"], upd["issue_url"] = p.IssueID, p.IssueKey, p.IssueURL
+	}
+	if p.AppliedEventID != 0 {
+		upd["applied_event_id"] = gorm.Expr("CASE WHEN applied_event_id < ? THEN ? ELSE applied_event_id END", p.AppliedEventID, p.AppliedEventID)
+	}
 }
 
-// CompleteJob settles the job and every older job of its request, and sets
-// the request's sync state.
-func (s *Store) CompleteJob(ctx context.Context, job SyncJob, watermark int64, state SyncState, note string) error {
+// CompleteJob settles the job and every older job of its request, saves the
+// progress and sets the request's sync state, in one transaction.
+func (s *Store) CompleteJob(ctx context.Context, job SyncJob, watermark int64, state SyncState, note string, p SyncProgress) error {
 	now := s.Now()
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		// Settled jobs are deleted: the job and every older pending job of the
@@ -230,21 +244,17 @@ func (s *Store) CompleteJob(ctx context.Context, job SyncJob, watermark int64, s
 		upd := map[string]any{"sync_state": state, "last_error": note, "updated_at": now}
 		if state == SyncSynced {
 			upd["last_synced_at"] = now
+			// A newer job still queued keeps the request pending.
+			upd["sync_state"] = gorm.Expr("CASE WHEN EXISTS (SELECT 1 FROM sync_jobs WHERE request_id = ? AND id > ? AND state IN ?) THEN ? ELSE ? END",
+				job.RequestID, watermark, []JobState{JobPending, JobRunning}, SyncPending, SyncSynced)
 		}
-		// A newer job still queued keeps the request pending.
-		var newer int64
-		if err := tx.Model(&SyncJob{}).Where("request_id = ? AND id > ? AND state IN ?", job.RequestID, watermark, []JobState{JobPending, JobRunning}).Count(&newer).Error; err != nil {
-			return translate(err, "count newer jobs")
-		}
-		if newer > 0 && state == SyncSynced {
-			upd["sync_state"] = SyncPending
-		}
+		p.into(upd)
 		return translate(tx.Model(&JiraIssueLink{}).Where("request_id = ?", job.RequestID).Updates(upd).Error, "set sync state")
 	})
 }
 
 // RetryJob releases the job to run again at runAfter, keeping the error.
-func (s *Store) RetryJob(ctx context.Context, job SyncJob, runAfter time.Time, lastErr string) error {
+func (s *Store) RetryJob(ctx context.Context, job SyncJob, runAfter time.Time, lastErr string, p SyncProgress) error {
 	now := s.Now()
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&SyncJob{}).Where("id = ?", job.ID).Updates(map[string]any{
@@ -252,22 +262,23 @@ func (s *Store) RetryJob(ctx context.Context, job SyncJob, runAfter time.Time, l
 		}).Error; err != nil {
 			return translate(err, "reschedule job")
 		}
-		return translate(tx.Model(&JiraIssueLink{}).Where("request_id = ?", job.RequestID).
-			Updates(map[string]any{"sync_state": SyncPending, "last_error": lastErr, "updated_at": now}).Error, "set sync error")
+		upd := map[string]any{"sync_state": SyncPending, "last_error": lastErr, "updated_at": now}
+		p.into(upd)
+		return translate(tx.Model(&JiraIssueLink{}).Where("request_id = ?", job.RequestID).Updates(upd).Error, "set sync error")
 	})
 }
 
 // FailJob stops retrying: Jira refused the change. An admin can Retry.
-func (s *Store) FailJob(ctx context.Context, job SyncJob, lastErr string) error {
-	return s.settleJob(ctx, job, JobFailed, SyncFailed, lastErr)
+func (s *Store) FailJob(ctx context.Context, job SyncJob, lastErr string, p SyncProgress) error {
+	return s.settleJob(ctx, job, JobFailed, SyncFailed, lastErr, p)
 }
 
 // ParkJob holds the job until the integration is reconnected.
-func (s *Store) ParkJob(ctx context.Context, job SyncJob, lastErr string) error {
-	return s.settleJob(ctx, job, JobParked, SyncParked, lastErr)
+func (s *Store) ParkJob(ctx context.Context, job SyncJob, lastErr string, p SyncProgress) error {
+	return s.settleJob(ctx, job, JobParked, SyncParked, lastErr, p)
 }
 
-func (s *Store) settleJob(ctx context.Context, job SyncJob, js JobState, ss SyncState, lastErr string) error {
+func (s *Store) settleJob(ctx context.Context, job SyncJob, js JobState, ss SyncState, lastErr string, p SyncProgress) error {
 	now := s.Now()
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		// Older pending jobs of the request would only repeat this job's work.
@@ -275,8 +286,9 @@ func (s *Store) settleJob(ctx context.Context, job SyncJob, js JobState, ss Sync
 			Updates(map[string]any{"state": js, "locked_by": "", "locked_until": nil, "last_error": lastErr, "updated_at": now}).Error; err != nil {
 			return translate(err, "settle job")
 		}
-		return translate(tx.Model(&JiraIssueLink{}).Where("request_id = ?", job.RequestID).
-			Updates(map[string]any{"sync_state": ss, "last_error": lastErr, "updated_at": now}).Error, "set sync state")
+		upd := map[string]any{"sync_state": ss, "last_error": lastErr, "updated_at": now}
+		p.into(upd)
+		return translate(tx.Model(&JiraIssueLink{}).Where("request_id = ?", job.RequestID).Updates(upd).Error, "set sync state")
 	})
 }
 
