@@ -369,6 +369,9 @@ func (s *Syncer) markSuccess(ctx context.Context, integrationID int64) {
 // created (tasks never move), or the project now linked to the account.
 func (s *Syncer) resolveTarget(ctx context.Context, job models.SyncJob, w models.SyncWork) (target, result, bool) {
 	var t target
+	if w.Link.IntegrationID == nil && (w.Link.IssueKey != "" || w.Link.CreateAttemptedAt != nil) {
+		return t, done(models.SyncDetached, "The Jira integration of this task was disconnected; the task is no longer updated."), false
+	}
 	if w.Link.IntegrationID != nil && (w.Link.IssueKey != "" || w.Link.CreateAttemptedAt != nil) {
 		integ, err := s.store.IntegrationSettings(ctx, *w.Link.IntegrationID)
 		if err != nil {

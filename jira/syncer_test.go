@@ -222,3 +222,45 @@ func TestSyncBackfillAndAccountMove(t *testing.T) {
 		}
 	})
 }
+
+func TestSyncProjectUnlinkedOrIntegrationDisconnectedWhileQueued(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		// Unlinked before the task exists: nothing is created, the request says why.
+		queued := h.request(h.account)
+		if err := h.store.UnlinkProject(h.ctx, models.SystemActor, h.link.ID); err != nil {
+			t.Fatal(err)
+		}
+		h.drain()
+		if got := h.reqState(queued.ID); got.Issue.SyncState != models.SyncDetached || len(h.issuesFor(queued.ID)) != 0 {
+			t.Fatalf("unlinked: %s %q, %d issues", got.Issue.SyncState, got.Issue.LastError, len(h.issuesFor(queued.ID)))
+		}
+		// A task that exists keeps being updated after its project is unlinked.
+		h.link = h.linkProject("OPS", h.account.ID)
+		open := h.request(h.account)
+		h.drain()
+		if err := h.store.UnlinkProject(h.ctx, models.SystemActor, h.link.ID); err != nil {
+			t.Fatal(err)
+		}
+		modeltest.Must(h.store.Decide(h.ctx, h.approve, open.ID, models.DecisionApprove, "ok"))
+		h.drain()
+		if is := h.oneIssue(open.ID); is.StatusCategory != "done" {
+			t.Fatalf("task of an unlinked project not updated: %s", is.Status)
+		}
+		// Disconnected with work queued: the request is detached, nothing is lost silently.
+		h.link = h.linkProject("OPS", h.account.ID)
+		last := h.request(h.account)
+		h.drain()
+		modeltest.Must(h.store.Decide(h.ctx, h.approve, last.ID, models.DecisionDeny, "no"))
+		if err := h.store.DisconnectIntegration(h.ctx, models.SystemActor, h.integ.ID); err != nil {
+			t.Fatal(err)
+		}
+		h.drain()
+		got := h.reqState(last.ID)
+		if got.Issue.SyncState != models.SyncDetached || !strings.Contains(got.Issue.LastError, "disconnected") {
+			t.Fatalf("disconnected: %s %q", got.Issue.SyncState, got.Issue.LastError)
+		}
+		if st := modeltest.Must(h.store.SyncStats(h.ctx)); st.Backlog != 0 {
+			t.Fatalf("backlog %d after disconnect", st.Backlog)
+		}
+	})
+}

@@ -212,8 +212,8 @@ func (s *Store) DisconnectIntegration(ctx context.Context, a Actor, id int64) er
 			return translate(err, fmt.Sprintf("integration %d", id))
 		}
 		now := s.Now()
-		if err := tx.Model(&JiraIssueLink{}).Where("integration_id = ? AND sync_state IN ?", id, []SyncState{SyncPending, SyncParked, SyncFailed}).
-			Updates(map[string]any{"sync_state": SyncDetached, "last_error": "The Jira integration was disconnected.", "updated_at": now}).Error; err != nil {
+		if err := tx.Model(&JiraIssueLink{}).Where("integration_id = ? AND sync_state IN ?", id, []SyncState{SyncPending, SyncParked, SyncFailed, SyncSynced}).
+			Updates(map[string]any{"sync_state": SyncDetached, "last_error": "The Jira integration was disconnected; the task is no longer updated.", "updated_at": now}).Error; err != nil {
 			return translate(err, "detach issue links")
 		}
 		if err := tx.Delete(&in).Error; err != nil {

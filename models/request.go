@@ -252,6 +252,12 @@ func (s *Store) recordEvent(tx *gorm.DB, req *AccessRequest, a Actor, kind Event
 		if err := s.enqueue(tx, req.ID); err != nil {
 			return err
 		}
+		if state == SyncSynced {
+			if err := tx.Model(&JiraIssueLink{}).Where("request_id = ?", req.ID).
+				Updates(map[string]any{"sync_state": SyncPending, "updated_at": s.Now()}).Error; err != nil {
+				return translate(err, "mark sync pending")
+			}
+		}
 	}
 	detail := string(kind)
 	if reason != "" {
