@@ -45,9 +45,13 @@ type replica struct {
 
 func startReplica(t *testing.T, vars map[string]string) *replica {
 	t.Helper()
-	addr := freeAddr(t)
+	return startReplicaAt(t, freeAddr(t), t.TempDir(), vars)
+}
+
+func startReplicaAt(t *testing.T, addr, dataDir string, vars map[string]string) *replica {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), serveChildEnv+"=1", "PRIVILEGE_ADDR="+addr, "PRIVILEGE_BASE_URL=http://"+addr, "PRIVILEGE_DATA_DIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), serveChildEnv+"=1", "PRIVILEGE_ADDR="+addr, "PRIVILEGE_BASE_URL=http://"+addr, "PRIVILEGE_DATA_DIR="+dataDir)
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
