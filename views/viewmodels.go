@@ -332,11 +332,6 @@ type AuditPage struct {
 	Pager  Pager
 }
 
-// RequestsPage is the Requests screen (the request flow comes later).
-type RequestsPage struct {
-	Meta PageMeta
-}
-
 // ErrorPage is shown for 4xx/5xx answers to browser requests.
 type ErrorPage struct {
 	Meta    PageMeta

@@ -91,7 +91,7 @@ func TestFlashesAndPagination(t *testing.T) {
 }
 
 func TestPageShellHasNoInlineCode(t *testing.T) {
-	doc := renderDoc(t, Requests(RequestsPage{Meta: PageMeta{Title: "Requests", CSRFToken: "t0k", AssetVersion: "abc"}}))
+	doc := renderDoc(t, Audit(AuditPage{Meta: PageMeta{Title: "Audit", CSRFToken: "t0k", AssetVersion: "abc"}}))
 	if doc.Find("style").Length() != 0 || doc.Find("[style]").Length() != 0 {
 		t.Error("inline style")
 	}
@@ -106,8 +106,8 @@ func TestPageShellHasNoInlineCode(t *testing.T) {
 	if h, _ := doc.Find("body").Attr("hx-headers"); h != `{"X-CSRF-Token":"t0k"}` {
 		t.Errorf("hx-headers %q", h)
 	}
-	if doc.Find(`[data-testid=requests-page] [data-testid=empty-state]`).Length() != 1 {
-		t.Error("requests empty state missing")
+	if doc.Find(`[data-testid=empty-state]`).Length() != 1 {
+		t.Error("audit empty state missing")
 	}
 	if href, _ := doc.Find(`link[rel=stylesheet]`).Last().Attr("href"); href != "/static/css/app.css?v=abc" {
 		t.Errorf("asset url %q", href)
