@@ -246,13 +246,16 @@ func bareJiraLoop(b *testing.B, s *benchStack, n, workers int) float64 {
 		_ = json.NewDecoder(resp.Body).Decode(&out)
 		return out, nil
 	}
-	doc := func(text string) map[string]any {
-		return map[string]any{"type": "doc", "version": 1, "content": []any{map[string]any{"type": "paragraph", "content": []any{map[string]any{"type": "text", "text": text}}}}}
-	}
+	// The same payloads the syncer sends: a request's summary, ADF
+	// description and approval comment.
+	sample := modeltest.Must(s.store.Request(ctx, 1))
+	sample.Events = append(sample.Events, models.RequestEvent{Kind: models.EventApproved, ActorEmail: "bob@example.com", Reason: "bench", At: time.Now()})
+	description := jira.IssueDescription(sample, s.base).ADF()
+	comment := jira.EventComment(sample, sample.Events[len(sample.Events)-1]).ADF()
 	start := time.Now()
 	parallel(b, n, workers, func(i int) error {
 		created, err := do("POST", "/issue", map[string]any{"fields": map[string]any{"project": map[string]string{"key": "OPS"}, "issuetype": map[string]string{"name": "Task"},
-			"summary": fmt.Sprint("bare ", i), "labels": []string{"privilege-jit", fmt.Sprint("bare-", i)}, "description": doc("bare loop")}})
+			"summary": jira.IssueSummary(sample), "labels": []string{"privilege-jit", fmt.Sprint("bare-", i)}, "description": description}})
 		if err != nil {
 			return err
 		}
@@ -273,7 +276,7 @@ func bareJiraLoop(b *testing.B, s *benchStack, n, workers int) float64 {
 		if _, err := do("POST", "/issue/"+key+"/transitions", map[string]any{"transition": map[string]string{"id": id}, "fields": map[string]any{"resolution": map[string]string{"name": "Done"}}}); err != nil {
 			return err
 		}
-		_, err = do("POST", "/issue/"+key+"/comment", map[string]any{"body": doc("Approved")})
+		_, err = do("POST", "/issue/"+key+"/comment", map[string]any{"body": comment})
 		return err
 	})
 	return float64(n) / time.Since(start).Seconds()

@@ -191,7 +191,7 @@ var errSkip = errors.New("skip")
 func (s *Store) Request(ctx context.Context, id int64) (AccessRequest, error) {
 	var r AccessRequest
 	// One joined query for the single-row relations, one each for the lists.
-	err := s.db.WithContext(ctx).Joins("Requester").Joins("Account").Joins("Issue").Preload("DecidedBy").
+	err := s.db.WithContext(ctx).Joins("Requester").Joins("Account").Joins("Issue").Joins("DecidedBy").
 		Preload("Resources", func(db *gorm.DB) *gorm.DB { return db.Order("id") }).
 		Preload("Events", func(db *gorm.DB) *gorm.DB { return db.Order("id") }).
 		Take(&r, "access_requests.id = ?", id).Error
