@@ -36,7 +36,7 @@ type benchStack struct {
 func newBenchStack(b *testing.B, rateLimit float64) *benchStack {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{"http://privilege.test/integrations/jira/callback"}})
+	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{simCallback}})
 	site := sim.AddCloudSite("acme")
 	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
 	id, secret := sim.CloudClient()
@@ -58,46 +58,9 @@ func newBenchStack(b *testing.B, rateLimit float64) *benchStack {
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	s.stop = func() { cancel(); <-done; sim.Close() }
 	waitHealthy(b, s.base)
-	s.setup(b, sim, id, secret)
+	f := setUpFixture(b, s.store, sim)
+	s.requester, s.approver, s.accountID = f.requester, f.approver, f.accountID
 	return s
-}
-
-func (s *benchStack) setup(b *testing.B, sim *jiratest.Sim, id, secret string) {
-	ctx := context.Background()
-	mk := func(email string, role models.Role) string {
-		u := modeltest.Must(s.store.CreateUser(ctx, models.SystemActor, models.NewUser{Email: email, Password: "correct horse battery", Role: role}))
-		tok, _, err := s.store.CreateAPIToken(ctx, models.SystemActor, u.ID, "bench")
-		if err != nil {
-			b.Fatal(err)
-		}
-		return tok
-	}
-	s.requester, s.approver = mk("alice@example.com", models.RoleRequester), mk("bob@example.com", models.RoleApprover)
-	acc := modeltest.Must(s.store.CreateAccount(ctx, models.SystemActor, models.AccountInput{Provider: models.ProviderAWS, ExternalID: "123456789012", Name: "Prod",
-		Resources: []models.ResourceInput{{Name: "ReadOnly", Kind: "role"}}}))
-	s.accountID = acc.ID
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: loopback()})
-	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: id, CloudClientSecret: secret,
-		RedirectURL: "http://privilege.test/integrations/jira/callback", HTTPClient: hc})
-	loc, err := sim.Consent(oauth.CloudAuthCodeURL("s"), true, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok, err := oauth.ExchangeCloud(ctx, loc.Query().Get("code"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	sites, err := oauth.AccessibleResources(ctx, tok.AccessToken)
-	if err != nil {
-		b.Fatal(err)
-	}
-	integ := modeltest.Must(s.store.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "Acme", Deployment: models.DeploymentCloud, CloudID: sites[0].CloudID, SiteURL: sites[0].URL, Token: tok}))
-	types, err := jira.NewClients(oauth, s.store, hc).For(jira.NewConnection(integ, "")).IssueTypes(ctx, "OPS")
-	if err != nil {
-		b.Fatal(err)
-	}
-	modeltest.Must(s.store.SaveProjectLink(ctx, models.SystemActor, models.ProjectLinkInput{IntegrationID: integ.ID, ProjectID: "OPS", ProjectKey: "OPS", ProjectName: "Operations",
-		IssueTypeID: types[0].ID, IssueTypeName: types[0].Name, Statuses: map[models.Outcome]string{models.OutcomeApproved: "Done"}, AccountIDs: []int64{acc.ID}}))
 }
 
 func (s *benchStack) create(i int) (int64, error) {

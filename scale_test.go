@@ -102,7 +102,7 @@ func TestThreeReplicasShareABurst(t *testing.T) {
 	const total = 1000
 	ctx := context.Background()
 	dsn := modeltest.PostgresSchemaURL(t)
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{"http://privilege.test/integrations/jira/callback"}})
+	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{simCallback}})
 	t.Cleanup(sim.Close)
 	site := sim.AddCloudSite("acme")
 	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
@@ -126,39 +126,8 @@ func TestThreeReplicasShareABurst(t *testing.T) {
 	defer db.Close()
 	sealer, _ := models.NewSealer([][]byte{modeltest.TestKey})
 	store := models.NewStore(db, sealer, models.WithPasswordParams(modeltest.CheapPasswords))
-	mk := func(email string, role models.Role) string {
-		u := modeltest.Must(store.CreateUser(ctx, models.SystemActor, models.NewUser{Email: email, Password: "correct horse battery", Role: role}))
-		tok, _, err := store.CreateAPIToken(ctx, models.SystemActor, u.ID, "scale")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	requester, approver := mk("alice@example.com", models.RoleRequester), mk("bob@example.com", models.RoleApprover)
-	acc := modeltest.Must(store.CreateAccount(ctx, models.SystemActor, models.AccountInput{Provider: models.ProviderAWS, ExternalID: "123456789012", Name: "Prod",
-		Resources: []models.ResourceInput{{Name: "ReadOnly", Kind: "role"}}}))
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: loopback()})
-	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: id, CloudClientSecret: secret,
-		RedirectURL: "http://privilege.test/integrations/jira/callback", HTTPClient: hc})
-	loc, err := sim.Consent(oauth.CloudAuthCodeURL("s"), true, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := oauth.ExchangeCloud(ctx, loc.Query().Get("code"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sites, err := oauth.AccessibleResources(ctx, tok.AccessToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	integ := modeltest.Must(store.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "Acme", Deployment: models.DeploymentCloud, CloudID: sites[0].CloudID, SiteURL: sites[0].URL, Token: tok}))
-	types, err := jira.NewClients(oauth, store, hc).For(jira.NewConnection(integ, "")).IssueTypes(ctx, "OPS")
-	if err != nil || len(types) == 0 {
-		t.Fatalf("issue types: %v %v", types, err)
-	}
-	modeltest.Must(store.SaveProjectLink(ctx, models.SystemActor, models.ProjectLinkInput{IntegrationID: integ.ID, ProjectID: "OPS", ProjectKey: "OPS", ProjectName: "Operations",
-		IssueTypeID: types[0].ID, IssueTypeName: types[0].Name, Statuses: map[models.Outcome]string{models.OutcomeApproved: "Done", models.OutcomeDenied: "Declined"}, AccountIDs: []int64{acc.ID}}))
+	f := setUpFixture(t, store, sim)
+	requester, approver := f.requester, f.approver
 	refreshesBefore := sim.Stats().TokenRefreshes
 
 	// The burst: 16 concurrent clients over the three replicas.
@@ -184,7 +153,7 @@ func TestThreeReplicasShareABurst(t *testing.T) {
 					ID int64 `json:"id"`
 				}
 				code, err := apiCall(client, "POST", base+"/api/v1/requests", requester, map[string]any{
-					"account_id": acc.ID, "resources": []string{"ReadOnly"}, "duration_minutes": 60, "justification": fmt.Sprint("burst ", i)}, &created)
+					"account_id": f.accountID, "resources": []string{"ReadOnly"}, "duration_minutes": 60, "justification": fmt.Sprint("burst ", i)}, &created)
 				if err != nil || code != 201 {
 					failures.Add(1)
 					continue
@@ -242,7 +211,7 @@ func TestThreeReplicasShareABurst(t *testing.T) {
 			t.Errorf("request %d: issue %+v, want status %s", id, is.Key, want)
 		}
 	}
-	in := modeltest.Must(store.Integration(ctx, integ.ID))
+	in := modeltest.Must(store.Integration(ctx, f.integrationID))
 	if in.Status != models.IntegrationConnected {
 		t.Fatalf("integration %s: %s", in.Status, in.StatusReason)
 	}
