@@ -2,6 +2,8 @@ package models_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"privilege/models"
@@ -36,5 +38,26 @@ func TestMigrationsUpFromEmpty(t *testing.T) {
 				t.Error("cloud_accounts.project_link_id missing")
 			}
 		})
+	}
+}
+
+func TestSQLiteFileIsOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "privilege.db")
+	db, err := models.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(p), st.Mode().Perm())
+		}
 	}
 }
