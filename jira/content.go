@@ -89,5 +89,13 @@ func EventComment(r models.AccessRequest, ev models.RequestEvent) Document {
 	if ev.Reason != "" && ev.Kind != models.EventExpired && ev.Kind != models.EventEnded {
 		blocks = append(blocks, Paragraph(Strong("Reason: "), Text(ev.Reason)))
 	}
+	blocks = append(blocks, Paragraph(Text(EventMarker(ev))))
 	return NewDocument(blocks...)
+}
+
+// EventMarker ends every lifecycle comment, so a comment that may already
+// have been posted can be recognised. It has no character that ADF, wiki
+// markup or JSON would escape.
+func EventMarker(ev models.RequestEvent) string {
+	return fmt.Sprintf("Privilege event %d.", ev.ID)
 }

@@ -339,7 +339,7 @@ func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWor
 		if ev.ID <= link.AppliedEventID || ev.Kind == models.EventCreated {
 			continue
 		}
-		if err := s.applyEvent(ctx, client, t, link.IssueKey, w.Request, ev); err != nil {
+		if err := s.applyEvent(ctx, job, client, t, link.IssueKey, w.Request, ev); err != nil {
 			return s.classify(job, err, link.IssueKey)
 		}
 		progress.AppliedEventID = ev.ID
@@ -446,8 +446,10 @@ func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Cl
 }
 
 // applyEvent moves the task to the outcome's status (idempotent: no-op when
-// already there), then comments.
-func (s *Syncer) applyEvent(ctx context.Context, client *Client, t target, key string, r models.AccessRequest, ev models.RequestEvent) error {
+// already there), then comments. When an earlier attempt of this job may have
+// posted the comment (the job ran before and did not finish), the issue's
+// comments are checked for the event's marker first, so it is posted once.
+func (s *Syncer) applyEvent(ctx context.Context, job models.SyncJob, client *Client, t target, key string, r models.AccessRequest, ev models.RequestEvent) error {
 	if o := ev.Kind.Outcome(); o != "" {
 		status := ""
 		if t.link != nil {
@@ -458,6 +460,12 @@ func (s *Syncer) applyEvent(ctx context.Context, client *Client, t target, key s
 			opts = append(opts, ForDenial())
 		}
 		if err := client.MoveToStatus(ctx, key, status, opts...); err != nil {
+			return err
+		}
+	}
+	if job.Attempts > 1 {
+		posted, err := client.HasComment(ctx, key, EventMarker(ev))
+		if err != nil || posted {
 			return err
 		}
 	}

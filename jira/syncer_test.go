@@ -264,3 +264,17 @@ func TestSyncProjectUnlinkedOrIntegrationDisconnectedWhileQueued(t *testing.T) {
 		}
 	})
 }
+
+func TestSyncPostsEachCommentOnceAfterADroppedConnection(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		r := h.request(h.account)
+		h.drain()
+		h.sim.Inject(jiratest.Fault{Method: "POST", Path: "/comment", DropAfterApply: true})
+		modeltest.Must(h.store.Decide(h.ctx, h.approve, r.ID, models.DecisionApprove, "ok"))
+		h.drain()
+		is := h.oneIssue(r.ID)
+		if is.Status != "Done" || len(is.Comments) != 1 {
+			t.Fatalf("status %s, %d comments; want Done and exactly one", is.Status, len(is.Comments))
+		}
+	})
+}
