@@ -228,3 +228,34 @@ func TestReleasedJobsAreClaimableAtOnce(t *testing.T) {
 		}
 	})
 }
+
+func TestPendingExpiresAndApprovedAccessEnds(t *testing.T) {
+	for _, d := range []models.Dialect{models.DialectSQLite, models.DialectPostgres} {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+			s := modeltest.NewStore(t, d, models.WithClock(func() time.Time { return now }))
+			f := newFixture(t, s)
+			waiting, granted := f.request(t), f.request(t) // 60 min access, pending for 1h
+			modeltest.Must(s.Decide(ctx, f.approver, granted.ID, models.DecisionApprove, "ok"))
+			now = now.Add(59 * time.Minute)
+			if n := modeltest.Must(s.ExpireDue(ctx, 100)); n != 0 {
+				t.Fatalf("%d changed before any deadline", n)
+			}
+			now = now.Add(2 * time.Minute)
+			if n := modeltest.Must(s.ExpireDue(ctx, 100)); n != 2 {
+				t.Fatalf("%d changed, want the pending one expired and the approved one ended", n)
+			}
+			if n := modeltest.Must(s.ExpireDue(ctx, 100)); n != 0 {
+				t.Fatal("expiry is not idempotent")
+			}
+			w, g := modeltest.Must(s.Request(ctx, waiting.ID)), modeltest.Must(s.Request(ctx, granted.ID))
+			if w.Status != models.RequestExpired || g.Status != models.RequestEnded {
+				t.Fatalf("statuses %s, %s", w.Status, g.Status)
+			}
+			if last := g.Events[len(g.Events)-1]; last.Kind != models.EventEnded || last.ActorEmail != "system" {
+				t.Fatalf("last event %+v", last)
+			}
+		})
+	}
+}
