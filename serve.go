@@ -108,12 +108,15 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 func (a *app) ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
+	// /readyz is public: the reason names the problem, the log has the detail.
 	if err := a.store.Ping(ctx); err != nil {
-		return fmt.Errorf("database unreachable: %w", err)
+		a.log.Error("readiness: database unreachable", "err", err)
+		return errors.New("database unreachable")
 	}
 	ok, err := a.db.MigrationsCurrent(ctx)
 	if err != nil {
-		return err
+		a.log.Error("readiness: schema version unreadable", "err", err)
+		return errors.New("database schema version unreadable")
 	}
 	if !ok {
 		return errors.New("database schema is behind this binary; run privilege migrate")
