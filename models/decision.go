@@ -60,7 +60,7 @@ func (s *Store) Decide(ctx context.Context, approver User, id int64, d Decision,
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		var req AccessRequest
-		if err := tx.Take(&req, id).Error; err != nil {
+		if err := tx.Joins("Issue").Take(&req, "access_requests.id = ?", id).Error; err != nil {
 			return translate(err, fmt.Sprintf("request %d", id))
 		}
 		if req.RequesterID == approver.ID {

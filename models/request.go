@@ -245,7 +245,9 @@ func (s *Store) recordEvent(tx *gorm.DB, req *AccessRequest, a Actor, kind Event
 	}
 	req.Events = append(req.Events, ev)
 	var state SyncState
-	if err := tx.Model(&JiraIssueLink{}).Where("request_id = ?", req.ID).Select("sync_state").Scan(&state).Error; err != nil {
+	if req.Issue != nil {
+		state = req.Issue.SyncState
+	} else if err := tx.Model(&JiraIssueLink{}).Where("request_id = ?", req.ID).Select("sync_state").Scan(&state).Error; err != nil {
 		return translate(err, "read sync state")
 	}
 	if state.Tracked() {
