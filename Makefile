@@ -14,7 +14,7 @@ demo:
 
 ## test: install what the tests need (Chromium), check generated code and formatting, run every test.
 test: deps check
-	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m $(RACE_PKGS)
+	CGO_ENABLED=1 $(GO) test -race -count=1 -p 1 -timeout 30m $(RACE_PKGS)
 	CGO_ENABLED=0 $(GO) test -count=1 -timeout 30m $$($(GO) list $(PKGS) | grep -v -e /models -e /jira -e /handlers)
 
 ## deps: Debian Chromium for the browser tests (skipped when present).

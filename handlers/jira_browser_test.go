@@ -40,7 +40,11 @@ func jiraBrowser(t *testing.T) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.IgnoreCertErrors,
 		chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1000), chromedp.Flag("lang", "en-US"))
+		chromedp.WindowSize(1280, 1000), chromedp.Flag("lang", "en-US"),
+		// The consent flow hops between origins (the console over http, the
+		// simulator over https): without site isolation the page keeps one
+		// renderer, so chromedp never loses the frame mid-navigation.
+		chromedp.Flag("disable-site-isolation-trials", true), chromedp.Flag("disable-features", "site-per-process,IsolateOrigins"))
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	t.Cleanup(cancel)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
