@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -54,7 +55,21 @@ type TokenManager struct {
 	waitTimeout time.Duration // how long to wait for another process's refresh
 	pollMin     time.Duration
 	pollMax     time.Duration
+
+	// cache keeps each integration's fresh access token for a few seconds,
+	// so a burst of calls does not read and decrypt it from the database
+	// every time. A 401 (ForceRefresh) or a refresh drops the entry.
+	cacheMu sync.Mutex
+	cache   map[int64]cachedToken
 }
+
+type cachedToken struct {
+	tok    models.OAuthToken
+	loaded time.Time
+}
+
+// tokenCacheTTL bounds how long a token read from the database is reused.
+const tokenCacheTTL = 30 * time.Second
 
 // TokenOption configures a TokenManager.
 type TokenOption func(*TokenManager)
@@ -89,6 +104,7 @@ func NewTokenManager(store TokenStore, refresher Refresher, opts ...TokenOption)
 		waitTimeout: 30 * time.Second,
 		pollMin:     100 * time.Millisecond,
 		pollMax:     2 * time.Second,
+		cache:       map[int64]cachedToken{},
 	}
 	for _, o := range opts {
 		o(m)
@@ -126,20 +142,48 @@ func (m *TokenManager) fresh(tok models.OAuthToken) bool {
 // AccessToken returns a valid access token for conn, refreshing it when it
 // expires within about a minute.
 func (m *TokenManager) AccessToken(ctx context.Context, conn Connection) (string, error) {
+	if tok, ok := m.cached(conn.IntegrationID); ok {
+		return tok.AccessToken, nil
+	}
 	tok, err := m.store.IntegrationToken(ctx, conn.IntegrationID)
 	if err != nil {
 		return "", fmt.Errorf("jira: load token of integration %d: %w", conn.IntegrationID, err)
 	}
 	if m.fresh(tok) {
+		m.remember(conn.IntegrationID, tok)
 		return tok.AccessToken, nil
 	}
 	return m.refreshShared(ctx, conn, "")
+}
+
+func (m *TokenManager) cached(id int64) (models.OAuthToken, bool) {
+	m.cacheMu.Lock()
+	defer m.cacheMu.Unlock()
+	c, ok := m.cache[id]
+	if !ok || m.now().Sub(c.loaded) > tokenCacheTTL || !m.fresh(c.tok) {
+		return models.OAuthToken{}, false
+	}
+	return c.tok, true
+}
+
+func (m *TokenManager) remember(id int64, tok models.OAuthToken) {
+	tok.RefreshToken = "" // only the access token is ever served from memory
+	m.cacheMu.Lock()
+	defer m.cacheMu.Unlock()
+	m.cache[id] = cachedToken{tok: tok, loaded: m.now()}
+}
+
+func (m *TokenManager) forget(id int64) {
+	m.cacheMu.Lock()
+	defer m.cacheMu.Unlock()
+	delete(m.cache, id)
 }
 
 // ForceRefresh handles "Jira answered 401 for rejected": it refreshes only
 // if the stored access token is still rejected (another worker may already
 // have refreshed) and returns the token to retry with.
 func (m *TokenManager) ForceRefresh(ctx context.Context, conn Connection, rejected string) (string, error) {
+	m.forget(conn.IntegrationID)
 	access, err := m.refreshShared(ctx, conn, rejected)
 	if err == nil && access == rejected {
 		// We joined a flight that did not know about the 401; go once more.
@@ -152,6 +196,7 @@ func (m *TokenManager) ForceRefresh(ctx context.Context, conn Connection, reject
 // The flight runs detached from the caller's cancellation: abandoning a
 // refresh half-way could spend the refresh token and lose its successor.
 func (m *TokenManager) refreshShared(ctx context.Context, conn Connection, rejected string) (string, error) {
+	defer m.forget(conn.IntegrationID)
 	key := strconv.FormatInt(conn.IntegrationID, 10)
 	flightCtx := context.WithoutCancel(ctx)
 	ch := m.group.DoChan(key, func() (any, error) {
