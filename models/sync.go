@@ -294,16 +294,23 @@ func (s *Store) settleJob(ctx context.Context, job SyncJob, js JobState, ss Sync
 
 func (s *Store) resumeParked(tx *gorm.DB, integrationID int64) error {
 	now := s.Now()
+	// The requests of this integration: their task lives there, or (before
+	// the task exists) their account is linked to one of its projects.
 	var reqIDs []int64
-	if err := tx.Model(&JiraIssueLink{}).Where("sync_state = ?", SyncParked).Pluck("request_id", &reqIDs).Error; err != nil {
+	err := tx.Raw(`SELECT l.request_id FROM jira_issue_links l
+		JOIN access_requests r ON r.id = l.request_id
+		JOIN cloud_accounts a ON a.id = r.account_id
+		LEFT JOIN project_links p ON p.id = a.project_link_id
+		WHERE l.sync_state = ? AND COALESCE(l.integration_id, p.integration_id) = ?`, SyncParked, integrationID).Scan(&reqIDs).Error
+	if err != nil {
 		return translate(err, "find parked requests")
-	}
-	if err := tx.Model(&SyncJob{}).Where("state = ?", JobParked).
-		Updates(map[string]any{"state": JobPending, "run_after": now, "attempts": 0, "updated_at": now}).Error; err != nil {
-		return translate(err, "resume parked jobs")
 	}
 	if len(reqIDs) == 0 {
 		return nil
+	}
+	if err := tx.Model(&SyncJob{}).Where("state = ? AND request_id IN ?", JobParked, reqIDs).
+		Updates(map[string]any{"state": JobPending, "run_after": now, "attempts": 0, "updated_at": now}).Error; err != nil {
+		return translate(err, "resume parked jobs")
 	}
 	return translate(tx.Model(&JiraIssueLink{}).Where("request_id IN ? AND sync_state = ?", reqIDs, SyncParked).
 		Updates(map[string]any{"sync_state": SyncPending, "last_error": "", "updated_at": now}).Error, "resume parked links")
