@@ -13,41 +13,62 @@ import (
 	"privilege/models"
 )
 
-// runDemo starts the console plus the built-in Jira simulator (Cloud and
-// Data Center flavours) on a fresh data dir, seeds users and accounts, and
-// prints how to sign in and what to type into the Integrate form. The
+// demo is the console plus the built-in Jira simulator (Cloud and Data
+// Center flavours) on a fresh data dir, with seeded users and accounts. The
 // console's code path is unchanged: it only sees URLs, a client id and secret
 // and a trusted certificate, as with a real Atlassian-compatible server.
-func runDemo(ctx context.Context, cfg Config, stdout io.Writer) error {
+type demo struct {
+	cfg      Config
+	sim      *jiratest.Sim
+	info     jiratest.DemoInfo
+	password string
+}
+
+func newDemo(cfg Config) (*demo, error) {
 	if cfg.DatabaseURL == "" {
 		dir, err := os.MkdirTemp("", "privilege-demo-")
 		if err != nil {
-			return fmt.Errorf("demo data dir: %w", err)
+			return nil, fmt.Errorf("demo data dir: %w", err)
 		}
 		cfg.DataDir = dir
 	}
 	callback := cfg.BaseURL.String() + "/integrations/jira/callback"
 	sim, info := jiratest.NewDemo(jiratest.Options{CloudRedirectURIs: []string{callback}})
-	defer sim.Close()
-
 	cfg.AtlassianAuthURL, cfg.AtlassianAPIURL = info.AuthURL, info.APIURL
 	cfg.AtlassianClientID, cfg.AtlassianSecret = info.CloudClientID, info.CloudClientSecret
 	cfg.OutboundAllowCIDRs = append(cfg.OutboundAllowCIDRs, netip.MustParsePrefix("127.0.0.0/8"))
+	return &demo{cfg: cfg, sim: sim, info: info, password: randomPassword()}, nil
+}
 
-	password := randomPassword()
-	seed := func(a *app) {
-		if err := seedDemo(ctx, a.store, password); err != nil {
-			a.log.Error("seed demo data", "err", err)
-		}
+// runDemo prints how to sign in and what to type into the Integrate form,
+// then serves until ctx ends.
+func runDemo(ctx context.Context, cfg Config, stdout io.Writer) error {
+	d, err := newDemo(cfg)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, `Privilege demo
+	defer d.sim.Close()
+	d.banner(stdout)
+	return d.serve(ctx, stdout)
+}
+
+func (d *demo) banner(w io.Writer) {
+	fmt.Fprintf(w, `Privilege demo
   console:      %s   (data in %s)
   sign in:      admin@demo.test / %s   (also approver@demo.test and requester@demo.test, same password)
   Jira Cloud:   Integrations → Jira → Integrate → Name → Continue → Accept (sites "acme" and "globex")
   Jira DC:      tick Self-Hosted; Base URL %s, Client ID %s, Client secret %s
                 (the simulator's TLS certificate is self-signed: your browser will warn once)
-`, cfg.BaseURL, cfg.DataDir, password, info.DCBaseURL, info.DCClientID, info.DCClientSecret)
-	return serve(ctx, cfg, stdout, &serveOptions{rootCAs: sim.CertPool(), onReady: seed})
+`, d.cfg.BaseURL, d.cfg.DataDir, d.password, d.info.DCBaseURL, d.info.DCClientID, d.info.DCClientSecret)
+}
+
+func (d *demo) serve(ctx context.Context, stdout io.Writer) error {
+	seed := func(a *app) {
+		if err := seedDemo(ctx, a.store, d.password); err != nil {
+			a.log.Error("seed demo data", "err", err)
+		}
+	}
+	return serve(ctx, d.cfg, stdout, &serveOptions{rootCAs: d.sim.CertPool(), onReady: seed})
 }
 
 func randomPassword() string {

@@ -50,59 +50,95 @@ func TestCloudConsentOverTLSTrustedBySSLCertFile(t *testing.T) {
 	replica := startReplicaAt(t, addr, dataDir, vars)
 	waitHealthy(t, replica.base)
 
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	get := func(path string) (*http.Response, string) {
-		resp, err := browser.Get(base + path)
+	w := newWebClient(t, base)
+	w.signIn("admin@example.com", "correct horse battery")
+	loc := w.connect(url.Values{"name": {"Acme over TLS"}}, func(authorize string) *url.URL {
+		if !strings.HasPrefix(authorize, sim.AuthURL()+"/authorize") {
+			t.Fatalf("authorize URL %s", authorize)
+		}
+		callback, err := sim.Consent(authorize, true, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp, string(body)
-	}
-	csrfRe := regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
-	post := func(path, page string, form url.Values) *http.Response {
-		m := csrfRe.FindStringSubmatch(page)
-		if m == nil {
-			t.Fatalf("no CSRF token on the page before POST %s", path)
-		}
-		form.Set("_csrf", html.UnescapeString(m[1]))
-		resp, err := browser.PostForm(base+path, form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
-	}
-	_, page := get("/login")
-	if r := post("/login", page, url.Values{"email": {"admin@example.com"}, "password": {"correct horse battery"}}); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("login: %d", r.StatusCode)
-	}
-	_, page = get("/integrations/jira/new")
-	r := post("/integrations/jira", page, url.Values{"name": {"Acme over TLS"}})
-	if r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("Continue: %d", r.StatusCode)
-	}
-	_, handoff := get(r.Header.Get("Location"))
-	m := regexp.MustCompile(`data-testid="continue-to-jira"[^>]*href="([^"]+)"|href="([^"]+)"[^>]*data-testid="continue-to-jira"`).FindStringSubmatch(handoff)
-	if m == nil {
-		t.Fatalf("no link to the authorization page:\n%s", handoff)
-	}
-	authorize := html.UnescapeString(m[1] + m[2])
-	if !strings.HasPrefix(authorize, sim.AuthURL()+"/authorize") {
-		t.Fatalf("authorize URL %s", authorize)
-	}
-	callback, err := sim.Consent(authorize, true, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, _ := get(callback.RequestURI())
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusSeeOther || !regexp.MustCompile(`^/integrations/\d+$`).MatchString(loc) {
-		t.Fatalf("callback: %d → %q", resp.StatusCode, loc)
-	}
-	if _, manage := get(loc); !strings.Contains(manage, "OPS") || !strings.Contains(manage, "Operations") {
+		return callback
+	})
+	if _, manage := w.get(loc); !strings.Contains(manage, "OPS") || !strings.Contains(manage, "Operations") {
 		t.Fatal("the Manage page does not list the projects fetched over TLS")
 	}
+}
+
+// webClient is a cookie-keeping HTTP client that fills the console's forms
+// (CSRF token included) the way a browser would, without one.
+type webClient struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func newWebClient(t *testing.T, base string) *webClient {
+	jar, _ := cookiejar.New(nil)
+	return &webClient{t: t, base: base, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (w *webClient) get(path string) (*http.Response, string) {
+	w.t.Helper()
+	resp, err := w.http.Get(w.base + path)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// post submits form to path with the CSRF token found on page.
+func (w *webClient) post(path, page string, form url.Values) *http.Response {
+	w.t.Helper()
+	m := csrfRe.FindStringSubmatch(page)
+	if m == nil {
+		w.t.Fatalf("no CSRF token on the page before POST %s", path)
+	}
+	form.Set("_csrf", html.UnescapeString(m[1]))
+	resp, err := w.http.PostForm(w.base+path, form)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func (w *webClient) signIn(email, password string) {
+	w.t.Helper()
+	_, page := w.get("/login")
+	if r := w.post("/login", page, url.Values{"email": {email}, "password": {password}}); r.StatusCode != http.StatusSeeOther {
+		w.t.Fatalf("sign in as %s: %d", email, r.StatusCode)
+	}
+}
+
+var continueRe = regexp.MustCompile(`data-testid="continue-to-jira"[^>]*href="([^"]+)"|href="([^"]+)"[^>]*data-testid="continue-to-jira"`)
+
+// connect fills the Integrate form, follows Continue to the authorization
+// URL, lets consent give the callback URL, calls it and returns where the
+// console then sends the admin (the integration's Manage page).
+func (w *webClient) connect(form url.Values, consent func(authorize string) *url.URL) string {
+	w.t.Helper()
+	_, page := w.get("/integrations/jira/new")
+	r := w.post("/integrations/jira", page, form)
+	if r.StatusCode != http.StatusSeeOther {
+		w.t.Fatalf("Continue: %d", r.StatusCode)
+	}
+	_, handoff := w.get(r.Header.Get("Location"))
+	m := continueRe.FindStringSubmatch(handoff)
+	if m == nil {
+		w.t.Fatalf("no link to the authorization page:\n%s", handoff)
+	}
+	callback := consent(html.UnescapeString(m[1] + m[2]))
+	resp, _ := w.get(callback.RequestURI())
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !regexp.MustCompile(`^/integrations/\d+$`).MatchString(loc) {
+		w.t.Fatalf("callback: %d → %q", resp.StatusCode, loc)
+	}
+	return loc
 }
