@@ -93,7 +93,7 @@ func (s *benchStack) waitSettled(b *testing.B) {
 		if time.Now().After(deadline) {
 			b.Fatalf("backlog still %d", st.Backlog)
 		}
-		time.Sleep(5 * time.Millisecond) // polling with a deadline
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
 	}
 }
 
