@@ -577,3 +577,43 @@ func TestJiraSecretsNotInPlaintextOnDisk(t *testing.T) {
 		}
 	}
 }
+
+// A Jira admin recreated the Data Center incoming link: Reconnect takes the
+// new client id and secret, keeps the integration and its links, and the
+// stored credentials are replaced.
+func TestJiraDataCenterReconnectWithNewCredentials(t *testing.T) {
+	e := newJiraEnv(t, models.DialectSQLite)
+	dc := e.sim.AddDataCenter("/jira")
+	dc.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	oldID, oldSecret := dc.AddClient(testCallback, "WRITE")
+	id := e.integrationFrom(e.callback(e.consent(e.start(url.Values{"name": {"Corp"}, "self_hosted": {"1"}, "base_url": {dc.BaseURL()},
+		"client_id": {oldID}, "client_secret": {oldSecret}}), true)))
+	ctx := context.Background()
+	if err := e.app.store.MarkReconnectRequired(ctx, id, "invalid_client"); err != nil {
+		t.Fatal(err)
+	}
+	doc := parseHTML(t, e.admin.get("/integrations?tab=configured"))
+	if doc.Find(`[data-testid=new-credentials] input[name=client_secret]`).Length() != 1 {
+		t.Fatal("no field for new Data Center credentials next to Reconnect")
+	}
+	reconnect := "/integrations/" + itoa(id) + "/reconnect"
+	if msg := e.flashAfter(e.admin.post(reconnect, url.Values{"client_secret": {"only-a-secret"}}), "error"); !strings.Contains(msg, "both") {
+		t.Fatalf("half the credentials: flash %q", msg)
+	}
+	newID, newSecret := dc.AddClient(testCallback, "WRITE")
+	wantRedirect(t, e.admin.post(reconnect, url.Values{"client_id": {newID}, "client_secret": {newSecret}}), "/integrations/jira/authorize")
+	authorize := e.handoff()
+	if !strings.Contains(authorize, "client_id="+url.QueryEscape(newID)) {
+		t.Fatalf("authorize URL does not use the new client id: %s", authorize)
+	}
+	if got := e.integrationFrom(e.callback(e.consent(authorize, true))); got != id {
+		t.Fatalf("reconnect went to integration %d, want %d", got, id)
+	}
+	in := modeltest.Must(e.app.store.Integration(ctx, id))
+	if in.Status != models.IntegrationConnected || in.ClientID != newID || modeltest.Must(e.app.store.ClientSecret(in)) != newSecret {
+		t.Fatalf("after reconnect: status %s, client %s", in.Status, in.ClientID)
+	}
+	if len(e.integrations()) != 1 {
+		t.Fatal("reconnect created a second integration")
+	}
+}

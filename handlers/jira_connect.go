@@ -54,7 +54,7 @@ type jiraFlow struct {
 	Deployment   models.Deployment `json:"d"`
 	BaseURL      string            `json:"b,omitempty"`
 	ClientID     string            `json:"c,omitempty"`
-	ClientSecret string            `json:"cs,omitempty"` // new DC integrations only
+	ClientSecret string            `json:"cs,omitempty"` // DC: a new integration's, or a rotated one on Reconnect
 	ReconnectID  int64             `json:"r,omitempty"`
 }
 
@@ -196,7 +196,16 @@ func (h *handler) startJiraReconnect(c echo.Context) error {
 	if o == nil || in.Deployment == models.DeploymentCloud && !o.CloudConfigured() {
 		return redirectWithFlash(c, views.FlashError, cloudMissingMessage, integrationsPath)
 	}
-	return h.handOff(c, jiraFlow{Name: in.Name, Deployment: in.Deployment, BaseURL: in.BaseURL, ClientID: in.ClientID, ReconnectID: in.ID})
+	flow := jiraFlow{Name: in.Name, Deployment: in.Deployment, BaseURL: in.BaseURL, ClientID: in.ClientID, ReconnectID: in.ID}
+	// A Jira admin may have recreated the incoming link: Reconnect then takes
+	// its new client id and secret (both, or neither).
+	if id, secret := strings.TrimSpace(c.FormValue("client_id")), strings.TrimSpace(c.FormValue("client_secret")); in.Deployment == models.DeploymentDataCenter && (id != "" || secret != "") {
+		if id == "" || secret == "" {
+			return redirectWithFlash(c, views.FlashError, "To use new Jira credentials, enter both the Client ID and the Client secret of the incoming link."+msgNothingSaved, integrationsPath+"?tab=configured")
+		}
+		flow.ClientID, flow.ClientSecret = id, secret
+	}
+	return h.handOff(c, flow)
 }
 
 // showJiraHandoff sends the browser on to Jira's consent page.
@@ -284,7 +293,7 @@ func (h *handler) exchangeDC(c echo.Context, flow jiraFlow) (models.IntegrationG
 	ctx := c.Request().Context()
 	g := models.IntegrationGrant{Name: flow.Name, Deployment: flow.Deployment, BaseURL: flow.BaseURL, ClientID: flow.ClientID, ClientSecret: flow.ClientSecret}
 	secret := flow.ClientSecret
-	if flow.ReconnectID != 0 {
+	if flow.ReconnectID != 0 && secret == "" { // reconnecting with the stored credentials
 		in, err := h.store.Integration(ctx, flow.ReconnectID)
 		if err != nil {
 			return g, err

@@ -160,11 +160,20 @@ func tokenEndpointError(err error) error {
 	if re.Response != nil {
 		status = re.Response.StatusCode
 	}
-	if re.ErrorCode == "invalid_grant" {
+	switch re.ErrorCode {
+	case "invalid_grant":
 		if desc == "" {
 			desc = "the authorization was revoked or has expired"
 		}
 		return fmt.Errorf("%w: Atlassian said: %s", ErrReconnectRequired, desc)
+	case "invalid_client":
+		// The client id or secret was refused (a Data Center incoming link
+		// recreated, an OAuth app rotated): nothing works until an admin
+		// reconnects with the current credentials.
+		if desc == "" {
+			desc = "the client id or secret is no longer valid"
+		}
+		return fmt.Errorf("%w: the token endpoint refused the client credentials: %s", ErrReconnectRequired, desc)
 	}
 	switch {
 	case re.ErrorCode != "" && desc != "":

@@ -137,6 +137,9 @@ func (s *Store) ReconnectIntegration(ctx context.Context, a Actor, id int64, g I
 		if g.ClientSecret != "" {
 			upd["client_secret_enc"] = s.sealer.Seal(g.ClientSecret, sealAAD(id, "client_secret"))
 		}
+		if cur.Deployment == DeploymentDataCenter && g.ClientID != "" {
+			upd["client_id"] = g.ClientID
+		}
 		if err := tx.Model(&Integration{}).Where("id = ?", id).Updates(upd).Error; err != nil {
 			return translate(err, "reconnect integration")
 		}

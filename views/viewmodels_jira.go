@@ -46,6 +46,9 @@ func (r IntegrationRow) ManageURL() string { return idURL("/integrations/", r.ID
 // NeedsReconnect reports whether the grant is dead.
 func (r IntegrationRow) NeedsReconnect() bool { return r.Status == models.IntegrationReconnectRequired }
 
+// SelfHosted reports a Data Center / Server integration.
+func (r IntegrationRow) SelfHosted() bool { return r.Deployment == models.DeploymentDataCenter }
+
 // SyncHealth summarises the sync outbox (it is shared by all integrations).
 type SyncHealth struct {
 	Backlog       int64
