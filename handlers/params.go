@@ -47,6 +47,11 @@ func pagerFor[T any](p models.Page[T], path string, keep url.Values) views.Pager
 		}
 		return path + "?" + q.Encode()
 	}
+	return pagerLinks(p, link)
+}
+
+// pagerLinks builds a pager whose page links come from link.
+func pagerLinks[T any](p models.Page[T], link func(page int) string) views.Pager {
 	pg := views.Pager{Page: p.Page, Pages: p.Pages(), Total: p.Total}
 	if p.HasPrev() {
 		pg.PrevURL = link(p.Page - 1)

@@ -76,15 +76,7 @@ func (h *handler) showRequests(c echo.Context) error {
 // queuePager pages the queue with its own parameter, so both lists page
 // independently.
 func queuePager(p models.Page[models.AccessRequest]) views.Pager {
-	link := func(n int) string { return "/requests?queue_page=" + strconv.Itoa(n) }
-	pg := views.Pager{Page: p.Page, Pages: p.Pages(), Total: p.Total}
-	if p.HasPrev() {
-		pg.PrevURL = link(p.Page - 1)
-	}
-	if p.HasNext() {
-		pg.NextURL = link(p.Page + 1)
-	}
-	return pg
+	return pagerLinks(p, func(n int) string { return "/requests?queue_page=" + strconv.Itoa(n) })
 }
 
 // showRequestHistory: every request, filtered by status, account and
