@@ -120,24 +120,9 @@ func (s *Sim) cloudToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	var (
-		resp tokenResponse
-		oerr *oauthError
-	)
-	switch p.grantType {
-	case "authorization_code":
-		resp, oerr = s.exchangeCode(nil, p, s.now())
-	case "refresh_token":
-		resp, oerr = s.refreshGrant(nil, p, s.now())
-	default:
-		oerr = &oauthError{status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: "Unsupported grant type: " + p.grantType}
-	}
+	resp, oerr := s.grant(nil, p)
 	s.mu.Unlock()
-	if oerr != nil {
-		writeOAuthError(w, oerr)
-		return
-	}
-	writeTokenResponse(w, resp)
+	s.answerToken(w, resp, oerr)
 }
 
 // scopesKey carries the caller's granted scopes to instance routes.

@@ -215,24 +215,9 @@ func (d *DataCenter) token(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, &oauthError{status: http.StatusUnauthorized, Code: "invalid_client", Description: "Client authentication failed"})
 		return
 	}
-	var (
-		resp tokenResponse
-		oerr *oauthError
-	)
-	switch p.grantType {
-	case "authorization_code":
-		resp, oerr = s.exchangeCode(d, p, s.now())
-	case "refresh_token":
-		resp, oerr = s.refreshGrant(d, p, s.now())
-	default:
-		oerr = &oauthError{status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: "Unsupported grant type: " + p.grantType}
-	}
+	resp, oerr := s.grant(d, p)
 	s.mu.Unlock()
-	if oerr != nil {
-		writeOAuthError(w, oerr)
-		return
-	}
-	writeTokenResponse(w, resp)
+	s.answerToken(w, resp, oerr)
 }
 
 // pkceMatches checks an S256 code_verifier against its challenge.

@@ -143,6 +143,27 @@ func (s *Sim) issueTokens(g *grant, now time.Time, withRefresh bool) tokenRespon
 }
 
 // exchangeCode runs the authorization_code grant. s.mu must be held.
+// grant runs a token-endpoint grant for Cloud (dc nil) or a Data Center
+// instance. The caller holds s.mu.
+func (s *Sim) grant(dc *DataCenter, p tokenParams) (tokenResponse, *oauthError) {
+	switch p.grantType {
+	case "authorization_code":
+		return s.exchangeCode(dc, p, s.now())
+	case "refresh_token":
+		return s.refreshGrant(dc, p, s.now())
+	}
+	return tokenResponse{}, &oauthError{status: http.StatusBadRequest, Code: "unsupported_grant_type", Description: "Unsupported grant type: " + p.grantType}
+}
+
+// answerToken writes a grant's outcome.
+func (s *Sim) answerToken(w http.ResponseWriter, resp tokenResponse, oerr *oauthError) {
+	if oerr != nil {
+		writeOAuthError(w, oerr)
+		return
+	}
+	writeTokenResponse(w, resp)
+}
+
 func (s *Sim) exchangeCode(dc *DataCenter, p tokenParams, now time.Time) (tokenResponse, *oauthError) {
 	bad := invalidGrant(dc)
 	c, found := s.tokens.codes[p.code]
