@@ -63,6 +63,11 @@ func (c *SyncerConfig) defaults() {
 	set(&c.AmbiguousGrace, 60*time.Second)
 	set(&c.BackoffBase, 2*time.Second)
 	set(&c.BackoffCap, 10*time.Minute)
+	// A job must end well within its lease: no lease extension is needed and
+	// no two workers ever run one job at the same time.
+	if c.JobTimeout > c.Lease*3/4 {
+		c.JobTimeout = c.Lease * 3 / 4
+	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 25
 	}

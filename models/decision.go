@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -232,6 +231,3 @@ func (s *Store) ListRequests(ctx context.Context, q RequestQuery) (Page[AccessRe
 		Order("access_requests.id DESC").Limit(q.PerPage).Offset(q.offset()).Find(&p.Items).Error
 	return p, translate(err, "list requests")
 }
-
-// Expiry helper for callers that show deadlines.
-func (r AccessRequest) RemainingPending(now time.Time) time.Duration { return r.PendingUntil.Sub(now) }

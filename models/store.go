@@ -51,9 +51,6 @@ func NewStore(db *DB, sealer *Sealer, opts ...StoreOption) *Store {
 	return s
 }
 
-// Dialect tells which engine backs the store.
-func (s *Store) Dialect() Dialect { return s.dialect }
-
 // Now is the store's clock, in UTC.
 func (s *Store) Now() time.Time { return s.now().UTC() }
 

@@ -166,14 +166,6 @@ func (s *Store) ReleaseJobs(ctx context.Context, owner string, jobs []SyncJob) e
 	})
 }
 
-// ExtendLease keeps a long-running job claimed.
-func (s *Store) ExtendLease(ctx context.Context, job SyncJob, until time.Time) error {
-	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Model(&SyncJob{}).Where("id = ? AND locked_by = ?", job.ID, job.LockedBy).Update("locked_until", until.UTC())
-	}).Error
-	return translate(err, "extend lease")
-}
-
 // SyncWork is what a worker needs to reconcile one request, read before any
 // Jira call. Watermark is the newest job of the request when it was read:
 // finishing the work settles every job up to it.
