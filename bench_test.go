@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -135,6 +136,7 @@ func BenchmarkSyncThroughput(b *testing.B) {
 	for b.Loop() {
 		s := newBenchStack(b, 0)
 		start := time.Now()
+		cpu0 := cpuTime()
 		ids := make([]int64, n)
 		parallel(b, n, clients, func(i int) error {
 			id, err := s.create(i)
@@ -145,11 +147,14 @@ func BenchmarkSyncThroughput(b *testing.B) {
 		apiDone := time.Since(start)
 		s.waitSettled(b)
 		elapsed := time.Since(start)
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/n, "cpu_us/req")
 		b.ReportMetric(float64(2*n)/apiDone.Seconds(), "api_calls/s")
 		if got := len(s.site.Issues()); got != n {
 			b.Fatalf("%d issues for %d requests", got, n)
 		}
+		cpu1 := cpuTime()
 		ceiling := bareJiraLoop(b, s, n, 8)
+		b.ReportMetric(float64((cpuTime()-cpu1).Microseconds())/n, "bare_cpu_us/req")
 		rate := float64(n) / elapsed.Seconds()
 		b.ReportMetric(rate, "synced_req/s")
 		b.ReportMetric(ceiling, "bare_loop_req/s")
@@ -274,4 +279,10 @@ func BenchmarkRateLimitedSync(b *testing.B) {
 		b.ReportMetric(elapsed.Seconds(), "windows_of_1s")
 		s.stop()
 	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -75,13 +75,19 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	// Keep every connection idle rather than closing it: a new connection
+	// re-runs the pragmas and re-prepares every statement.
 	sqlDB.SetMaxOpenConns(4)
+	sqlDB.SetMaxIdleConns(4)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	g, err := gorm.Open(sqliteDialector{&sqlite.Dialector{Conn: sqlDB}}, gormConfig())
+	// gorm caches one prepared statement per query; see stmtPool.
+	cfg := gormConfig()
+	cfg.PrepareStmt = true
+	g, err := gorm.Open(sqliteDialector{&sqlite.Dialector{Conn: stmtPool{sqlDB}}}, cfg)
 	if err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -90,6 +96,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	// No gorm statement cache here: pgx keeps its own per connection.
 	g, err := gorm.Open(postgres.Open(dsn), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", redactDSNError(err))
@@ -99,6 +106,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	sqlDB.SetMaxOpenConns(16)
+	sqlDB.SetMaxIdleConns(16) // as above: reconnecting re-prepares every statement
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
@@ -111,10 +119,40 @@ func gormConfig() *gorm.Config {
 	return &gorm.Config{
 		Logger:                 logger.Discard,
 		TranslateError:         true,
-		PrepareStmt:            true, // parse each statement once per connection (SQLite parsing is costly)
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
+}
+
+// stmtPool lets gorm prepare each statement once per SQLite connection
+// (parsing SQL is a large share of a pure-Go SQLite query). gorm keeps the
+// first *sql.Stmt it prepares for a query; prepared on a transaction, that
+// statement dies with the transaction and gorm parses the query again on every
+// later use. stmtPool's transactions prepare on the pool instead, so the
+// cached statement lives on and each transaction borrows it through
+// Tx.StmtContext. Preparing on the pool while a transaction holds a
+// connection cannot starve: Store.tx admits one SQLite transaction at a time
+// and the pool has more connections than that.
+type stmtPool struct{ *sql.DB }
+
+func (p stmtPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	tx, err := p.DB.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &stmtTx{Tx: tx, pool: p.DB}, nil
+}
+
+func (p stmtPool) GetDBConn() (*sql.DB, error) { return p.DB, nil }
+
+// stmtTx is a pointer for gorm, which checks a transaction with reflect IsNil.
+type stmtTx struct {
+	*sql.Tx
+	pool *sql.DB
+}
+
+func (t *stmtTx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return t.pool.PrepareContext(ctx, query)
 }
 
 // redactDSNError keeps connection errors from echoing a password.
