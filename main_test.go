@@ -153,9 +153,20 @@ func TestCLITokenAuthenticatesAPI(t *testing.T) {
 
 func waitHealthy(t testing.TB, base string) {
 	t.Helper()
+	waitOK(t, base+"/readyz")
+}
+
+// waitLive waits for the liveness probe only.
+func waitLive(t testing.TB, base string) {
+	t.Helper()
+	waitOK(t, base+"/healthz")
+}
+
+func waitOK(t testing.TB, url string) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
+		if resp, err := http.Get(url); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return
@@ -163,7 +174,7 @@ func waitHealthy(t testing.TB, base string) {
 		}
 		time.Sleep(50 * time.Millisecond) // polling with a deadline
 	}
-	t.Fatalf("%s never became ready", base)
+	t.Fatalf("%s never answered 200", url)
 }
 
 func TestUnknownCommandIsAUsageError(t *testing.T) {

@@ -23,6 +23,7 @@ type serveOptions struct {
 	rootCAs  *x509.CertPool    // extra roots for outbound TLS (demo simulator)
 	onListen func(addr string) // called with the bound address
 	onReady  func(a *app)      // called once the app is open (demo seeding)
+	syncGate <-chan struct{}   // when set, the syncer starts once it is closed (make bench)
 }
 
 // serve runs the console and the syncer until ctx ends, then shuts down
@@ -85,7 +86,17 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 	syncCtx, stopSync := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSync()
 	syncDone := make(chan struct{})
-	go func() { defer close(syncDone); jc.syncer.Run(syncCtx) }()
+	go func() {
+		defer close(syncDone)
+		if opts.syncGate != nil {
+			select {
+			case <-opts.syncGate:
+			case <-syncCtx.Done():
+				return
+			}
+		}
+		jc.syncer.Run(syncCtx)
+	}()
 
 	select {
 	case err := <-errc:

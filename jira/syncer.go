@@ -32,10 +32,13 @@ type SyncStore interface {
 	ReleaseJobs(ctx context.Context, owner string, jobs []models.SyncJob) error
 }
 
+// DefaultSyncWorkers is how many jobs a syncer runs at once by default.
+const DefaultSyncWorkers = 8
+
 // SyncerConfig tunes the syncer; zero values take the defaults.
 type SyncerConfig struct {
 	BaseURL        string        // PRIVILEGE_BASE_URL, for approval links
-	Workers        int           // jobs in flight (default 8)
+	Workers        int           // jobs in flight (default DefaultSyncWorkers)
 	PollInterval   time.Duration // how often to look for work written elsewhere (default 2s)
 	Lease          time.Duration // claim lease; a crashed worker's jobs return after it (default 2m)
 	JobTimeout     time.Duration // one reconcile, all Jira calls included (default 60s, < Lease)
@@ -54,7 +57,7 @@ func (c *SyncerConfig) defaults() {
 		}
 	}
 	if c.Workers <= 0 {
-		c.Workers = 8
+		c.Workers = DefaultSyncWorkers
 	}
 	set(&c.PollInterval, 2*time.Second)
 	set(&c.Lease, 2*time.Minute)
