@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -57,28 +58,36 @@ func (s *Store) Decide(ctx context.Context, approver User, id int64, d Decision,
 	if d == DecisionDeny {
 		status, kind, action = RequestDenied, EventDenied, AuditRequestDenied
 	}
+	var req AccessRequest
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		var req AccessRequest
-		if err := tx.Joins("Issue").Take(&req, "access_requests.id = ?", id).Error; err != nil {
-			return translate(err, fmt.Sprintf("request %d", id))
+		if req, err = readRequest(tx, id); err != nil {
+			return err
 		}
 		if req.RequesterID == approver.ID {
 			return ErrSelfApproval
 		}
 		now := s.Now()
 		upd := map[string]any{"status": status, "decided_by_id": approver.ID, "decided_at": now, "decision_reason": reason, "updated_at": now}
+		var endsAt *time.Time
 		if status == RequestApproved {
-			upd["access_ends_at"] = now.Add(req.Duration())
+			t := now.Add(req.Duration())
+			endsAt, upd["access_ends_at"] = &t, t
 		}
 		if err := s.transition(tx, &req, RequestPending, upd, ErrAlreadyDecided); err != nil {
 			return err
+		}
+		// The request as committed, without reading it back.
+		decider := User{ID: approver.ID, Email: approver.Email, Name: approver.Name, Role: approver.Role, CreatedAt: approver.CreatedAt, UpdatedAt: approver.UpdatedAt}
+		req.Status, req.DecidedByID, req.DecidedBy, req.DecidedAt, req.DecisionReason, req.UpdatedAt = status, &decider.ID, &decider, &now, reason, now
+		if endsAt != nil {
+			req.AccessEndsAt = endsAt
 		}
 		return s.recordEvent(tx, &req, Actor{UserID: approver.ID, Email: approver.Email}, kind, reason, action)
 	})
 	if err != nil {
 		return AccessRequest{}, err
 	}
-	return s.Request(ctx, id)
+	return req, nil
 }
 
 // transition applies upd only if the request is still in from (compare-and-set).
@@ -188,13 +197,7 @@ var errSkip = errors.New("skip")
 
 // Request loads a request with everything its page shows.
 func (s *Store) Request(ctx context.Context, id int64) (AccessRequest, error) {
-	var r AccessRequest
-	// One joined query for the single-row relations, one each for the lists.
-	err := s.db.WithContext(ctx).Joins("Requester").Joins("Account").Joins("Issue").Joins("DecidedBy").
-		Preload("Resources", func(db *gorm.DB) *gorm.DB { return db.Order("id") }).
-		Preload("Events", func(db *gorm.DB) *gorm.DB { return db.Order("id") }).
-		Take(&r, "access_requests.id = ?", id).Error
-	return r, translate(err, fmt.Sprintf("request %d", id))
+	return readRequest(s.db.WithContext(ctx), id)
 }
 
 // RequestQuery filters the request history.

@@ -255,9 +255,13 @@ func (s *Store) recordEvent(tx *gorm.DB, req *AccessRequest, a Actor, kind Event
 			return err
 		}
 		if state == SyncSynced {
+			now := s.Now()
 			if err := tx.Model(&JiraIssueLink{}).Where("request_id = ?", req.ID).
-				Updates(map[string]any{"sync_state": SyncPending, "updated_at": s.Now()}).Error; err != nil {
+				Updates(map[string]any{"sync_state": SyncPending, "updated_at": now}).Error; err != nil {
 				return translate(err, "mark sync pending")
+			}
+			if req.Issue != nil {
+				req.Issue.SyncState, req.Issue.UpdatedAt = SyncPending, now
 			}
 		}
 	}

@@ -19,7 +19,7 @@ type fixture struct {
 	account   models.CloudAccount
 }
 
-func newFixture(t *testing.T, s *models.Store) fixture {
+func newFixture(t testing.TB, s *models.Store) fixture {
 	t.Helper()
 	ctx := context.Background()
 	mk := func(email string, role models.Role) models.User {
@@ -33,7 +33,7 @@ func newFixture(t *testing.T, s *models.Store) fixture {
 	return f
 }
 
-func (f fixture) request(t *testing.T) models.AccessRequest {
+func (f fixture) request(t testing.TB) models.AccessRequest {
 	t.Helper()
 	return modeltest.Must(f.store.CreateRequest(context.Background(), f.requester, models.NewRequest{
 		AccountID: f.account.ID, Resources: []string{"Admin"}, DurationMinutes: 60, Justification: "incident 42",
