@@ -167,7 +167,9 @@ func BenchmarkSyncDrain(b *testing.B) {
 	for b.Loop() {
 		gate := make(chan struct{})
 		s := newBenchStack(b, 0, gate)
+		cpuAPI := cpuTime()
 		s.createAndApprove(b, n)
+		b.ReportMetric(float64((cpuTime()-cpuAPI).Microseconds())/n, "api_cpu_us/req")
 		calls0, cpu0, start := s.sim.Stats().Requests, cpuTime(), time.Now()
 		close(gate)
 		s.waitSettled(b, n)

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"regexp"
@@ -278,9 +279,33 @@ func (s *Store) DeleteAccount(ctx context.Context, a Actor, id int64) error {
 
 // AccountByID loads an account with its resources.
 func (s *Store) AccountByID(ctx context.Context, id int64) (CloudAccount, error) {
+	// Hand-written: every new request reads its account (see request_read.go).
+	db := s.db.WithContext(ctx)
 	var acc CloudAccount
-	err := s.db.WithContext(ctx).Preload("Resources", func(db *gorm.DB) *gorm.DB { return db.Order("name") }).Take(&acc, id).Error
-	return acc, translate(err, fmt.Sprintf("account %d", id))
+	found := false
+	err := eachRow(db, "SELECT id, provider, external_id, name, max_duration_minutes, project_link_id, created_at, updated_at FROM cloud_accounts WHERE id = ?",
+		[]any{id}, func(rows *sql.Rows) error {
+			found = true
+			return rows.Scan(&acc.ID, &acc.Provider, &acc.ExternalID, &acc.Name, &acc.MaxDurationMinutes, &acc.ProjectLinkID, &acc.CreatedAt, &acc.UpdatedAt)
+		})
+	if err == nil && !found {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return acc, fmt.Errorf("account %d: %w", id, err)
+	}
+	err = eachRow(db, "SELECT id, name, kind FROM account_resources WHERE account_id = ? ORDER BY name", []any{id}, func(rows *sql.Rows) error {
+		r := Resource{AccountID: id}
+		if err := rows.Scan(&r.ID, &r.Name, &r.Kind); err != nil {
+			return err
+		}
+		acc.Resources = append(acc.Resources, r)
+		return nil
+	})
+	if err != nil {
+		return acc, fmt.Errorf("account %d resources: %w", id, err)
+	}
+	return acc, nil
 }
 
 // AccountQuery filters the account list.

@@ -60,7 +60,7 @@ func (s *Store) Decide(ctx context.Context, approver User, id int64, d Decision,
 	}
 	var req AccessRequest
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		if req, err = readRequest(tx, id); err != nil {
+		if req, err = readRequest(tx, id, nil); err != nil {
 			return err
 		}
 		if req.RequesterID == approver.ID {
@@ -197,7 +197,7 @@ var errSkip = errors.New("skip")
 
 // Request loads a request with everything its page shows.
 func (s *Store) Request(ctx context.Context, id int64) (AccessRequest, error) {
-	return readRequest(s.db.WithContext(ctx), id)
+	return readRequest(s.db.WithContext(ctx), id, nil)
 }
 
 // RequestQuery filters the request history.

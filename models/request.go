@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // RequestStatus is where an access request is in its lifecycle.
@@ -204,21 +203,26 @@ func (s *Store) CreateRequest(ctx context.Context, requester User, n NewRequest,
 		if err := tx.Model(&CloudAccount{}).Where("id = ?", acc.ID).Select("project_link_id").Scan(&linkID).Error; err != nil {
 			return translate(err, "read account link")
 		}
-		if err := tx.Omit(clause.Associations).Create(&req).Error; err != nil {
+		var err error
+		if req.ID, err = insertID(tx, `INSERT INTO access_requests (requester_id, account_id, duration_minutes, justification, status,
+			decision_reason, pending_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, '', ?, ?, ?)`,
+			req.RequesterID, req.AccountID, req.DurationMinutes, req.Justification, req.Status, req.PendingUntil, req.CreatedAt, req.UpdatedAt); err != nil {
 			return translate(err, "create request")
 		}
 		for i := range req.Resources {
-			req.Resources[i].RequestID = req.ID
-		}
-		if err := tx.Create(&req.Resources).Error; err != nil {
-			return translate(err, "create request resources")
+			x := &req.Resources[i]
+			x.RequestID = req.ID
+			if x.ID, err = insertID(tx, "INSERT INTO request_resources (request_id, name, kind) VALUES (?, ?, ?)", x.RequestID, x.Name, x.Kind); err != nil {
+				return translate(err, "create request resources")
+			}
 		}
 		state := SyncNotTracked
 		if linkID != nil {
 			state = SyncPending
 		}
 		link := JiraIssueLink{RequestID: req.ID, SyncState: state, CreatedAt: now, UpdatedAt: now}
-		if err := tx.Create(&link).Error; err != nil {
+		if err := tx.Exec("INSERT INTO jira_issue_links (request_id, sync_state, created_at, updated_at) VALUES (?, ?, ?, ?)",
+			link.RequestID, link.SyncState, link.CreatedAt, link.UpdatedAt).Error; err != nil {
 			return translate(err, "create issue link")
 		}
 		req.Issue = &link
@@ -240,7 +244,9 @@ func (s *Store) recordEvent(tx *gorm.DB, req *AccessRequest, a Actor, kind Event
 		id := a.UserID
 		ev.ActorID = &id
 	}
-	if err := tx.Create(&ev).Error; err != nil {
+	var err error
+	if ev.ID, err = insertID(tx, "INSERT INTO request_events (request_id, kind, actor_id, actor_email, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
+		ev.RequestID, ev.Kind, ev.ActorID, ev.ActorEmail, ev.Reason, ev.At); err != nil {
 		return translate(err, "record request event")
 	}
 	req.Events = append(req.Events, ev)

@@ -2,6 +2,7 @@ package models
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,8 +16,9 @@ import (
 // (BenchmarkRequestPath).
 
 // requestQuery reads a request with its requester, account, decider and Jira
-// link. Password hashes and session data are not read.
-const requestQuery = `SELECT r.id, r.requester_id, r.account_id, r.duration_minutes, r.justification, r.status,
+// link. Password hashes and session data are not read. %s is an extra column
+// or nothing.
+const requestQuery = `SELECT %s r.id, r.requester_id, r.account_id, r.duration_minutes, r.justification, r.status,
 	r.decided_by_id, r.decided_at, r.decision_reason, r.pending_until, r.access_ends_at, r.created_at, r.updated_at,
 	u.email, u.name, u.role, u.disabled, u.created_at, u.updated_at,
 	a.provider, a.external_id, a.name, a.max_duration_minutes, a.project_link_id, a.created_at, a.updated_at,
@@ -30,14 +32,25 @@ LEFT JOIN users d ON d.id = r.decided_by_id
 LEFT JOIN jira_issue_links l ON l.request_id = r.id
 WHERE r.id = ?`
 
+var (
+	plainRequestQuery = fmt.Sprintf(requestQuery, "")
+	// The newest sync job of the request, read in the same statement (one
+	// snapshot) as the request's state: see SyncWork.Watermark.
+	watermarkRequestQuery = fmt.Sprintf(requestQuery, "(SELECT COALESCE(MAX(j.id), 0) FROM sync_jobs j WHERE j.request_id = r.id),")
+)
+
 // readRequest loads request id with everything its page shows, on db (the
-// pool or a transaction).
-func readRequest(db *gorm.DB, id int64) (AccessRequest, error) {
+// pool or a transaction); with a watermark, also its newest sync job id.
+func readRequest(db *gorm.DB, id int64, watermark *int64) (AccessRequest, error) {
 	var r AccessRequest
 	found := false
-	err := eachRow(db, requestQuery, []any{id}, func(rows *sql.Rows) error {
+	query, scan := plainRequestQuery, func(rows *sql.Rows) error { return scanRequest(rows, &r) }
+	if watermark != nil {
+		query, scan = watermarkRequestQuery, func(rows *sql.Rows) error { return scanRequest(rows, &r, watermark) }
+	}
+	err := eachRow(db, query, []any{id}, func(rows *sql.Rows) error {
 		found = true
-		return scanRequest(rows, &r)
+		return scan(rows)
 	})
 	if err != nil {
 		return r, fmt.Errorf("request %d: %w", id, err)
@@ -70,8 +83,8 @@ func readRequest(db *gorm.DB, id int64) (AccessRequest, error) {
 	return r, nil
 }
 
-// scanRequest scans one row of requestQuery.
-func scanRequest(rows *sql.Rows, r *AccessRequest) error {
+// scanRequest scans one row of requestQuery, after the extra columns.
+func scanRequest(rows *sql.Rows, r *AccessRequest, extra ...any) error {
 	var (
 		decider struct {
 			email, name *string
@@ -86,14 +99,14 @@ func scanRequest(rows *sql.Rows, r *AccessRequest) error {
 			attempted, synced, created, updated      *time.Time
 		}
 	)
-	err := rows.Scan(&r.ID, &r.RequesterID, &r.AccountID, &r.DurationMinutes, &r.Justification, &r.Status,
+	err := rows.Scan(append(extra, &r.ID, &r.RequesterID, &r.AccountID, &r.DurationMinutes, &r.Justification, &r.Status,
 		&r.DecidedByID, &r.DecidedAt, &r.DecisionReason, &r.PendingUntil, &r.AccessEndsAt, &r.CreatedAt, &r.UpdatedAt,
 		&r.Requester.Email, &r.Requester.Name, &r.Requester.Role, &r.Requester.Disabled, &r.Requester.CreatedAt, &r.Requester.UpdatedAt,
 		&r.Account.Provider, &r.Account.ExternalID, &r.Account.Name, &r.Account.MaxDurationMinutes, &r.Account.ProjectLinkID,
 		&r.Account.CreatedAt, &r.Account.UpdatedAt,
 		&decider.email, &decider.name, &decider.role, &decider.disabled,
 		&link.requestID, &link.integrationID, &link.projectKey, &link.issueID, &link.issueKey, &link.issueURL, &link.appliedEventID,
-		&link.syncState, &link.lastError, &link.attempted, &link.synced, &link.created, &link.updated)
+		&link.syncState, &link.lastError, &link.attempted, &link.synced, &link.created, &link.updated)...)
 	if err != nil {
 		return err
 	}
@@ -124,6 +137,16 @@ func eachRow(db *gorm.DB, query string, args []any, scan func(*sql.Rows) error) 
 		}
 	}
 	return rows.Err()
+}
+
+// insertID runs a hand-written INSERT and returns the new row's id.
+func insertID(db *gorm.DB, insert string, args ...any) (int64, error) {
+	var id int64
+	err := eachRow(db, insert+" RETURNING id", args, func(rows *sql.Rows) error { return rows.Scan(&id) })
+	if err == nil && id == 0 {
+		err = errors.New("insert returned no id")
+	}
+	return id, err
 }
 
 func deref[T any](p *T) T {

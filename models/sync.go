@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -68,8 +69,8 @@ type SyncJob struct {
 
 func (s *Store) enqueue(tx *gorm.DB, requestID int64) error {
 	now := s.Now()
-	job := SyncJob{RequestID: requestID, State: JobPending, RunAfter: now, CreatedAt: now, UpdatedAt: now}
-	if err := tx.Create(&job).Error; err != nil {
+	if err := tx.Exec("INSERT INTO sync_jobs (request_id, state, run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+		requestID, JobPending, now, now, now).Error; err != nil {
 		return translate(err, "enqueue sync job")
 	}
 	s.enqueued.Add(1)
@@ -175,16 +176,12 @@ type SyncWork struct {
 	Watermark int64
 }
 
-// LoadSyncWork reads the watermark first, then the request, so every job up
-// to the watermark is covered by the state read.
+// LoadSyncWork reads the request with its watermark in one statement, so
+// every job up to the watermark is covered by the state read.
 func (s *Store) LoadSyncWork(ctx context.Context, requestID int64) (SyncWork, error) {
 	var w SyncWork
-	if err := s.db.WithContext(ctx).Model(&SyncJob{}).Where("request_id = ?", requestID).
-		Select("COALESCE(MAX(id), 0)").Scan(&w.Watermark).Error; err != nil {
-		return w, translate(err, "read job watermark")
-	}
 	var err error
-	if w.Request, err = s.Request(ctx, requestID); err != nil {
+	if w.Request, err = readRequest(s.db.WithContext(ctx), requestID, &w.Watermark); err != nil {
 		return w, err
 	}
 	if w.Request.Issue == nil {
@@ -199,9 +196,8 @@ func (s *Store) LoadSyncWork(ctx context.Context, requestID int64) (SyncWork, er
 func (s *Store) RecordCreateAttempt(ctx context.Context, requestID, integrationID int64, projectKey string) error {
 	now := s.Now()
 	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Model(&JiraIssueLink{}).Where("request_id = ?", requestID).Updates(map[string]any{
-			"integration_id": integrationID, "project_key": projectKey, "create_attempted_at": now, "updated_at": now,
-		})
+		return db.Exec("UPDATE jira_issue_links SET integration_id = ?, project_key = ?, create_attempted_at = ?, updated_at = ? WHERE request_id = ?",
+			integrationID, projectKey, now, now, requestID)
 	}).Error
 	return translate(err, "record create attempt")
 }
@@ -213,13 +209,30 @@ type SyncProgress struct {
 	AppliedEventID              int64  // the newest lifecycle event now on the issue
 }
 
-func (p SyncProgress) into(upd map[string]any) {
+// linkUpdate is an UPDATE of a request's jira_issue_links row, written by
+// hand: the sync path runs one per job.
+type linkUpdate struct {
+	set  []string
+	args []any
+}
+
+func (u *linkUpdate) add(expr string, args ...any) {
+	u.set = append(u.set, expr)
+	u.args = append(u.args, args...)
+}
+
+// progress adds what a run achieved in Jira.
+func (u *linkUpdate) progress(p SyncProgress) {
 	if p.IssueKey != "" {
-		upd["issue_id"], upd["issue_key"], upd["issue_url"] = p.IssueID, p.IssueKey, p.IssueURL
+		u.add("issue_id = ?, issue_key = ?, issue_url = ?", p.IssueID, p.IssueKey, p.IssueURL)
 	}
 	if p.AppliedEventID != 0 {
-		upd["applied_event_id"] = gorm.Expr("CASE WHEN applied_event_id < ? THEN ? ELSE applied_event_id END", p.AppliedEventID, p.AppliedEventID)
+		u.add("applied_event_id = CASE WHEN applied_event_id < ? THEN ? ELSE applied_event_id END", p.AppliedEventID, p.AppliedEventID)
 	}
+}
+
+func (u *linkUpdate) exec(tx *gorm.DB, requestID int64) error {
+	return tx.Exec("UPDATE jira_issue_links SET "+strings.Join(u.set, ", ")+" WHERE request_id = ?", append(u.args, requestID)...).Error
 }
 
 // CompleteJob settles the job and every older job of its request, saves the
@@ -229,19 +242,22 @@ func (s *Store) CompleteJob(ctx context.Context, job SyncJob, watermark int64, s
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		// Settled jobs are deleted: the job and every older pending job of the
 		// request, whose work the reconcile covered.
-		if err := tx.Where("request_id = ? AND (id = ? OR (id <= ? AND state = ?))", job.RequestID, job.ID, watermark, JobPending).
-			Delete(&SyncJob{}).Error; err != nil {
+		if err := tx.Exec("DELETE FROM sync_jobs WHERE request_id = ? AND (id = ? OR (id <= ? AND state = ?))",
+			job.RequestID, job.ID, watermark, JobPending).Error; err != nil {
 			return translate(err, "complete job")
 		}
-		upd := map[string]any{"sync_state": state, "last_error": note, "updated_at": now}
+		var u linkUpdate
 		if state == SyncSynced {
-			upd["last_synced_at"] = now
 			// A newer job still queued keeps the request pending.
-			upd["sync_state"] = gorm.Expr("CASE WHEN EXISTS (SELECT 1 FROM sync_jobs WHERE request_id = ? AND id > ? AND state IN ?) THEN ? ELSE ? END",
-				job.RequestID, watermark, []JobState{JobPending, JobRunning}, SyncPending, SyncSynced)
+			u.add("sync_state = CASE WHEN EXISTS (SELECT 1 FROM sync_jobs WHERE request_id = ? AND id > ? AND state IN (?, ?)) THEN ? ELSE ? END",
+				job.RequestID, watermark, JobPending, JobRunning, SyncPending, SyncSynced)
+			u.add("last_synced_at = ?", now)
+		} else {
+			u.add("sync_state = ?", state)
 		}
-		p.into(upd)
-		return translate(tx.Model(&JiraIssueLink{}).Where("request_id = ?", job.RequestID).Updates(upd).Error, "set sync state")
+		u.add("last_error = ?, updated_at = ?", note, now)
+		u.progress(p)
+		return translate(u.exec(tx, job.RequestID), "set sync state")
 	})
 }
 
@@ -254,9 +270,10 @@ func (s *Store) RetryJob(ctx context.Context, job SyncJob, runAfter time.Time, l
 		}).Error; err != nil {
 			return translate(err, "reschedule job")
 		}
-		upd := map[string]any{"sync_state": SyncPending, "last_error": lastErr, "updated_at": now}
-		p.into(upd)
-		return translate(tx.Model(&JiraIssueLink{}).Where("request_id = ?", job.RequestID).Updates(upd).Error, "set sync error")
+		var u linkUpdate
+		u.add("sync_state = ?, last_error = ?, updated_at = ?", SyncPending, lastErr, now)
+		u.progress(p)
+		return translate(u.exec(tx, job.RequestID), "set sync error")
 	})
 }
 
@@ -278,9 +295,10 @@ func (s *Store) settleJob(ctx context.Context, job SyncJob, js JobState, ss Sync
 			Updates(map[string]any{"state": js, "locked_by": "", "locked_until": nil, "last_error": lastErr, "updated_at": now}).Error; err != nil {
 			return translate(err, "settle job")
 		}
-		upd := map[string]any{"sync_state": ss, "last_error": lastErr, "updated_at": now}
-		p.into(upd)
-		return translate(tx.Model(&JiraIssueLink{}).Where("request_id = ?", job.RequestID).Updates(upd).Error, "set sync state")
+		var u linkUpdate
+		u.add("sync_state = ?, last_error = ?, updated_at = ?", ss, lastErr, now)
+		u.progress(p)
+		return translate(u.exec(tx, job.RequestID), "set sync state")
 	})
 }
 
