@@ -294,15 +294,11 @@ func (s *Store) AccountByID(ctx context.Context, id int64) (CloudAccount, error)
 	if err != nil {
 		return acc, fmt.Errorf("account %d: %w", id, err)
 	}
-	err = eachRow(db, "SELECT id, name, kind FROM account_resources WHERE account_id = ? ORDER BY name", []any{id}, func(rows *sql.Rows) error {
-		r := Resource{AccountID: id}
-		if err := rows.Scan(&r.ID, &r.Name, &r.Kind); err != nil {
-			return err
-		}
-		acc.Resources = append(acc.Resources, r)
-		return nil
-	})
-	if err != nil {
+	if acc.Resources, err = scanAll(db, "SELECT id, name, kind FROM account_resources WHERE account_id = ? ORDER BY name", []any{id},
+		func(rows *sql.Rows, r *Resource) error {
+			r.AccountID = id
+			return rows.Scan(&r.ID, &r.Name, &r.Kind)
+		}); err != nil {
 		return acc, fmt.Errorf("account %d resources: %w", id, err)
 	}
 	return acc, nil

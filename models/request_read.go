@@ -58,26 +58,18 @@ func readRequest(db *gorm.DB, id int64, watermark *int64) (AccessRequest, error)
 	if !found {
 		return r, fmt.Errorf("request %d: %w", id, ErrNotFound)
 	}
-	err = eachRow(db, `SELECT id, name, kind FROM request_resources WHERE request_id = ? ORDER BY id`, []any{id}, func(rows *sql.Rows) error {
-		x := RequestResource{RequestID: id}
-		if err := rows.Scan(&x.ID, &x.Name, &x.Kind); err != nil {
-			return err
-		}
-		r.Resources = append(r.Resources, x)
-		return nil
-	})
-	if err != nil {
+	if r.Resources, err = scanAll(db, "SELECT id, name, kind FROM request_resources WHERE request_id = ? ORDER BY id", []any{id},
+		func(rows *sql.Rows, x *RequestResource) error {
+			x.RequestID = id
+			return rows.Scan(&x.ID, &x.Name, &x.Kind)
+		}); err != nil {
 		return r, fmt.Errorf("request %d resources: %w", id, err)
 	}
-	err = eachRow(db, `SELECT id, kind, actor_id, actor_email, reason, at FROM request_events WHERE request_id = ? ORDER BY id`, []any{id}, func(rows *sql.Rows) error {
-		ev := RequestEvent{RequestID: id}
-		if err := rows.Scan(&ev.ID, &ev.Kind, &ev.ActorID, &ev.ActorEmail, &ev.Reason, &ev.At); err != nil {
-			return err
-		}
-		r.Events = append(r.Events, ev)
-		return nil
-	})
-	if err != nil {
+	if r.Events, err = scanAll(db, "SELECT id, kind, actor_id, actor_email, reason, at FROM request_events WHERE request_id = ? ORDER BY id", []any{id},
+		func(rows *sql.Rows, ev *RequestEvent) error {
+			ev.RequestID = id
+			return rows.Scan(&ev.ID, &ev.Kind, &ev.ActorID, &ev.ActorEmail, &ev.Reason, &ev.At)
+		}); err != nil {
 		return r, fmt.Errorf("request %d events: %w", id, err)
 	}
 	return r, nil
@@ -137,6 +129,20 @@ func eachRow(db *gorm.DB, query string, args []any, scan func(*sql.Rows) error) 
 		}
 	}
 	return rows.Err()
+}
+
+// scanAll runs a hand-written query and scans every row into a new T.
+func scanAll[T any](db *gorm.DB, query string, args []any, scan func(rows *sql.Rows, x *T) error) ([]T, error) {
+	var out []T
+	err := eachRow(db, query, args, func(rows *sql.Rows) error {
+		var x T
+		if err := scan(rows, &x); err != nil {
+			return err
+		}
+		out = append(out, x)
+		return nil
+	})
+	return out, err
 }
 
 // insertID runs a hand-written INSERT and returns the new row's id.
