@@ -116,34 +116,11 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 
 func (st *jiraStack) issueOf(id int64) (jiratest.Issue, bool) {
 	for _, is := range st.site.Issues() {
-		for _, l := range is.Labels {
-			if l == jira.CorrelationLabel(id) {
-				return is, true
-			}
+		if is.HasLabel(jira.CorrelationLabel(id)) {
+			return is, true
 		}
 	}
 	return jiratest.Issue{}, false
-}
-
-// adfHrefs lists the link targets of an ADF document.
-func adfHrefs(v any) []string {
-	var out []string
-	switch x := v.(type) {
-	case map[string]any:
-		if x["type"] == "link" {
-			if attrs, ok := x["attrs"].(map[string]any); ok {
-				out = append(out, fmt.Sprint(attrs["href"]))
-			}
-		}
-		for _, k := range []string{"content", "marks"} {
-			out = append(out, adfHrefs(x[k])...)
-		}
-	case []any:
-		for _, e := range x {
-			out = append(out, adfHrefs(e)...)
-		}
-	}
-	return out
 }
 
 // screenshotter saves full-page PNGs into PRIVILEGE_SCREENSHOTS when set.
@@ -218,13 +195,13 @@ func TestBrowserRequestApprovedThroughJira(t *testing.T) {
 	waitFor(t, "the Jira task", 20*time.Second, func() (ok bool) { issue, ok = st.issueOf(id); return ok })
 	approval := base + "/requests/" + fmt.Sprint(id)
 	var link string
-	for _, href := range adfHrefs(issue.Description) {
+	for _, href := range issue.DescriptionLinks() {
 		if href == approval {
 			link = href
 		}
 	}
 	if link == "" {
-		t.Fatalf("task %s description links %v, want %s", issue.Key, adfHrefs(issue.Description), approval)
+		t.Fatalf("task %s description links %v, want %s", issue.Key, issue.DescriptionLinks(), approval)
 	}
 
 	// The approver, in a browser context of their own, follows the link.

@@ -188,10 +188,8 @@ func (h *harness) reqState(id int64) models.AccessRequest {
 func (h *harness) issuesFor(id int64) []jiratest.Issue {
 	var out []jiratest.Issue
 	for _, is := range h.inst.Issues() {
-		for _, l := range is.Labels {
-			if l == jira.CorrelationLabel(id) {
-				out = append(out, is)
-			}
+		if is.HasLabel(jira.CorrelationLabel(id)) {
+			out = append(out, is)
 		}
 	}
 	return out
@@ -233,27 +231,7 @@ func descriptionText(is jiratest.Issue) string {
 	if s, ok := is.Description.(string); ok { // wiki markup: drop escapes
 		return strings.ReplaceAll(s, `\`, "")
 	}
-	return commentText(jiratest.Comment{Body: is.Description}) + fmt.Sprint(adfLinks(is.Description))
-}
-
-func adfLinks(v any) []string {
-	var out []string
-	switch x := v.(type) {
-	case map[string]any:
-		if x["type"] == "link" {
-			if attrs, ok := x["attrs"].(map[string]any); ok {
-				out = append(out, fmt.Sprint(attrs["href"]))
-			}
-		}
-		for _, k := range []string{"content", "marks"} {
-			out = append(out, adfLinks(x[k])...)
-		}
-	case []any:
-		for _, e := range x {
-			out = append(out, adfLinks(e)...)
-		}
-	}
-	return out
+	return commentText(jiratest.Comment{Body: is.Description}) + fmt.Sprint(is.DescriptionLinks())
 }
 
 // each runs fn for Cloud and Data Center, on SQLite and PostgreSQL.

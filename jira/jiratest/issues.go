@@ -41,6 +41,35 @@ type Issue struct {
 	Created, Updated                        time.Time
 }
 
+// HasLabel reports whether the issue carries label.
+func (is Issue) HasLabel(label string) bool { return slices.Contains(is.Labels, label) }
+
+// DescriptionLinks lists the link targets of a Cloud issue's ADF description
+// (nil on Data Center, whose wiki markup carries links as text).
+func (is Issue) DescriptionLinks() []string { return adfLinks(is.Description) }
+
+func adfLinks(v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		if x["type"] == "link" {
+			if attrs, ok := x["attrs"].(map[string]any); ok {
+				if href, ok := attrs["href"].(string); ok {
+					out = append(out, href)
+				}
+			}
+		}
+		for _, k := range []string{"content", "marks"} {
+			out = append(out, adfLinks(x[k])...)
+		}
+	case []any:
+		for _, e := range x {
+			out = append(out, adfLinks(e)...)
+		}
+	}
+	return out
+}
+
 // Comment is a snapshot of an issue comment.
 type Comment struct {
 	ID      string
