@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base32"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -78,13 +78,21 @@ func (s *Store) AuthenticateToken(ctx context.Context, plain string) (User, erro
 	if !strings.HasPrefix(plain, tokenPrefix) {
 		return User{}, ErrInvalidToken
 	}
+	// Hand-written: every API call runs it (see request_read.go).
 	var t APIToken
-	err := s.db.WithContext(ctx).Joins("User").Where("api_tokens.token_hash = ?", hashToken(plain)).Take(&t).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return User{}, ErrInvalidToken
-	}
+	found := false
+	err := eachRow(s.db.WithContext(ctx), `SELECT t.id, t.revoked_at, t.last_used_at,
+		u.id, u.email, u.name, u.role, u.disabled, u.sessions_valid_after, u.created_at, u.updated_at
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, []any{hashToken(plain)}, func(rows *sql.Rows) error {
+		found = true
+		u := &t.User
+		return rows.Scan(&t.ID, &t.RevokedAt, &t.LastUsedAt, &u.ID, &u.Email, &u.Name, &u.Role, &u.Disabled, &u.SessionsValidAfter, &u.CreatedAt, &u.UpdatedAt)
+	})
 	if err != nil {
-		return User{}, translate(err, "find API token")
+		return User{}, fmt.Errorf("find API token: %w", err)
+	}
+	if !found {
+		return User{}, ErrInvalidToken
 	}
 	if t.Revoked() || t.User.Disabled {
 		return User{}, ErrInvalidToken
