@@ -177,7 +177,9 @@ func BenchmarkSyncDrain(b *testing.B) {
 		gate := make(chan struct{})
 		s := newBenchStack(b, 0, gate)
 		cpuAPI := cpuTime()
+		stopAPIProfile := profileWindowTo(b, os.Getenv("PRIVILEGE_BENCH_API_CPUPROFILE"))
 		s.createAndApprove(b, n)
+		stopAPIProfile()
 		b.ReportMetric(float64((cpuTime()-cpuAPI).Microseconds())/n, "api_cpu_us/req")
 		before := bareJiraLoop(b, s, n, jira.DefaultSyncWorkers)
 		st0, cpu0, start := s.sim.Stats(), cpuTime(), time.Now()
@@ -368,7 +370,11 @@ func BenchmarkRateLimitedSync(b *testing.B) {
 // named by PRIVILEGE_BENCH_CPUPROFILE, when set (go test -cpuprofile would
 // include the API phase and the bare loop).
 func profileWindow(b *testing.B) (stop func()) {
-	path := os.Getenv("PRIVILEGE_BENCH_CPUPROFILE")
+	return profileWindowTo(b, os.Getenv("PRIVILEGE_BENCH_CPUPROFILE"))
+}
+
+// profileWindowTo profiles until stop into path, when path is set.
+func profileWindowTo(b *testing.B, path string) (stop func()) {
 	if path == "" {
 		return func() {}
 	}
