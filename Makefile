@@ -42,6 +42,7 @@ check: vet
 
 ## bench: benchmarks with their figures.
 bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./models/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./handlers/ ./jira/ .
 
 docker:
