@@ -209,6 +209,55 @@ func TestBrowserJiraConnect(t *testing.T) {
 	}
 }
 
+// A second Cloud consent, for another site, yields a grant that covers both
+// (Atlassian lists every site the app is authorized for): the console asks
+// which site the new integration is for.
+func TestBrowserJiraCloudSitePicker(t *testing.T) {
+	ctx := jiraBrowser(t)
+	b := newBrowserJira(t)
+	acme := b.sim.AddCloudSite("acme")
+	globex := b.sim.AddCloudSite("globex")
+	s := append(signInSteps(b.url), integrateSteps("Jira acme", nil, "", "")...)
+	s = append(s,
+		chromedp.SetValue(css(`select[data-testid=site-picker]`), acme.CloudID),
+		chromedp.Click(css(`[data-testid=accept]`)),
+		chromedp.WaitVisible(css(`[data-testid=integration-page]`)),
+	)
+	s = append(s, integrateSteps("Jira globex", nil, "", "")...)
+	s = append(s,
+		chromedp.SetValue(css(`select[data-testid=site-picker]`), globex.CloudID),
+		chromedp.Click(css(`[data-testid=accept]`)),
+		chromedp.WaitVisible(css(`[data-testid=site-picker-page]`)),
+		// acme has its integration: shown, not selectable; globex is preselected.
+		chromedp.WaitVisible(css(`[data-testid=site-taken-acme]`)),
+		chromedp.WaitVisible(css(`input[data-testid=site-acme]:disabled`)),
+		chromedp.WaitVisible(css(`input[data-testid=site-globex]:checked`)),
+		screenshot("jira-08-site-picker"),
+		chromedp.Click(css(`[data-testid=use-site]`)),
+		chromedp.WaitVisible(css(`[data-testid=integration-page]`)),
+	)
+	// A third consent covers two sites that both have their integration.
+	s = append(s, integrateSteps("Jira again", nil, "", "")...)
+	s = append(s,
+		chromedp.Click(css(`[data-testid=accept]`)),
+		chromedp.WaitVisible(css(`[data-testid=flash-error]`)),
+	)
+	if err := chromedp.Do(ctx, s...); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := chromedp.Run(ctx, chromedp.Text(css(`[data-testid=flash-error]`)))
+	if err != nil || !strings.Contains(msg, "already connected") || !strings.Contains(msg, "Nothing was saved") {
+		t.Errorf("third consent: flash %q (%v)", msg, err)
+	}
+	got := map[string]string{}
+	for _, in := range modeltest.Must(b.store.ListIntegrations(context.Background())) {
+		got[in.Name] = in.CloudID
+	}
+	if len(got) != 2 || got["Jira acme"] != acme.CloudID || got["Jira globex"] != globex.CloudID {
+		t.Fatalf("integrations %v, want Jira acme on %s and Jira globex on %s", got, acme.CloudID, globex.CloudID)
+	}
+}
+
 func TestBrowserJiraDecline(t *testing.T) {
 	ctx := jiraBrowser(t)
 	b := newBrowserJira(t)

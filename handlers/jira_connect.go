@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -289,6 +290,22 @@ func (h *handler) completeConsent(c echo.Context, flow jiraFlow) error {
 	return h.showSitePicker(c, flow, g, sites)
 }
 
+// connectedSites maps each connected Cloud site (cloud id) to the name of
+// its integration.
+func (h *handler) connectedSites(ctx context.Context) (map[string]string, error) {
+	ins, err := h.store.ListIntegrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, in := range ins {
+		if in.Deployment == models.DeploymentCloud {
+			out[in.CloudID] = in.Name
+		}
+	}
+	return out, nil
+}
+
 func (h *handler) exchangeDC(c echo.Context, flow jiraFlow) (models.IntegrationGrant, error) {
 	ctx := c.Request().Context()
 	g := models.IntegrationGrant{Name: flow.Name, Deployment: flow.Deployment, BaseURL: flow.BaseURL, ClientID: flow.ClientID, ClientSecret: flow.ClientSecret}
@@ -386,6 +403,10 @@ func (h *handler) saveGrant(c echo.Context, flow jiraFlow, g models.IntegrationG
 		return redirectWithFlash(c, views.FlashSuccess, "“"+g.Name+"” is reconnected; waiting tasks are being updated again.", integrationURL(id))
 	}
 	in, err := h.store.CreateIntegration(ctx, actor(c), g)
+	var ve *models.ValidationError
+	if errors.As(err, &ve) {
+		return userError(ve.Fields["site"] + msgNothingSaved)
+	}
 	if err != nil {
 		return err
 	}
@@ -420,6 +441,13 @@ func (h *handler) grantCodecs() []securecookie.Codec {
 // showSitePicker renders the picker at the callback (no redirect: the
 // grant must not be stored before the admin chooses). The page is no-store.
 func (h *handler) showSitePicker(c echo.Context, flow jiraFlow, g models.IntegrationGrant, sites []jira.Site) error {
+	taken, err := h.connectedSites(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(sites, func(s jira.Site) bool { return taken[s.CloudID] == "" }) {
+		return userError("Every Jira site this authorization covers is already connected: reconnect an existing integration instead." + msgNothingSaved)
+	}
 	nonce, err := randomToken()
 	if err != nil {
 		return err
@@ -434,8 +462,12 @@ func (h *handler) showSitePicker(c echo.Context, flow jiraFlow, g models.Integra
 	}
 	setJiraPick(c, nonce)
 	page := views.SitePickerPage{Meta: h.pageMeta(c, "Choose a Jira site", views.NavIntegrations), Name: flow.Name, Grant: sealed}
+	checked := false
 	for _, s := range sites {
-		page.Sites = append(page.Sites, views.SiteOption{CloudID: s.CloudID, Name: s.Name, URL: s.URL})
+		opt := views.SiteOption{CloudID: s.CloudID, Name: s.Name, URL: s.URL, ConnectedAs: taken[s.CloudID]}
+		opt.Checked = !checked && opt.ConnectedAs == ""
+		checked = checked || opt.Checked
+		page.Sites = append(page.Sites, opt)
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return render(c, http.StatusOK, views.SitePicker(page))

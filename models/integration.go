@@ -105,7 +105,13 @@ func (s *Store) CreateIntegration(ctx context.Context, a Actor, g IntegrationGra
 		in.ConnectedByID = &id
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := siteFree(tx, in); err != nil {
+			return err
+		}
 		if err := tx.Omit("ConnectedBy").Create(&in).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) { // connected concurrently
+				return siteTakenError(in, Integration{Name: "another integration"})
+			}
 			return translate(err, "create integration")
 		}
 		upd := s.sealTokens(in.ID, g.Token)
@@ -119,6 +125,30 @@ func (s *Store) CreateIntegration(ctx context.Context, a Actor, g IntegrationGra
 		return Integration{}, err
 	}
 	return s.Integration(ctx, in.ID)
+}
+
+// siteFree refuses a second integration for the same Jira site (a unique
+// index backs this up).
+func siteFree(tx *gorm.DB, in Integration) error {
+	q := tx.Where("deployment = ?", in.Deployment)
+	if in.Deployment == DeploymentCloud {
+		q = q.Where("cloud_id = ?", in.CloudID)
+	} else {
+		q = q.Where("base_url = ?", in.BaseURL)
+	}
+	var cur Integration
+	switch err := q.Take(&cur).Error; {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return nil
+	case err != nil:
+		return translate(err, "look up the site's integration")
+	}
+	return siteTakenError(in, cur)
+}
+
+func siteTakenError(in, cur Integration) error {
+	return &ValidationError{Fields: map[string]string{"site": fmt.Sprintf(
+		"%s is already connected as “%s”: reconnect or disconnect that integration instead of adding another.", in.SiteOrBaseURL(), cur.Name)}}
 }
 
 // ReconnectIntegration stores fresh tokens after a new consent, keeps every

@@ -119,9 +119,11 @@ type SitePickerPage struct {
 
 // SiteOption is one Cloud site the grant covers.
 type SiteOption struct {
-	CloudID string
-	Name    string
-	URL     string
+	CloudID     string
+	Name        string
+	URL         string
+	ConnectedAs string // the integration already on this site, if any: not selectable
+	Checked     bool   // the first selectable site
 }
 
 // IntegrationPage is an integration's Manage page: its Jira projects.

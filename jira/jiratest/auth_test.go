@@ -3,8 +3,10 @@ package jiratest
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -230,6 +232,41 @@ func TestAccessibleResourcesListsChosenSite(t *testing.T) {
 	}
 	if status, _, _ := do(t, e.http, http.MethodGet, e.sim.APIURL()+"/ex/jira/"+other.CloudID+"/rest/api/3/project/search", at, nil); status != http.StatusOK {
 		t.Fatalf("granted site: %d", status)
+	}
+}
+
+// Like Atlassian's, a token lists every site the app was authorized for:
+// earlier consents count until their grants are revoked.
+func TestAccessibleResourcesAccumulateAcrossConsents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	other := e.sim.AddCloudSite("beta")
+	sitesOf := func(code string) []string {
+		t.Helper()
+		status, tok := e.exchange(t, code)
+		if status != http.StatusOK {
+			t.Fatal(status, tok)
+		}
+		var out []struct{ ID string }
+		status, body := doRaw(t, e.http, http.MethodGet, e.sim.APIURL()+"/oauth/token/accessible-resources", tok["access_token"].(string))
+		if err := json.Unmarshal(body, &out); status != http.StatusOK || err != nil {
+			t.Fatalf("accessible-resources: %d %s", status, body)
+		}
+		var ids []string
+		for _, r := range out {
+			ids = append(ids, r.ID)
+		}
+		return ids
+	}
+	if got := sitesOf(e.code(t, "write:jira-work offline_access", e.site.Name)); !slices.Equal(got, []string{e.site.CloudID}) {
+		t.Fatalf("first consent covers %v", got)
+	}
+	if got := sitesOf(e.code(t, "write:jira-work offline_access", "beta")); !slices.Equal(got, []string{e.site.CloudID, other.CloudID}) {
+		t.Fatalf("second consent covers %v, want both sites", got)
+	}
+	e.sim.RevokeGrants()
+	if got := sitesOf(e.code(t, "write:jira-work offline_access", "beta")); !slices.Equal(got, []string{other.CloudID}) {
+		t.Fatalf("after revocation the consent covers %v, want beta only", got)
 	}
 }
 

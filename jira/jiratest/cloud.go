@@ -58,8 +58,11 @@ func (s *Sim) cloudAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// cloudDecide handles Accept/Decline. The grant covers the chosen site only
-// (the only site when there is one; none when there are no sites).
+// cloudDecide handles Accept/Decline. The grant covers the chosen site (the
+// only site when there is one; none when there are no sites) and, as on
+// Atlassian, whose accessible-resources lists every site the app is
+// authorized for, the sites of the client's earlier grants that were not
+// revoked.
 func (s *Sim) cloudDecide(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		renderAuthError(w, http.StatusBadRequest, err.Error())
@@ -100,11 +103,28 @@ func (s *Sim) finishConsent(w http.ResponseWriter, r *http.Request, c *consentRe
 			}
 			code.sites = []*Site{site}
 		}
+		code.sites = s.authorizedSites(c.clientID, code.sites)
 	}
 	value := randomToken("code.")
 	s.tokens.codes[value] = code
 	params.Set("code", value)
 	http.Redirect(w, r, redirectWith(c.redirectURI, params), http.StatusFound)
+}
+
+// authorizedSites is chosen plus the sites of clientID's live Cloud grants,
+// in the order the sites were added. s.mu must be held.
+func (s *Sim) authorizedSites(clientID string, chosen []*Site) []*Site {
+	var out []*Site
+	for _, site := range s.sites {
+		covered := slices.Contains(chosen, site)
+		for _, g := range s.tokens.grants {
+			covered = covered || (g.dc == nil && g.clientID == clientID && !g.revoked && slices.Contains(g.sites, site))
+		}
+		if covered {
+			out = append(out, site)
+		}
+	}
+	return out
 }
 
 // cloudToken is POST /oauth/token (JSON or form body, client auth in the body
