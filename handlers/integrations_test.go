@@ -184,6 +184,27 @@ func TestJiraDataCenterAuthorizeUsesPKCE(t *testing.T) {
 	}
 }
 
+// A Jira that has an integration is refused on the form, before any consent.
+func TestJiraDataCenterSecondIntegrationRefused(t *testing.T) {
+	e := newJiraEnv(t, models.DialectSQLite)
+	dc := e.sim.AddDataCenter("/jira")
+	id, secret := dc.AddClient(testCallback, "WRITE")
+	form := url.Values{"name": {"DC"}, "self_hosted": {"1"}, "base_url": {dc.BaseURL()}, "client_id": {id}, "client_secret": {secret}}
+	e.integrationFrom(e.callback(e.consent(e.start(form), true)))
+	form.Set("name", "DC again")
+	form.Set("base_url", dc.BaseURL()+"/")
+	rec := e.admin.post("/integrations/jira", form)
+	if rec.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("second connect: %d, want 422", rec.Code)
+	}
+	if msg := parseHTML(t, rec).Find(`[data-testid=error-base_url]`).Text(); !strings.Contains(msg, "already connected as “DC”") {
+		t.Errorf("base_url error %q", msg)
+	}
+	if n := len(e.integrations()); n != 1 {
+		t.Errorf("%d integrations", n)
+	}
+}
+
 // TestJiraCallbackRejects: forged, replayed and expired states, and a
 // declined consent, end on Integrations with a message and store nothing.
 func TestJiraCallbackRejects(t *testing.T) {

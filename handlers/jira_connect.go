@@ -133,10 +133,31 @@ func (h *handler) validateConnect(ctx context.Context, f *views.JiraConnectForm,
 		return flow, errs
 	}
 	f.BaseURL, flow.BaseURL = base, base
+	if name, err := h.integrationAt(ctx, base); err != nil || name != "" {
+		errs["base_url"] = "This Jira is already connected as “" + name + "”: reconnect or disconnect that integration instead of adding another."
+		if err != nil {
+			errs["base_url"] = "Privilege could not check its existing integrations; try again in a moment."
+		}
+		return flow, errs
+	}
 	if msg := probeMessage(o.ProbeServerInfo(ctx, base)); msg != "" {
 		errs["base_url"] = msg
 	}
 	return flow, errs
+}
+
+// integrationAt is the name of the Data Center integration at base, or "".
+func (h *handler) integrationAt(ctx context.Context, base string) (string, error) {
+	ins, err := h.store.ListIntegrations(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, in := range ins {
+		if in.Deployment == models.DeploymentDataCenter && in.BaseURL == base {
+			return in.Name, nil
+		}
+	}
+	return "", nil
 }
 
 const cloudMissingMessage = "Jira Cloud cannot be connected yet: the operator must register Privilege's Atlassian OAuth 2.0 app and set PRIVILEGE_ATLASSIAN_CLIENT_ID and PRIVILEGE_ATLASSIAN_CLIENT_SECRET. Self-hosted Jira (Data Center / Server) works without them."
