@@ -19,6 +19,14 @@ func BenchmarkRequestPath(b *testing.B) {
 			f.request(b)
 		}
 	})
+	b.Run("CreateRequestParallel", func(b *testing.B) {
+		b.SetParallelism(8) // 16 writers on two cores, like the API under load
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				f.request(b)
+			}
+		})
+	})
 	b.Run("Decide", func(b *testing.B) {
 		ids := make([]int64, b.N)
 		for i := range ids {

@@ -25,6 +25,8 @@ type Store struct {
 	// Other processes still wait through busy_timeout.
 	writeMu sync.Mutex
 
+	group groupCommit // SQLite transactions waiting to be committed together
+
 	enqueued  atomic.Int64           // sync jobs written by this process
 	onEnqueue atomic.Pointer[func()] // called after a commit that wrote jobs
 }
@@ -63,7 +65,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
+// tx runs fn in a transaction: on SQLite in the next group commit (see
+// groupcommit.go), on PostgreSQL on its own.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if s.dialect == DialectSQLite {
+		return s.txGrouped(ctx, fn)
+	}
 	unlock := s.lockWrites()
 	before := s.enqueued.Load()
 	err := s.db.WithContext(ctx).Transaction(fn)

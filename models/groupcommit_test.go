@@ -1,0 +1,106 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm"
+)
+
+func newGroupStore(t *testing.T) *Store {
+	t.Helper()
+	ctx := context.Background()
+	db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "group.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := NewSealer([][]byte{make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewStore(db, sealer)
+}
+
+// Concurrent SQLite transactions share commits, yet each keeps its own
+// outcome: a failing or panicking one leaves no trace, the others are saved.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	s := newGroupStore(t)
+	ctx := context.Background()
+	errBoom := errors.New("boom")
+	const n = 300
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	panics := make([]any, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panics[i] = recover() }()
+			results[i] = s.tx(ctx, func(tx *gorm.DB) error {
+				if err := s.audit(tx, SystemActor, AuditAction("test"), "test", int64(i+1), fmt.Sprint(i)); err != nil {
+					return err
+				}
+				switch i % 3 {
+				case 1:
+					return errBoom
+				case 2:
+					if i%2 == 0 {
+						panic("bad fn")
+					}
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	var saved []string
+	if err := s.db.Model(&AuditEvent{}).Where("action = ?", "test").Order("detail").Pluck("detail", &saved).Error; err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for i := range n {
+		switch {
+		case i%3 == 1:
+			if !errors.Is(results[i], errBoom) {
+				t.Errorf("tx %d: %v, want its own error", i, results[i])
+			}
+		case i%3 == 2 && i%2 == 0:
+			if panics[i] != "bad fn" {
+				t.Errorf("tx %d: panic %v, want it re-raised in its caller", i, panics[i])
+			}
+		default:
+			if results[i] != nil || panics[i] != nil {
+				t.Errorf("tx %d: %v %v", i, results[i], panics[i])
+			}
+			want[fmt.Sprint(i)] = true
+		}
+	}
+	if len(saved) != len(want) {
+		t.Fatalf("%d rows saved, want %d", len(saved), len(want))
+	}
+	for _, d := range saved {
+		if !want[d] {
+			t.Errorf("row of tx %s saved, but it failed", d)
+		}
+	}
+}
+
+// A caller whose context is over before its turn is not run.
+func TestGroupCommitSkipsCancelled(t *testing.T) {
+	s := newGroupStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	err := s.tx(ctx, func(tx *gorm.DB) error { ran = true; return nil })
+	if !errors.Is(err, context.Canceled) || ran {
+		t.Fatalf("err %v, ran %v", err, ran)
+	}
+}
