@@ -95,11 +95,13 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	return &DB{Gorm: g, SQL: sqlDB, Dialect: DialectSQLite}, nil
 }
 
+// openPostgres opens dsn. pgx's errors never echo the URL's password
+// (TestPostgresErrorsHidePassword).
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	// No gorm statement cache here: pgx keeps its own per connection.
 	g, err := gorm.Open(postgres.Open(dsn), gormConfig())
 	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", redactDSNError(err))
+		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	sqlDB, err := g.DB()
 	if err != nil {
@@ -110,7 +112,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
-		return nil, fmt.Errorf("connect to postgres: %w", redactDSNError(err))
+		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
 	return &DB{Gorm: g, SQL: sqlDB, Dialect: DialectPostgres}, nil
 }
@@ -154,9 +156,6 @@ type stmtTx struct {
 func (t *stmtTx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
 	return t.pool.PrepareContext(ctx, query)
 }
-
-// redactDSNError keeps connection errors from echoing a password.
-func redactDSNError(err error) error { return err }
 
 // sqliteDialector maps modernc's error codes to gorm's sentinels, which the
 // stock dialector cannot decode (it expects mattn's error type).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"privilege/models"
@@ -58,6 +59,19 @@ func TestSQLiteFileIsOwnerOnly(t *testing.T) {
 		}
 		if st.Mode().Perm() != 0o600 {
 			t.Errorf("%s has mode %v, want 0600", filepath.Base(p), st.Mode().Perm())
+		}
+	}
+}
+
+// A wrong or unreachable PostgreSQL URL is reported without its password.
+func TestPostgresErrorsHidePassword(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://app:topsecret@127.0.0.1:1/db?connect_timeout=2", // refused
+		"postgres://app:topsecret@127.0.0.1:99999/db",               // unparsable port
+	} {
+		_, err := models.Open(context.Background(), dsn, "")
+		if err == nil || strings.Contains(err.Error(), "topsecret") {
+			t.Errorf("%s: error %v", dsn, err)
 		}
 	}
 }
