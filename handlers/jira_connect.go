@@ -133,31 +133,19 @@ func (h *handler) validateConnect(ctx context.Context, f *views.JiraConnectForm,
 		return flow, errs
 	}
 	f.BaseURL, flow.BaseURL = base, base
-	if name, err := h.integrationAt(ctx, base); err != nil || name != "" {
-		errs["base_url"] = "This Jira is already connected as “" + name + "”: reconnect or disconnect that integration instead of adding another."
-		if err != nil {
-			errs["base_url"] = "Privilege could not check its existing integrations; try again in a moment."
-		}
+	taken, err := h.connectedSites(ctx)
+	switch {
+	case err != nil:
+		errs["base_url"] = "Privilege could not check its existing integrations; try again in a moment."
+		return flow, errs
+	case taken[base] != "":
+		errs["base_url"] = "This Jira is already connected as “" + taken[base] + "”: reconnect or disconnect that integration instead of adding another."
 		return flow, errs
 	}
 	if msg := probeMessage(o.ProbeServerInfo(ctx, base)); msg != "" {
 		errs["base_url"] = msg
 	}
 	return flow, errs
-}
-
-// integrationAt is the name of the Data Center integration at base, or "".
-func (h *handler) integrationAt(ctx context.Context, base string) (string, error) {
-	ins, err := h.store.ListIntegrations(ctx)
-	if err != nil {
-		return "", err
-	}
-	for _, in := range ins {
-		if in.Deployment == models.DeploymentDataCenter && in.BaseURL == base {
-			return in.Name, nil
-		}
-	}
-	return "", nil
 }
 
 const cloudMissingMessage = "Jira Cloud cannot be connected yet: the operator must register Privilege's Atlassian OAuth 2.0 app and set PRIVILEGE_ATLASSIAN_CLIENT_ID and PRIVILEGE_ATLASSIAN_CLIENT_SECRET. Self-hosted Jira (Data Center / Server) works without them."
@@ -311,8 +299,8 @@ func (h *handler) completeConsent(c echo.Context, flow jiraFlow) error {
 	return h.showSitePicker(c, flow, g, sites)
 }
 
-// connectedSites maps each connected Cloud site (cloud id) to the name of
-// its integration.
+// connectedSites maps each connected site (a Cloud site's cloud id, a Data
+// Center's base URL) to the name of its integration.
 func (h *handler) connectedSites(ctx context.Context) (map[string]string, error) {
 	ins, err := h.store.ListIntegrations(ctx)
 	if err != nil {
@@ -322,6 +310,8 @@ func (h *handler) connectedSites(ctx context.Context) (map[string]string, error)
 	for _, in := range ins {
 		if in.Deployment == models.DeploymentCloud {
 			out[in.CloudID] = in.Name
+		} else {
+			out[in.BaseURL] = in.Name
 		}
 	}
 	return out, nil
