@@ -2,7 +2,6 @@ package jira
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -70,7 +69,10 @@ func (p *Pacer) site(key string) *sitePace {
 	return s
 }
 
-// wait blocks until a call to the site may go out.
+// wait blocks until a call to the site may go out. A pause the call cannot
+// sit out (longer than maxTransparentWait or than its deadline allows) fails
+// at once with the site's Retry-After, so the caller reschedules instead of
+// timing out.
 func (p *Pacer) wait(ctx context.Context, s *sitePace) error {
 	for {
 		p.mu.Lock()
@@ -78,6 +80,9 @@ func (p *Pacer) wait(ctx context.Context, s *sitePace) error {
 		p.mu.Unlock()
 		if pause <= 0 {
 			break
+		}
+		if deadline, ok := ctx.Deadline(); pause > maxTransparentWait || (ok && time.Until(deadline) < pause) {
+			return &RateLimitError{Status: http.StatusTooManyRequests, RetryAfter: pause, Reason: "paused after an earlier 429"}
 		}
 		t := time.NewTimer(pause)
 		select {
@@ -185,8 +190,7 @@ func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req = req.Clone(req.Context())
 			req.Body = body
 		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
+		drainClose(resp.Body)
 	}
 }
 

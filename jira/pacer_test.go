@@ -93,3 +93,28 @@ func TestPacerDoesNotResendAnAmbiguous503Post(t *testing.T) {
 		t.Fatalf("status %d, hits %d: a POST that may have been applied was resent", resp.StatusCode, hits.Load())
 	}
 }
+
+// After a 429 asking for a long wait, later calls to the site fail at once
+// with that Retry-After instead of blocking until they time out.
+func TestPacerFailsFastDuringALongPause(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Retry-After", "300")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: NewPacer(rate.Inf, 1).Wrap(http.DefaultTransport)}
+	resp, err := client.Get(srv.URL + "/rest/api/2/issue/X-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || hits.Load() != 1 {
+		t.Fatalf("first call: status %d, hits %d", resp.StatusCode, hits.Load())
+	}
+	_, err = client.Get(srv.URL + "/rest/api/2/issue/X-2")
+	if d, ok := RetryAfter(err); !ok || d < 290*time.Second || hits.Load() != 1 {
+		t.Fatalf("second call: %v (retry after %v), hits %d; want an immediate rate-limit error", err, d, hits.Load())
+	}
+}

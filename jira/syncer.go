@@ -139,10 +139,10 @@ func (s *Syncer) Run(ctx context.Context) {
 	for {
 		s.beat.Store(time.Now().UnixNano())
 		lastExpire = s.expireIfDue(ctx, lastExpire)
-		// Claim a batch (one transaction for up to Workers jobs) only when the
-		// local queue is empty, then hand jobs to workers as slots free up.
+		// Claim a batch (one transaction) for the free workers only: a claimed
+		// job's lease runs from the claim, so none may wait for a worker.
 		if len(queue) == 0 && inflight < s.cfg.Workers && ctx.Err() == nil {
-			jobs, err := s.store.ClaimJobs(ctx, s.owner, s.cfg.Workers, s.cfg.Lease)
+			jobs, err := s.store.ClaimJobs(ctx, s.owner, s.cfg.Workers-inflight, s.cfg.Lease)
 			if err != nil && ctx.Err() == nil {
 				s.log.Error("claim sync jobs", "err", err)
 			}

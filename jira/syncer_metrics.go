@@ -31,24 +31,42 @@ func NewSyncMetrics(reg prometheus.Registerer, stats func(ctx context.Context) (
 		return m
 	}
 	reg.MustRegister(m.jobs, m.duration)
-	gauge := func(name, help string, pick func(models.SyncStats) float64) prometheus.GaugeFunc {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			st, err := stats(ctx)
-			if err != nil {
-				return -1
-			}
-			return pick(st)
-		})
-	}
-	reg.MustRegister(
-		gauge("sync_backlog_jobs", "Sync jobs pending or running.", func(s models.SyncStats) float64 { return float64(s.Backlog) }),
-		gauge("sync_failed_requests", "Requests whose Jira sync failed and waits for an admin.", func(s models.SyncStats) float64 { return float64(s.Failed) }),
-		gauge("sync_parked_requests", "Requests waiting for a Jira integration to be reconnected.", func(s models.SyncStats) float64 { return float64(s.Parked) }),
-		gauge("sync_oldest_pending_age_seconds", "Age of the oldest pending sync job.", func(s models.SyncStats) float64 { return s.OldestPendingAge.Seconds() }),
-	)
+	reg.MustRegister(outboxCollector{stats: stats})
 	return m
+}
+
+// outboxCollector reads the outbox once per scrape for all its gauges, so
+// they come from one snapshot.
+type outboxCollector struct {
+	stats func(ctx context.Context) (models.SyncStats, error)
+}
+
+var (
+	backlogDesc = prometheus.NewDesc("sync_backlog_jobs", "Sync jobs pending or running.", nil, nil)
+	failedDesc  = prometheus.NewDesc("sync_failed_requests", "Requests whose Jira sync failed and waits for an admin.", nil, nil)
+	parkedDesc  = prometheus.NewDesc("sync_parked_requests", "Requests waiting for a Jira integration to be reconnected.", nil, nil)
+	oldestDesc  = prometheus.NewDesc("sync_oldest_pending_age_seconds", "Age of the oldest pending sync job.", nil, nil)
+)
+
+func (outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{backlogDesc, failedDesc, parkedDesc, oldestDesc} {
+		ch <- d
+	}
+}
+
+// Collect reports -1 for every gauge when the outbox cannot be read.
+func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := c.stats(ctx)
+	values := []float64{float64(st.Backlog), float64(st.Failed), float64(st.Parked), st.OldestPendingAge.Seconds()}
+	for i, d := range []*prometheus.Desc{backlogDesc, failedDesc, parkedDesc, oldestDesc} {
+		v := values[i]
+		if err != nil {
+			v = -1
+		}
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+	}
 }
 
 func (m *SyncMetrics) observeJob(k resultKind, d time.Duration) {
