@@ -212,7 +212,8 @@ func TestDisabledUserLosesAccessAtOnce(t *testing.T) {
 
 func TestLoginNextIsLocalOnly(t *testing.T) {
 	app := newSetUpApp(t, models.DialectSQLite)
-	for next, want := range map[string]string{"/accounts?q=x": "/accounts?q=x", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/"} {
+	for next, want := range map[string]string{"/accounts?q=x": "/accounts?q=x", "//evil.example": "/", "https://evil.example": "/", "/\\evil": "/",
+		"/\t/evil.example": "/", "/\n/evil.example": "/", "/a\\b": "/"} {
 		rec := app.client().post("/login", url.Values{"email": {"admin@example.com"}, "password": {testPassword}, "next": {next}})
 		if got := rec.Header().Get("Location"); got != want {
 			t.Errorf("next=%q → %q, want %q", next, got, want)

@@ -112,9 +112,12 @@ func redirectToLogin(c echo.Context) error {
 }
 
 // safeNext keeps only local paths, so /login?next= is no open redirect.
+// Browsers drop tabs and newlines from URLs and read a backslash as a slash,
+// so "/\t/evil.example" would leave the site: any control character or
+// backslash is refused.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return "/"
 	}
 	return next
