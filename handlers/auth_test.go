@@ -82,7 +82,11 @@ func TestCSRF(t *testing.T) {
 	// Cross-site fetch metadata is refused even with a valid token.
 	f = form()
 	f.Set("_csrf", c.csrf())
-	wantStatus(t, c.postRaw("/accounts", f, http.Header{"Sec-Fetch-Site": {"cross-site"}}), http.StatusForbidden)
+	cross := c.postRaw("/accounts", f, http.Header{"Sec-Fetch-Site": {"cross-site"}})
+	wantStatus(t, cross, http.StatusForbidden)
+	if !strings.Contains(cross.Body.String(), "came from another site") {
+		t.Errorf("cross-site post answered %q", cross.Body.String())
+	}
 	if app.accountCount() != 0 {
 		t.Fatal("account stored from a cross-site POST")
 	}

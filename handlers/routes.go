@@ -139,8 +139,16 @@ func (h *handler) csrf() echo.MiddlewareFunc {
 		CookieHTTPOnly: true,
 		CookieSecure:   h.secure,
 		CookieSameSite: http.SameSiteLaxMode,
-		ErrorHandler: func(error, echo.Context) error {
-			return newAPIError(http.StatusForbidden, codeForbidden, "The form expired or came from another site. Reload the page and try again.")
+		ErrorHandler: func(error, echo.Context) error { return errCSRF },
+		// A cross-site form post (Sec-Fetch-Site) gets the same message as a
+		// missing token; same-site falls back to the token check.
+		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
+			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "cross-site" {
+				return false, errCSRF
+			}
+			return false, nil
 		},
 	})
 }
+
+var errCSRF = newAPIError(http.StatusForbidden, codeForbidden, "The form expired or came from another site. Reload the page and try again.")
