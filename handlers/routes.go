@@ -139,7 +139,7 @@ func (h *handler) csrf() echo.MiddlewareFunc {
 		CookieHTTPOnly: true,
 		CookieSecure:   h.secure,
 		CookieSameSite: http.SameSiteLaxMode,
-		ErrorHandler: func(error, echo.Context) error { return errCSRF },
+		ErrorHandler:   func(error, echo.Context) error { return errCSRF },
 		// A cross-site form post (Sec-Fetch-Site) gets the same message as a
 		// missing token; same-site falls back to the token check.
 		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {

@@ -240,10 +240,11 @@ func (u *linkUpdate) exec(tx *gorm.DB, requestID int64) error {
 func (s *Store) CompleteJob(ctx context.Context, job SyncJob, watermark int64, state SyncState, note string, p SyncProgress) error {
 	now := s.Now()
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		// Settled jobs are deleted: the job and every older pending job of the
-		// request, whose work the reconcile covered.
-		if err := tx.Exec("DELETE FROM sync_jobs WHERE request_id = ? AND (id = ? OR (id <= ? AND state = ?))",
-			job.RequestID, job.ID, watermark, JobPending).Error; err != nil {
+		// Settled jobs are deleted: the job and every older job of the request
+		// not running elsewhere (pending, or failed or parked earlier), whose
+		// work the reconcile covered.
+		if err := tx.Exec("DELETE FROM sync_jobs WHERE request_id = ? AND (id = ? OR (id <= ? AND state IN (?, ?, ?)))",
+			job.RequestID, job.ID, watermark, JobPending, JobFailed, JobParked).Error; err != nil {
 			return translate(err, "complete job")
 		}
 		var u linkUpdate
@@ -336,6 +337,10 @@ func (s *Store) RetryRequestSync(ctx context.Context, a Actor, requestID int64) 
 		}
 		if res.RowsAffected == 0 {
 			return fmt.Errorf("request %d has no failed sync: %w", requestID, ErrConflict)
+		}
+		// The failed or parked job is replaced by the new one.
+		if err := tx.Exec("DELETE FROM sync_jobs WHERE request_id = ? AND state IN (?, ?)", requestID, JobFailed, JobParked).Error; err != nil {
+			return translate(err, "drop settled jobs")
 		}
 		if err := s.enqueue(tx, requestID); err != nil {
 			return err

@@ -9,7 +9,8 @@ import (
 )
 
 // adfSchema is @atlaskit/adf-schema 57.7.22 dist/json-schema/v1/full.json
-// (JSON Schema draft-04), byte-identical to shared/specs/adf-schema-v1-full.json.
+// (JSON Schema draft-04), byte-identical to the project's shared specs/adf-schema-v1-full.json
+// (TestEmbeddedADFSchemaMatchesSpec checks when that copy is at hand).
 //
 //go:embed adf-schema-v1-full.json
 var adfSchema []byte

@@ -19,8 +19,8 @@
 // *Clock) so token, code and refresh-token expiry can be tested without
 // sleeping. Sim.Advance shifts the simulator's view of time on top of that.
 //
-// Behaviour follows shared/docs/jira-api.md §7 and §8; the conformance test
-// validates every implemented 2xx response against the vendored OpenAPI
-// documents. See the README-style notes on each exported type for the exact
+// Behaviour follows the project's shared docs/jira-api.md §7 and §8; the conformance test
+// validates every implemented 2xx response against the OpenAPI
+// documents copied into testdata/. See the notes on each exported type for the exact
 // rules that are enforced.
 package jiratest
