@@ -203,7 +203,10 @@ func (h *handler) startJiraReconnect(c echo.Context) error {
 		return err
 	}
 	o := h.deps.JiraOAuth
-	if o == nil || in.Deployment == models.DeploymentCloud && !o.CloudConfigured() {
+	switch {
+	case o == nil:
+		return redirectWithFlash(c, views.FlashError, "Jira is not available in this installation.", integrationsPath)
+	case in.Deployment == models.DeploymentCloud && !o.CloudConfigured():
 		return redirectWithFlash(c, views.FlashError, cloudMissingMessage, integrationsPath)
 	}
 	flow := jiraFlow{Name: in.Name, Deployment: in.Deployment, BaseURL: in.BaseURL, ClientID: in.ClientID, ReconnectID: in.ID}

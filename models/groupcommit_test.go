@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -39,6 +40,9 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make([]error, n)
 	panics := make([]any, n)
+	// Hold the writer lock until every transaction has queued, so they are
+	// committed in groups of many (the savepoint path), not one by one.
+	s.writeMu.Lock()
 	for i := range n {
 		wg.Add(1)
 		go func() {
@@ -60,6 +64,16 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 			})
 		}()
 	}
+	deadline := time.Now().Add(30 * time.Second)
+	for queued := 0; queued < n-1; time.Sleep(time.Millisecond) { // polling with a deadline
+		s.group.mu.Lock()
+		queued = len(s.group.queue)
+		s.group.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d transactions queued", queued)
+		}
+	}
+	s.writeMu.Unlock()
 	wg.Wait()
 	var saved []string
 	if err := s.db.Model(&AuditEvent{}).Where("action = ?", "test").Order("detail").Pluck("detail", &saved).Error; err != nil {

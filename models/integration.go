@@ -110,7 +110,8 @@ func (s *Store) CreateIntegration(ctx context.Context, a Actor, g IntegrationGra
 		}
 		if err := tx.Omit("ConnectedBy").Create(&in).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) { // connected concurrently
-				return siteTakenError(in, Integration{Name: "another integration"})
+				return &ValidationError{Fields: map[string]string{"site": in.SiteOrBaseURL() +
+					" was connected by someone else a moment ago: reconnect or disconnect that integration instead of adding another."}}
 			}
 			return translate(err, "create integration")
 		}
