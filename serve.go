@@ -101,6 +101,8 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
+			stopSync()
+			<-syncDone // the database closes after the syncer stops
 			return fmt.Errorf("http server: %w", err)
 		}
 	case <-ctx.Done():
