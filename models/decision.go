@@ -109,9 +109,9 @@ func (s *Store) Cancel(ctx context.Context, requester User, id int64, reason str
 		return AccessRequest{}, err
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		var req AccessRequest
-		if err := tx.Take(&req, id).Error; err != nil {
-			return translate(err, fmt.Sprintf("request %d", id))
+		req, err := readRequest(tx, id, nil)
+		if err != nil {
+			return err
 		}
 		if req.RequesterID != requester.ID {
 			return ErrNotRequester
@@ -138,7 +138,10 @@ func (s *Store) Revoke(ctx context.Context, admin User, id int64, reason string)
 		return AccessRequest{}, err
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		req := AccessRequest{ID: id}
+		req, err := readRequest(tx, id, nil) // a missing request is ErrNotFound, not ErrNotRevocable
+		if err != nil {
+			return err
+		}
 		now := s.Now()
 		if err := s.transition(tx, &req, RequestApproved, map[string]any{"status": RequestRevoked, "access_ends_at": now, "updated_at": now}, ErrNotRevocable); err != nil {
 			return err

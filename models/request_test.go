@@ -259,3 +259,25 @@ func TestPendingExpiresAndApprovedAccessEnds(t *testing.T) {
 		})
 	}
 }
+
+func TestRevoke(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		f := newFixture(t, s)
+		r := f.request(t)
+		modeltest.Must(s.Decide(ctx, f.approver, r.ID, models.DecisionApprove, ""))
+		if _, err := s.Revoke(ctx, f.approver, r.ID, "leaving"); !errors.Is(err, models.ErrNotApprover) {
+			t.Errorf("approver revoked: %v", err)
+		}
+		got, err := s.Revoke(ctx, f.admin, r.ID, "incident over")
+		if err != nil || got.Status != models.RequestRevoked || got.Events[len(got.Events)-1].Kind != models.EventRevoked {
+			t.Fatalf("revoke: %v %+v", err, got)
+		}
+		if _, err := s.Revoke(ctx, f.admin, r.ID, "again"); !errors.Is(err, models.ErrNotRevocable) {
+			t.Errorf("revoked twice: %v", err)
+		}
+		if _, err := s.Revoke(ctx, f.admin, r.ID+1000, "nobody"); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("missing request: %v, want not found", err)
+		}
+	})
+}
