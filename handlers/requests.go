@@ -154,6 +154,11 @@ func (h *handler) createRequest(c echo.Context) error {
 }
 
 func (h *handler) renderRequestForm(c echo.Context, status int, f views.RequestForm, defaults bool) error {
+	accounts, err := h.store.AllAccounts(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	f.Accounts = accounts
 	if err := h.fillRequestForm(c, &f, defaults); err != nil {
 		return err
 	}
@@ -161,15 +166,11 @@ func (h *handler) renderRequestForm(c echo.Context, status int, f views.RequestF
 	return render(c, status, views.RequestNew(f))
 }
 
-// fillRequestForm loads the accounts and the chosen account's resources,
-// ticking the ones already chosen; defaults fills an empty duration.
+// fillRequestForm loads the chosen account's resources, ticking the ones
+// already chosen; defaults fills an empty duration. (The account list is the
+// full page's; the htmx resource fragment does not show it.)
 func (h *handler) fillRequestForm(c echo.Context, f *views.RequestForm, defaults bool) error {
 	ctx := c.Request().Context()
-	accounts, err := h.store.AllAccounts(ctx)
-	if err != nil {
-		return err
-	}
-	f.Accounts = accounts
 	chosen := map[string]bool{}
 	for _, r := range f.Resources {
 		chosen[r.Name] = true
