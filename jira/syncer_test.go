@@ -278,3 +278,29 @@ func TestSyncPostsEachCommentOnceAfterADroppedConnection(t *testing.T) {
 		}
 	})
 }
+
+// A request parked before its task was created is detached, not left parked
+// forever, when the integration is disconnected.
+func TestDisconnectDetachesParkedRequestsWithoutTask(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		h.link = h.linkProject("OPS", h.account.ID)
+		if err := h.store.MarkReconnectRequired(h.ctx, h.integ.ID, "test"); err != nil {
+			t.Fatal(err)
+		}
+		r := h.request(h.account)
+		h.drain()
+		if got := h.reqState(r.ID); got.Issue.SyncState != models.SyncParked {
+			t.Fatalf("before disconnect: %s", got.Issue.SyncState)
+		}
+		if err := h.store.DisconnectIntegration(h.ctx, models.SystemActor, h.integ.ID); err != nil {
+			t.Fatal(err)
+		}
+		got := h.reqState(r.ID)
+		if got.Issue.SyncState != models.SyncDetached || !strings.Contains(got.Issue.LastError, "before the task was created") {
+			t.Fatalf("after disconnect: %s %q", got.Issue.SyncState, got.Issue.LastError)
+		}
+		if st := modeltest.Must(h.store.SyncStats(h.ctx)); st.Parked != 0 || st.Backlog != 0 {
+			t.Fatalf("after disconnect: %+v", st)
+		}
+	})
+}

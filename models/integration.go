@@ -245,10 +245,21 @@ func (s *Store) DisconnectIntegration(ctx context.Context, a Actor, id int64) er
 		if err := tx.Take(&in, id).Error; err != nil {
 			return translate(err, fmt.Sprintf("integration %d", id))
 		}
-		now := s.Now()
-		if err := tx.Model(&JiraIssueLink{}).Where("integration_id = ? AND sync_state IN ?", id, []SyncState{SyncPending, SyncParked, SyncFailed, SyncSynced}).
-			Updates(map[string]any{"sync_state": SyncDetached, "last_error": "The Jira integration was disconnected; the task is no longer updated.", "updated_at": now}).Error; err != nil {
-			return translate(err, "detach issue links")
+		// Every request of the integration, its task created or not yet, is
+		// detached; jobs that were parked or failed would never run again.
+		reqIDs, err := integrationRequests(tx, id, []SyncState{SyncPending, SyncParked, SyncFailed, SyncSynced})
+		if err != nil {
+			return translate(err, "find the integration's requests")
+		}
+		if len(reqIDs) > 0 {
+			if err := tx.Model(&JiraIssueLink{}).Where("request_id IN ?", reqIDs).
+				Updates(map[string]any{"sync_state": SyncDetached, "updated_at": s.Now(), "last_error": gorm.Expr("CASE WHEN issue_key = '' THEN ? ELSE ? END",
+					"The Jira integration was disconnected before the task was created.", "The Jira integration was disconnected; the task is no longer updated.")}).Error; err != nil {
+				return translate(err, "detach issue links")
+			}
+			if err := tx.Where("request_id IN ? AND state IN ?", reqIDs, []JobState{JobFailed, JobParked}).Delete(&SyncJob{}).Error; err != nil {
+				return translate(err, "drop jobs that will never run")
+			}
 		}
 		if err := tx.Delete(&in).Error; err != nil {
 			return translate(err, "delete integration")

@@ -303,16 +303,28 @@ func (s *Store) settleJob(ctx context.Context, job SyncJob, js JobState, ss Sync
 	})
 }
 
+// linkOwnerJoin reaches a request's integration: where its task lives
+// (l.integration_id), or before the task exists, the integration of the
+// project its account is linked to (p.integration_id).
+const linkOwnerJoin = `FROM jira_issue_links l
+		JOIN access_requests r ON r.id = l.request_id
+		JOIN cloud_accounts a ON a.id = r.account_id
+		LEFT JOIN project_links p ON p.id = a.project_link_id`
+
+// integrationRequests lists the requests of an integration whose link is in
+// one of states.
+func integrationRequests(tx *gorm.DB, integrationID int64, states []SyncState) ([]int64, error) {
+	var ids []int64
+	err := tx.Raw(`SELECT l.request_id `+linkOwnerJoin+` WHERE l.sync_state IN ? AND COALESCE(l.integration_id, p.integration_id) = ?`,
+		states, integrationID).Scan(&ids).Error
+	return ids, err
+}
+
 func (s *Store) resumeParked(tx *gorm.DB, integrationID int64) error {
 	now := s.Now()
 	// The requests of this integration: their task lives there, or (before
 	// the task exists) their account is linked to one of its projects.
-	var reqIDs []int64
-	err := tx.Raw(`SELECT l.request_id FROM jira_issue_links l
-		JOIN access_requests r ON r.id = l.request_id
-		JOIN cloud_accounts a ON a.id = r.account_id
-		LEFT JOIN project_links p ON p.id = a.project_link_id
-		WHERE l.sync_state = ? AND COALESCE(l.integration_id, p.integration_id) = ?`, SyncParked, integrationID).Scan(&reqIDs).Error
+	reqIDs, err := integrationRequests(tx, integrationID, []SyncState{SyncParked})
 	if err != nil {
 		return translate(err, "find parked requests")
 	}
@@ -397,10 +409,7 @@ type IntegrationSyncCounts struct {
 // its task lives in (or, before the task exists, the one its account is
 // linked to), for the Integrations page.
 func (s *Store) SyncCountsByIntegration(ctx context.Context) (map[int64]IntegrationSyncCounts, error) {
-	const owner = `FROM jira_issue_links l
-		JOIN access_requests r ON r.id = l.request_id
-		JOIN cloud_accounts a ON a.id = r.account_id
-		LEFT JOIN project_links p ON p.id = a.project_link_id`
+	const owner = linkOwnerJoin
 	type row struct {
 		IntegrationID int64
 		State         string
