@@ -30,20 +30,14 @@ type Clients struct {
 }
 
 type clientOptions struct {
-	timeout     time.Duration
-	metrics     *Metrics
-	now         func() time.Time
-	tokenOpts   []TokenOption
-	tokenSource *TokenManager
+	timeout   time.Duration
+	metrics   *Metrics
+	now       func() time.Time
+	tokenOpts []TokenOption
 }
 
 // ClientOption configures Clients.
 type ClientOption func(*clientOptions)
-
-// WithCallTimeout sets the per-call timeout (default 15s).
-func WithCallTimeout(d time.Duration) ClientOption {
-	return func(o *clientOptions) { o.timeout = d }
-}
 
 // WithMetrics records request, rate-limit and refresh counters.
 func WithMetrics(m *Metrics) ClientOption { return func(o *clientOptions) { o.metrics = m } }
@@ -56,12 +50,6 @@ func WithTokenOptions(opts ...TokenOption) ClientOption {
 	return func(o *clientOptions) { o.tokenOpts = append(o.tokenOpts, opts...) }
 }
 
-// WithTokenManager makes Clients use an existing TokenManager (for example
-// one shared with other code of the process).
-func WithTokenManager(m *TokenManager) ClientOption {
-	return func(o *clientOptions) { o.tokenSource = m }
-}
-
 // NewClients returns a client factory. httpClient should come from
 // NewHTTPClient; nil means the one in oauth's config.
 func NewClients(oauth *OAuth, store TokenStore, httpClient *http.Client, opts ...ClientOption) *Clients {
@@ -72,11 +60,7 @@ func NewClients(oauth *OAuth, store TokenStore, httpClient *http.Client, opts ..
 	if httpClient == nil {
 		httpClient = oauth.cfg.HTTPClient
 	}
-	tokens := o.tokenSource
-	if tokens == nil {
-		tokenOpts := append([]TokenOption{WithTokenMetrics(o.metrics)}, o.tokenOpts...)
-		tokens = NewTokenManager(store, oauth, tokenOpts...)
-	}
+	tokens := NewTokenManager(store, oauth, append([]TokenOption{WithTokenMetrics(o.metrics)}, o.tokenOpts...)...)
 	return &Clients{oauth: oauth, tokens: tokens, http: httpClient, opts: o, cache: map[int64]*Client{}}
 }
 

@@ -1,7 +1,5 @@
 package jira
 
-import "net/url"
-
 // CloudConfigured reports whether the operator configured the Atlassian
 // Cloud OAuth app (PRIVILEGE_ATLASSIAN_CLIENT_ID); without it only Data
 // Center can be connected.
@@ -9,12 +7,3 @@ func (o *OAuth) CloudConfigured() bool { return o.cfg.CloudClientID != "" }
 
 // RedirectURL is the callback URL an admin registers on the OAuth app.
 func (o *OAuth) RedirectURL() string { return o.cfg.RedirectURL }
-
-// AuthOrigin is the scheme://host of the Atlassian authorization server.
-func (o *OAuth) AuthOrigin() string {
-	u, err := url.Parse(o.cfg.AuthURL)
-	if err != nil {
-		return ""
-	}
-	return u.Scheme + "://" + u.Host
-}

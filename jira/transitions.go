@@ -72,15 +72,8 @@ func (c *Client) DoTransition(ctx context.Context, key, transitionID, resolution
 type MoveOption func(*moveConfig)
 
 type moveConfig struct {
-	resolutions []string
-	denial      bool
-	maxSteps    int
-}
-
-// WithResolution names the resolutions to prefer, in order, when a
-// transition screen asks for one (default "Done", "Fixed").
-func WithResolution(names ...string) MoveOption {
-	return func(m *moveConfig) { m.resolutions = append(m.resolutions, names...) }
+	denial   bool
+	maxSteps int
 }
 
 // ForDenial prefers, when no target name is given, a done status named like
@@ -194,10 +187,10 @@ func categoryRank(rank map[string]int, key string) int {
 	return 3
 }
 
-// pickResolution chooses the caller's preference, then a sensible default,
-// among the resolutions the screen allows.
+// pickResolution chooses a sensible resolution (denial-like ones first for a
+// denial) among the resolutions the screen allows.
 func pickResolution(allowed []string, cfg moveConfig) string {
-	prefs := slices.Clone(cfg.resolutions)
+	var prefs []string
 	if cfg.denial {
 		prefs = append(prefs, denyResolutions...)
 	}

@@ -116,11 +116,7 @@ func (s *Store) commitGroup(batch []*groupedTx) {
 		return nil
 	})
 	s.writeMu.Unlock()
-	if err == nil && s.enqueued.Load() != before {
-		if hook := s.onEnqueue.Load(); hook != nil {
-			(*hook)()
-		}
-	}
+	s.notifyEnqueued(before, err)
 	for i, t := range batch {
 		if errs[i] == nil {
 			errs[i] = err // the commit itself failed: nothing of the group was saved

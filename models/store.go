@@ -71,16 +71,20 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if s.dialect == DialectSQLite {
 		return s.txGrouped(ctx, fn)
 	}
-	unlock := s.lockWrites()
 	before := s.enqueued.Load()
 	err := s.db.WithContext(ctx).Transaction(fn)
-	unlock()
+	s.notifyEnqueued(before, err)
+	return err
+}
+
+// notifyEnqueued runs the OnEnqueue hook after a successful commit that
+// wrote sync jobs (the counter moved past before).
+func (s *Store) notifyEnqueued(before int64, err error) {
 	if err == nil && s.enqueued.Load() != before {
 		if hook := s.onEnqueue.Load(); hook != nil {
 			(*hook)()
 		}
 	}
-	return err
 }
 
 // lockWrites takes the SQLite writer lock (a no-op on PostgreSQL).

@@ -44,14 +44,6 @@ type User struct {
 	UpdatedAt          time.Time
 }
 
-// DisplayName is the name, or the email when there is none.
-func (u User) DisplayName() string {
-	if u.Name != "" {
-		return u.Name
-	}
-	return u.Email
-}
-
 // NewUser is the input to create a user.
 type NewUser struct {
 	Email    string

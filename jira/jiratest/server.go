@@ -33,8 +33,7 @@ type Options struct {
 	// "privilege-demo-secret".
 	CloudClientID, CloudClientSecret string
 	// CloudRedirectURIs are the callback URLs registered on the app; the
-	// authorize and token endpoints require an exact match. More can be added
-	// later with Sim.AddCloudRedirectURI.
+	// authorize and token endpoints require an exact match.
 	CloudRedirectURIs []string
 	// CloudScopes are the scopes configured on the app (offline_access is
 	// always allowed). nil means read:jira-work write:jira-work read:jira-user
@@ -175,13 +174,6 @@ func (s *Sim) Client() *http.Client {
 		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.CertPool(), MinVersion: tls.VersionTLS12}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-}
-
-// AddCloudRedirectURI registers one more callback URL on the Cloud 3LO app.
-func (s *Sim) AddCloudRedirectURI(uri string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cloudRedirects = append(s.cloudRedirects, uri)
 }
 
 // CloudClient returns the Cloud app's client id and secret.
