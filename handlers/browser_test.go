@@ -16,9 +16,9 @@ import (
 	"privilege/models/modeltest"
 )
 
-// browserContext starts headless Chromium, or skips (fails under CI) when
-// it is not installed.
-func browserContext(t *testing.T) context.Context {
+// chromiumPath finds Chromium ($CHROMIUM first), or skips the test (fails
+// it under CI) when it is not installed.
+func chromiumPath(t *testing.T) string {
 	t.Helper()
 	path := os.Getenv("CHROMIUM")
 	if path == "" {
@@ -35,6 +35,14 @@ func browserContext(t *testing.T) context.Context {
 		}
 		t.Skip("chromium not installed; skipping the browser test (set CHROMIUM to its path)")
 	}
+	return path
+}
+
+// browserContext starts headless Chromium, or skips (fails under CI) when
+// it is not installed.
+func browserContext(t *testing.T) context.Context {
+	t.Helper()
+	path := chromiumPath(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -28,15 +27,7 @@ import (
 // self-signed Data Center certificate, or skips (fails under CI).
 func jiraBrowser(t *testing.T) context.Context {
 	t.Helper()
-	path, err := exec.LookPath("/usr/bin/chromium")
-	if err != nil {
-		if path, err = exec.LookPath("chromium"); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatal("chromium is required under CI (apt-get install chromium)")
-			}
-			t.Skip("chromium not installed; skipping the Jira browser test")
-		}
-	}
+	path := chromiumPath(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.IgnoreCertErrors,
 		chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()),
