@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 const defaultCallTimeout = 15 * time.Second
@@ -228,15 +229,20 @@ func (c *Client) handle(resp *http.Response, k call) error {
 		return e
 	case status >= 500:
 		ec := readErrorCollection(resp)
-		return &ServerError{Status: status, Messages: ec.ErrorMessages, ambiguous: !k.idempotent()}
+		return &ServerError{Status: status, Messages: ec.messages(), ambiguous: !k.idempotent()}
 	default:
 		ec := readErrorCollection(resp)
-		msgs := ec.ErrorMessages
-		if len(msgs) == 0 && len(ec.Errors) == 0 && ec.Message != "" {
-			msgs = []string{ec.Message}
-		}
-		return &APIError{Status: status, Messages: msgs, Fields: ec.Errors}
+		return &APIError{Status: status, Messages: ec.messages(), Fields: ec.Errors}
 	}
+}
+
+// messages are Jira's error messages, or the gateway's single message
+// (api.atlassian.com answers {"code":…,"message":…}).
+func (ec errorCollection) messages() []string {
+	if len(ec.ErrorMessages) == 0 && len(ec.Errors) == 0 && ec.Message != "" {
+		return []string{ec.Message}
+	}
+	return ec.ErrorMessages
 }
 
 // readErrorCollection parses an ErrorCollection, or returns an empty one
@@ -485,7 +491,7 @@ var ErrInvalidLabel = errors.New("invalid Jira label")
 
 func checkLabels(labels []string) error {
 	for _, l := range labels {
-		if l == "" || strings.ContainsFunc(l, func(r rune) bool { return r == ' ' || r < 0x20 || r == 0x7f }) || len([]rune(l)) > 255 {
+		if l == "" || strings.ContainsFunc(l, func(r rune) bool { return r == ' ' || r < 0x20 || r == 0x7f }) || utf8.RuneCountInString(l) > 255 {
 			return fmt.Errorf("%w %q: labels must be 1–255 characters without spaces", ErrInvalidLabel, l)
 		}
 	}

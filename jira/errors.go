@@ -15,7 +15,7 @@ var (
 	// (loopback, link-local/cloud metadata, multicast, reserved ...).
 	ErrForbiddenAddress = errors.New("this address is not allowed for connections to Jira")
 	// ErrUnauthorized: Jira still answered 401 after a token refresh.
-	ErrUnauthorized = errors.New("Jira refused the stored credentials (HTTP 401)")
+	ErrUnauthorized = errors.New("Jira refused the stored credentials (HTTP 401): reconnect the integration on the Integrations page")
 	// ErrNotFound: Jira answered 404. Jira uses it for "missing" and "not visible to
 	// the connected user" alike, so never recreate things blindly on it.
 	ErrNotFound = errors.New("not found in Jira, or not visible to the connected Jira user")

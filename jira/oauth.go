@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
@@ -165,7 +167,7 @@ func tokenEndpointError(err error) error {
 		if desc == "" {
 			desc = "the authorization was revoked or has expired"
 		}
-		return fmt.Errorf("%w: Atlassian said: %s", ErrReconnectRequired, desc)
+		return fmt.Errorf("%w: the token endpoint said: %s", ErrReconnectRequired, desc)
 	case "invalid_client":
 		// The client id or secret was refused (a Data Center incoming link
 		// recreated, an OAuth app rotated): nothing works until an admin
@@ -224,7 +226,7 @@ func (o *OAuth) AccessibleResources(ctx context.Context, accessToken string) ([]
 func CheckWriteScope(d models.Deployment, grantedScope string) error {
 	scopes := strings.Fields(grantedScope)
 	if d == models.DeploymentCloud {
-		if contains(scopes, cloudWriteScope) {
+		if slices.Contains(scopes, cloudWriteScope) {
 			return nil
 		}
 		return fmt.Errorf("jira: %w: Atlassian granted %q, %s is needed to create and update issues", ErrMissingWriteScope, grantedScope, cloudWriteScope)
@@ -243,19 +245,10 @@ func CheckWriteScope(d models.Deployment, grantedScope string) error {
 
 // CheckSiteWriteScope is CheckWriteScope for one Cloud site's scopes.
 func CheckSiteWriteScope(s Site) error {
-	if contains(s.Scopes, cloudWriteScope) {
+	if slices.Contains(s.Scopes, cloudWriteScope) {
 		return nil
 	}
 	return fmt.Errorf("jira: site %s: %w (%s is needed)", s.URL, ErrMissingWriteScope, cloudWriteScope)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ProbeServerInfo asks {base}/rest/api/2/serverInfo without credentials
@@ -354,11 +347,9 @@ func redactURLError(err error) error {
 }
 
 func truncateRunes(s string, n int) string {
-	if utf8RuneCount(s) <= n {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
 }
-
-func utf8RuneCount(s string) int { return len([]rune(s)) }
