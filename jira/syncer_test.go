@@ -304,3 +304,27 @@ func TestDisconnectDetachesParkedRequestsWithoutTask(t *testing.T) {
 		}
 	})
 }
+
+// Retry after Jira refused the create: the request's task is created once the
+// cause is fixed, and the failed job is replaced, not kept beside the new one.
+func TestSyncRetryAfterRefusedCreate(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		h.inst.Project("OPS").SetCreatePermission(false)
+		r := h.request(h.account)
+		h.drain()
+		if got := h.reqState(r.ID); got.Issue.SyncState != models.SyncFailed {
+			t.Fatalf("without create permission: %s %q", got.Issue.SyncState, got.Issue.LastError)
+		}
+		h.inst.Project("OPS").SetCreatePermission(true)
+		if err := h.store.RetryRequestSync(h.ctx, models.SystemActor, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		h.drain()
+		if got := h.reqState(r.ID); got.Issue.SyncState != models.SyncSynced || len(h.issuesFor(r.ID)) != 1 {
+			t.Fatalf("after retry: %s %q, %d issues", got.Issue.SyncState, got.Issue.LastError, len(h.issuesFor(r.ID)))
+		}
+		if st := modeltest.Must(h.store.SyncStats(h.ctx)); st.Failed != 0 || st.Backlog != 0 {
+			t.Fatalf("after retry: %+v", st)
+		}
+	})
+}
