@@ -2,7 +2,11 @@
 GO        ?= go
 PKGS      := ./...
 
-.PHONY: run demo test deps generate fmt vet check bench docker
+.PHONY: run demo test deps generate fmt vet lint lint-selftest check bench docker
+
+## golangci-lint, pinned, installed into .bin/ on first use (through the Go module proxy).
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT         := $(CURDIR)/.bin/golangci-lint
 
 run:
 	$(GO) run .
@@ -34,8 +38,18 @@ fmt:
 vet:
 	$(GO) vet $(PKGS)
 
-## check: generated code and formatting leave no diff; go vet is clean.
-check: vet
+$(GOLANGCI_LINT):
+	GOBIN=$(CURDIR)/.bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+## lint: the import direction (.golangci.yml, depguard); lint-selftest proves a forbidden import fails it.
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+
+lint-selftest: $(GOLANGCI_LINT)
+	GOLANGCI_LINT=$(GOLANGCI_LINT) .ci/lint-selftest
+
+## check: generated code and formatting leave no diff; go vet and the import rules are clean.
+check: vet lint lint-selftest
 	$(GO) tool templ generate
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	@git diff --exit-code -- '*_templ.go' || { echo "templ generate changed files: commit them"; exit 1; }
