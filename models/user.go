@@ -45,8 +45,8 @@ type User struct {
 	OIDCIssuer   *string `gorm:"column:oidc_issuer"`
 	OIDCSubject  *string `gorm:"column:oidc_subject"`
 	LastSignInAt *time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // NewUser is the input to create a user.

@@ -120,16 +120,16 @@ type Identity struct {
 type Reason int
 
 const (
-	ReasonState        Reason = iota + 1 // missing, forged, replayed or expired state
-	ReasonProvider                       // the provider answered the authorization with an error
-	ReasonUnavailable                    // the provider could not be reached or misbehaved
-	ReasonToken                          // the ID token failed verification
-	ReasonUnverified                     // email missing or not verified
-	ReasonNoRole                         // no matching group and no default role
-	ReasonBadCallback                    // the callback lacks a code
-	ReasonIssuerMixup                    // the callback's iss names another issuer
-	ReasonMissingClaim                   // sub or email absent
-	ReasonUserinfoMismatch               // userinfo's sub differs from the ID token's
+	ReasonState            Reason = iota + 1 // missing, forged, replayed or expired state
+	ReasonProvider                           // the provider answered the authorization with an error
+	ReasonUnavailable                        // the provider could not be reached or misbehaved
+	ReasonToken                              // the ID token failed verification
+	ReasonUnverified                         // email missing or not verified
+	ReasonNoRole                             // no matching group and no default role
+	ReasonBadCallback                        // the callback lacks a code
+	ReasonIssuerMixup                        // the callback's iss names another issuer
+	ReasonMissingClaim                       // sub or email absent
+	ReasonUserinfoMismatch                   // userinfo's sub differs from the ID token's
 )
 
 // Error is a refused or failed sign-in. Message is safe to show; Err (when
