@@ -52,7 +52,7 @@ func TestSSOCodeFlowOverTLSTrustedBySSLCertFile(t *testing.T) {
 	if !strings.Contains(page, "Sign in with Demo SSO") {
 		t.Fatal("no SSO button on the login page")
 	}
-	r := w.post("/auth/oidc/start", page, url.Values{"next": {"/users"}})
+	r, _ := w.get("/auth/oidc/start?next=%2Fusers")
 	authorize := r.Header.Get("Location")
 	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(authorize, idp.Issuer()+"/authorize?") {
 		t.Fatalf("start: %d → %q", r.StatusCode, authorize)
@@ -74,8 +74,8 @@ func TestSSOCodeFlowOverTLSTrustedBySSLCertFile(t *testing.T) {
 	w2.signIn("root@example.com", "correct horse battery")
 
 	r = w.post("/logout", users, url.Values{})
-	if loc := r.Header.Get("Location"); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, idp.Issuer()+"/logout?") {
-		t.Fatalf("sign out: %d → %q", r.StatusCode, loc)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("sign out: %d", r.StatusCode)
 	}
 }
 
@@ -202,8 +202,7 @@ func TestDemoSignsInWithDemoSSO(t *testing.T) {
 
 	signIn := func(subject string) (*webClient, *http.Response, string) {
 		w := newWebClient(t, "http://"+addr)
-		_, page := w.get("/login")
-		r := w.post("/auth/oidc/start", page, url.Values{"next": {"/requests/history"}})
+		r, _ := w.get("/auth/oidc/start?next=%2Frequests%2Fhistory")
 		cb, err := d.idp.Authorize(r.Header.Get("Location"), subject)
 		if err != nil {
 			t.Fatal(err)

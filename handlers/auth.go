@@ -82,7 +82,7 @@ func (h *handler) logout(c echo.Context) error {
 	}
 	addFlash(c, views.FlashInfo, "You are signed out.")
 	if viaProvider {
-		return c.Redirect(http.StatusSeeOther, providerLogout)
+		return h.continueSignOut(c, providerLogout)
 	}
 	return c.Redirect(http.StatusSeeOther, "/login")
 }

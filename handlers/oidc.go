@@ -32,9 +32,11 @@ func (l LocalLogin) Valid() bool {
 // 1.8× once sealed. A larger token is not kept; logout then sends client_id.
 const maxHintBytes = 1200
 
-// startOIDC sends the browser to the provider (POST from the login page, so
-// the CSRF check applies). The flow (state, nonce, PKCE verifier, next) is
-// bound to this browser's pre-login session.
+// startOIDC sends the browser to the provider. It is a GET link, not a form:
+// Chrome applies the CSP's form-action to the redirects after a form POST,
+// and the provider may redirect further (federation). Starting a sign-in
+// needs no CSRF check: the flow (state, nonce, PKCE verifier, next) is bound
+// to this browser's pre-login session, and only that browser can finish it.
 func (h *handler) startOIDC(c echo.Context) error {
 	if h.deps.SSO == nil {
 		return echo.ErrNotFound
@@ -42,9 +44,9 @@ func (h *handler) startOIDC(c echo.Context) error {
 	if currentUser(c) != nil {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	f, authURL, err := h.deps.SSO.Start(c.Request().Context(), safeNext(c.FormValue("next")))
+	f, authURL, err := h.deps.SSO.Start(c.Request().Context(), safeNext(c.QueryParam("next")))
 	if err != nil {
-		return h.ssoRefused(c, err, models.Actor{IP: c.RealIP()}, safeNext(c.FormValue("next")))
+		return h.ssoRefused(c, err, models.Actor{IP: c.RealIP()}, safeNext(c.QueryParam("next")))
 	}
 	b, err := json.Marshal(f)
 	if err != nil {
@@ -155,4 +157,13 @@ func (h *handler) ssoLogoutURL(c echo.Context) (string, bool) {
 		return "", false
 	}
 	return h.deps.SSO.LogoutURL(c.Request().Context(), hint, h.cfg.BaseURL.String()+"/login")
+}
+
+// continueSignOut is the page that takes a browser signed out here to the
+// provider's end-session endpoint: a meta refresh and a link, because the
+// sign-out form's POST may not redirect to another origin (CSP form-action).
+// The "signed out" flash stays queued for the login page it comes back to.
+func (h *handler) continueSignOut(c echo.Context, to string) error {
+	meta := views.PageMeta{Title: "Signing out", RequestID: requestID(c), AssetVersion: h.assetVer}
+	return render(c, http.StatusOK, views.ProviderSignOut(views.ProviderSignOutPage{Meta: meta, URL: to, Name: h.deps.SSO.Name()}))
 }

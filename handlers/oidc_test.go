@@ -57,7 +57,7 @@ func newSSOEnv(t *testing.T, store *models.Store, local LocalLogin, opts ...ssoO
 // startSSO presses "Sign in with Demo SSO" and returns the authorization URL.
 func (c *client) startSSO(next string) string {
 	c.app.t.Helper()
-	rec := c.post("/auth/oidc/start", url.Values{"next": {next}})
+	rec := c.get("/auth/oidc/start?next=" + url.QueryEscape(next))
 	if rec.Code != http.StatusSeeOther {
 		c.app.t.Fatalf("start: %d\n%s", rec.Code, trim(rec.Body.String()))
 	}
@@ -337,8 +337,14 @@ func TestSSOSignOutContinuesAtProvider(t *testing.T) {
 	c := e.client()
 	wantRedirect(t, c.get(e.authorize(c.startSSO("/"), "u-1002").RequestURI()), "/")
 	rec := c.post("/logout", nil)
-	wantRedirect(t, rec, e.idp.Issuer()+"/logout?")
-	end := mustURL(t, rec.Header().Get("Location"))
+	wantStatus(t, rec, http.StatusOK)
+	doc := parseHTML(t, rec)
+	href, _ := doc.Find(`[data-testid="continue-sign-out"]`).Attr("href")
+	refresh, _ := doc.Find(`meta[http-equiv="refresh"]`).Attr("content")
+	if !strings.HasPrefix(href, e.idp.Issuer()+"/logout?") || refresh != "0;url="+href {
+		t.Fatalf("sign-out page: link %q, refresh %q", href, refresh)
+	}
+	end := mustURL(t, href)
 	q := end.Query()
 	if q.Get("id_token_hint") == "" || q.Get("client_id") == "" || q.Get("post_logout_redirect_uri") != testOrigin+"/login" {
 		t.Fatalf("end-session URL %s", end)
@@ -363,6 +369,10 @@ func TestSSOSignOutContinuesAtProvider(t *testing.T) {
 		t.Fatal("the provider saw no end-session")
 	}
 
+	// The flash waits for the login page the provider sends the browser back to.
+	if !strings.Contains(parseHTML(t, c.get("/login")).Find(`[data-testid="flashes"]`).Text(), "You are signed out") {
+		t.Fatal("no signed-out flash after the provider's sign-out")
+	}
 	// A password session signs out locally only.
 	admin := e.signedIn("admin@example.com")
 	wantRedirect(t, admin.post("/logout", nil), "/login")

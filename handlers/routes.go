@@ -34,7 +34,7 @@ func (h *handler) routeTable() []route {
 		{http.MethodGet, "/static/*", "static", rulePublic, serveStatic()},
 		{http.MethodGet, "/login", "login", rulePublic, h.showLogin},
 		{http.MethodPost, "/login", "login.submit", rulePublic, h.login},
-		{http.MethodPost, "/auth/oidc/start", "oidc.start", rulePublic, h.startOIDC},
+		{http.MethodGet, "/auth/oidc/start", "oidc.start", rulePublic, h.startOIDC},
 		{http.MethodGet, "/auth/oidc/callback", "oidc.callback", rulePublic, h.finishOIDC},
 		{http.MethodGet, "/api/v1/openapi.json", "api.openapi", rulePublic, h.openAPI},
 
