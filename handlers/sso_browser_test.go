@@ -144,3 +144,83 @@ func TestBrowserSignInWithDemoSSO(t *testing.T) {
 }
 
 func loopback() []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} }
+
+// TestBrowserPasswordChange drives the Password page in a real browser: a
+// wrong current password and a short new one are shown at their fields, the
+// change succeeds, and the admin's Users page shows each user's source and
+// last sign-in. PRIVILEGE_SCREENSHOTS=dir saves each screen.
+func TestBrowserPasswordChange(t *testing.T) {
+	ctx := browserContext(t)
+	app := newSetUpApp(t, models.DialectSQLite)
+	srv := httptest.NewServer(app.e)
+	t.Cleanup(srv.Close)
+	sub := "u-1002"
+	issuer := "https://idp.example"
+	if _, err := app.store.SignInWithOIDC(t.Context(), "127.0.0.1", models.OIDCIdentity{Issuer: issuer, Subject: sub, Email: "bob@demo.test", Name: "Bob", Role: models.RoleApprover}); err != nil {
+		t.Fatal(err)
+	}
+	shots := os.Getenv("PRIVILEGE_SCREENSHOTS")
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if shots == "" {
+				return nil
+			}
+			for _, w := range []int64{1280, 390} {
+				if _, err := chromedp.EmulateViewport(w, 900)(ctx, tg); err != nil {
+					return err
+				}
+				png, err := chromedp.FullScreenshot(100)(ctx, tg)
+				if err != nil {
+					return err
+				}
+				suffix := ""
+				if w == 390 {
+					suffix = "-390"
+				}
+				if err := os.WriteFile(filepath.Join(shots, name+suffix+".png"), png, 0o644); err != nil {
+					return err
+				}
+			}
+			_, err := chromedp.EmulateViewport(1280, 900)(ctx, tg)
+			return err
+		})
+	}
+	const next = "a brand new passphrase"
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`#email`), "admin@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), testPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid=sign-in]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=requests-page]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=nav-user] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=password-form]`)),
+		chromedp.SendKeys(chromedp.CSS(`#current_password`), "not my password"),
+		chromedp.SendKeys(chromedp.CSS(`#new_password`), "short"),
+		chromedp.SendKeys(chromedp.CSS(`#confirm_password`), "short"),
+		chromedp.Click(chromedp.CSS(`[data-testid=change-password]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=error-current_password]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=error-new_password]`)),
+		shot("password-01-invalid"),
+		chromedp.SendKeys(chromedp.CSS(`#current_password`), testPassword),
+		chromedp.SendKeys(chromedp.CSS(`#new_password`), next),
+		chromedp.SendKeys(chromedp.CSS(`#confirm_password`), next),
+		chromedp.Click(chromedp.CSS(`[data-testid=change-password]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash-success]`)),
+		shot("password-02-changed"),
+		chromedp.Navigate(srv.URL+"/users"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=users-table]`)),
+		shot("users-source"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	sources, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid=user-source]')].map(e => e.textContent.trim())`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(sources, ",") != "local,SSO" {
+		t.Fatalf("sources %v", sources)
+	}
+	if _, err := app.store.Authenticate(t.Context(), "admin@example.com", next); err != nil {
+		t.Fatalf("new password: %v", err)
+	}
+}
