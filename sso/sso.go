@@ -280,24 +280,16 @@ func (c *Client) Finish(ctx context.Context, f Flow, q url.Values) (Identity, er
 	}
 	cl := readClaims(all, c.cfg.GroupsClaim)
 	if (!cl.hasEmail || !cl.hasGroups) && p.UserInfoEndpoint() != "" {
-		ui, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
-		if err != nil {
-			return Identity{}, fail(ReasonUnavailable, "The sign-in provider's userinfo endpoint failed", err)
+		err := addUserinfo(ctx, p, tok, idt.Subject, all)
+		var se *Error
+		switch {
+		case errors.As(err, &se) && se.Reason == ReasonUserinfoMismatch, err != nil && !cl.hasEmail:
+			return Identity{}, err
+		case err == nil:
+			cl = readClaims(all, c.cfg.GroupsClaim)
 		}
-		// Core §5.3.2: the userinfo sub must equal the ID token's.
-		if ui.Subject != idt.Subject {
-			return Identity{}, fail(ReasonUserinfoMismatch, "The sign-in provider's userinfo answer is for someone else", fmt.Errorf("sub %q, ID token sub %q", ui.Subject, idt.Subject))
-		}
-		var more map[string]json.RawMessage
-		if err := ui.Claims(&more); err != nil {
-			return Identity{}, fail(ReasonUnavailable, "The sign-in provider's userinfo answer cannot be read", err)
-		}
-		for k, v := range more {
-			if _, ok := all[k]; !ok {
-				all[k] = v
-			}
-		}
-		cl = readClaims(all, c.cfg.GroupsClaim)
+		// Otherwise only the groups were missing (Google never sends any):
+		// go on with the ID token, so the default role (or the refusal) applies.
 	}
 	if idt.Subject == "" {
 		return Identity{}, fail(ReasonMissingClaim, "The sign-in provider's ID token names nobody (no sub)", nil)
@@ -316,6 +308,29 @@ func (c *Client) Finish(ctx context.Context, f Flow, q url.Values) (Identity, er
 		OIDCIdentity: models.OIDCIdentity{Issuer: idt.Issuer, Subject: idt.Subject, Email: cl.email, Name: cl.name, Role: role},
 		Groups:       cl.groups, IDToken: raw,
 	}, nil
+}
+
+// addUserinfo adds the userinfo endpoint's claims to those of the ID token
+// (which win), after checking that they are about the same subject.
+func addUserinfo(ctx context.Context, p *oidc.Provider, tok *oauth2.Token, sub string, all map[string]json.RawMessage) error {
+	ui, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		return fail(ReasonUnavailable, "The sign-in provider's userinfo endpoint failed", err)
+	}
+	// Core §5.3.2: the userinfo sub must equal the ID token's.
+	if ui.Subject != sub {
+		return fail(ReasonUserinfoMismatch, "The sign-in provider's userinfo answer is for someone else", fmt.Errorf("sub %q, ID token sub %q", ui.Subject, sub))
+	}
+	var more map[string]json.RawMessage
+	if err := ui.Claims(&more); err != nil {
+		return fail(ReasonUnavailable, "The sign-in provider's userinfo answer cannot be read", err)
+	}
+	for k, v := range more {
+		if _, ok := all[k]; !ok {
+			all[k] = v
+		}
+	}
+	return nil
 }
 
 // RoleFor maps groups to a role: admin groups first, then approver groups,
