@@ -175,6 +175,15 @@ func (c *Client) discover(ctx context.Context) (*oidc.Provider, providerMeta, er
 	return p, meta, nil
 }
 
+// discoveryFailure tells a wrong issuer setting from an unreachable provider.
+func discoveryFailure(err error) *Error {
+	var mismatch *oidc.IssuerMismatchError
+	if errors.As(err, &mismatch) {
+		return fail(ReasonUnavailable, "Single sign-on is misconfigured: the provider calls itself "+mismatch.Discovered+", not the configured PRIVILEGE_OIDC_ISSUER. Ask your administrator", err)
+	}
+	return fail(ReasonUnavailable, "The sign-in provider cannot be reached. Try again in a minute", err)
+}
+
 func (c *Client) clientCtx(ctx context.Context) context.Context {
 	return oidc.ClientContext(ctx, c.cfg.HTTPClient)
 }
@@ -199,7 +208,7 @@ func (c *Client) oauth2Config(p *oidc.Provider, meta providerMeta) *oauth2.Confi
 func (c *Client) Start(ctx context.Context, next string) (Flow, string, error) {
 	p, meta, err := c.discover(ctx)
 	if err != nil {
-		return Flow{}, "", fail(ReasonUnavailable, "The sign-in provider cannot be reached", err)
+		return Flow{}, "", discoveryFailure(err)
 	}
 	f := Flow{State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier(), Next: next, Expires: c.cfg.Now().Add(FlowTTL)}
 	u := c.oauth2Config(p, meta).AuthCodeURL(f.State, oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier))
@@ -235,7 +244,7 @@ func (c *Client) Finish(ctx context.Context, f Flow, q url.Values) (Identity, er
 	}
 	p, meta, err := c.discover(ctx)
 	if err != nil {
-		return Identity{}, fail(ReasonUnavailable, "The sign-in provider cannot be reached", err)
+		return Identity{}, discoveryFailure(err)
 	}
 	ctx, cancel := context.WithTimeout(c.clientCtx(ctx), callTimeout)
 	defer cancel()

@@ -147,3 +147,20 @@ func TestLogoutURLNeedsEndSessionEndpoint(t *testing.T) {
 		t.Fatal("a logout URL without discovery")
 	}
 }
+
+func TestDiscoveryErrorsAreExplained(t *testing.T) {
+	r := newRP(t, "")
+	id, secret := r.idp.Client()
+	for issuer, want := range map[string]string{
+		r.idp.Issuer() + "/":  "the provider calls itself " + r.idp.Issuer() + ",",
+		"https://127.0.0.1:1": "cannot be reached",
+	} {
+		c := sso.New(sso.Config{Issuer: issuer, ClientID: id, ClientSecret: secret, RedirectURL: redirect,
+			HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: r.idp.CertPool(), MinVersion: tls.VersionTLS12}}}})
+		_, _, err := c.Start(t.Context(), "/")
+		var se *sso.Error
+		if !errors.As(err, &se) || se.Reason != sso.ReasonUnavailable || !strings.Contains(se.Message, want) {
+			t.Errorf("issuer %s: %v, want a message containing %q", issuer, err, want)
+		}
+	}
+}
