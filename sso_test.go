@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"privilege/handlers"
+	"privilege/jira"
 	"privilege/models"
 	"privilege/sso/oidcsim"
 )
@@ -222,5 +223,29 @@ func TestDemoSignsInWithDemoSSO(t *testing.T) {
 	}
 	if _, resp, body := signIn("u-1004"); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "is not verified") {
 		t.Fatalf("Dave: %d", resp.StatusCode)
+	}
+}
+
+// TestSSOCallsGoThroughTheOutboundGuard: the provider is reached through
+// Jira's guarded client, so a loopback issuer is refused unless
+// PRIVILEGE_OUTBOUND_ALLOW_CIDRS lists it.
+func TestSSOCallsGoThroughTheOutboundGuard(t *testing.T) {
+	idp := oidcsim.New(oidcsim.Options{RedirectURIs: []string{"http://localhost:8080/auth/oidc/callback"}})
+	t.Cleanup(idp.Close)
+	id, secret := idp.Client()
+	vars := map[string]string{"PRIVILEGE_OIDC_ISSUER": idp.Issuer(), "PRIVILEGE_OIDC_CLIENT_ID": id, "PRIVILEGE_OIDC_CLIENT_SECRET": secret, "PRIVILEGE_OIDC_DEFAULT_ROLE": "requester"}
+	cfg, err := loadConfig(env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := newSSOClient(cfg, nil).Start(t.Context(), "/"); !errors.Is(err, jira.ErrForbiddenAddress) {
+		t.Fatalf("loopback issuer without an allow-list: %v", err)
+	}
+	vars["PRIVILEGE_OUTBOUND_ALLOW_CIDRS"] = "127.0.0.0/8"
+	if cfg, err = loadConfig(env(vars)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := newSSOClient(cfg, nil).Start(t.Context(), "/"); err != nil {
+		t.Fatalf("allowed loopback issuer: %v", err)
 	}
 }
