@@ -446,3 +446,21 @@ func countAudit(t *testing.T, store *models.Store, action models.AuditAction) in
 	}
 	return n
 }
+
+// TestSSOLargeIDTokenIsNotKeptInTheCookie: providers such as Entra ID issue
+// ID tokens too large for the session cookie; the sign-in still works and
+// sign-out names the client instead of giving the hint.
+func TestSSOLargeIDTokenIsNotKeptInTheCookie(t *testing.T) {
+	e := newSSOEnv(t, modeltest.NewStore(t, models.DialectSQLite), LocalLoginAdmins)
+	e.idp.NextIDToken(func(c map[string]any) { c["filler"] = strings.Repeat("x", 3000) })
+	c := e.client()
+	wantRedirect(t, c.get(e.authorize(c.startSSO("/"), "u-1002").RequestURI()), "/")
+	wantStatus(t, c.get("/requests"), http.StatusOK)
+	rec := c.post("/logout", nil)
+	wantStatus(t, rec, http.StatusOK)
+	href, _ := parseHTML(t, rec).Find(`[data-testid="continue-sign-out"]`).Attr("href")
+	q := mustURL(t, href).Query()
+	if q.Has("id_token_hint") || q.Get("client_id") == "" {
+		t.Fatalf("end-session URL %s", href)
+	}
+}
