@@ -403,14 +403,12 @@ func readClaims(all map[string]json.RawMessage, groupsClaim string) claims {
 		cl.hasEmail = json.Unmarshal(raw, &cl.email) == nil && cl.email != ""
 	}
 	if raw, ok := all["email_verified"]; ok {
-		var b bool
-		var s string
-		switch {
-		case json.Unmarshal(raw, &b) == nil:
-			cl.emailVerified = b
-		case json.Unmarshal(raw, &s) == nil: // a few providers send "true"
-			cl.emailVerified = s == "true"
-		}
+		cl.emailVerified = jsonTrue(raw)
+	} else if raw, ok := all["xms_edov"]; ok {
+		// Microsoft Entra ID sends no email_verified; its optional claim
+		// xms_edov ("email domain owner verified") is Microsoft's answer to
+		// the same question. An explicit email_verified always wins.
+		cl.emailVerified = jsonTrue(raw)
 	}
 	for _, k := range []string{"name", "preferred_username"} {
 		if raw, ok := all[k]; ok && json.Unmarshal(raw, &cl.name) == nil && cl.name != "" {
@@ -429,6 +427,22 @@ func readClaims(all map[string]json.RawMessage, groupsClaim string) claims {
 		}
 	}
 	return cl
+}
+
+// jsonTrue reads a boolean claim sent as true, "true" or 1 (providers differ).
+func jsonTrue(raw json.RawMessage) bool {
+	var b bool
+	var s string
+	var n int
+	switch {
+	case json.Unmarshal(raw, &b) == nil:
+		return b
+	case json.Unmarshal(raw, &s) == nil:
+		return s == "true" || s == "1"
+	case json.Unmarshal(raw, &n) == nil:
+		return n == 1
+	}
+	return false
 }
 
 func random() string {

@@ -80,6 +80,19 @@ func TestFinishReadsClaimsTheWayProvidersSendThem(t *testing.T) {
 	if id, err := r.signIn("u-1003", nil); err != nil || id.Role != models.RoleApprover {
 		t.Fatalf("string claims: %+v, %v", id, err)
 	}
+	// Entra ID: no email_verified, xms_edov instead (as 1 or true).
+	r.idp.NextIDToken(func(c map[string]any) { delete(c, "email_verified"); c["xms_edov"] = 1 })
+	if id, err := r.signIn("u-1002", nil); err != nil || id.Email != "bob@demo.test" {
+		t.Fatalf("xms_edov: %+v, %v", id, err)
+	}
+	r.idp.NextIDToken(func(c map[string]any) { delete(c, "email_verified"); c["xms_edov"] = false })
+	if _, err := r.signIn("u-1002", nil); reason(err) != sso.ReasonUnverified {
+		t.Fatalf("xms_edov false: %v", err)
+	}
+	r.idp.NextIDToken(func(c map[string]any) { c["email_verified"] = false; c["xms_edov"] = true })
+	if _, err := r.signIn("u-1002", nil); reason(err) != sso.ReasonUnverified {
+		t.Fatalf("email_verified false beside xms_edov: %v", err)
+	}
 	// No email in the ID token: userinfo has it.
 	r.idp.NextIDToken(func(c map[string]any) { delete(c, "email"); delete(c, "email_verified") })
 	if _, err := r.signIn("u-1002", nil); err != nil {
