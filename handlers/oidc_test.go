@@ -464,3 +464,26 @@ func TestSSOLargeIDTokenIsNotKeptInTheCookie(t *testing.T) {
 		t.Fatalf("end-session URL %s", href)
 	}
 }
+
+// TestSSONextStaysLocal: next= survives the trip to the provider, and only
+// as a local path.
+func TestSSONextStaysLocal(t *testing.T) {
+	e := newSSOEnv(t, modeltest.NewStore(t, models.DialectSQLite), LocalLoginAdmins, withDefaultRole(models.RoleRequester))
+	for next, want := range map[string]string{
+		"/requests/new?account=3": "/requests/new?account=3",
+		"//evil.example/x":        "/",
+		"https://evil.example/":   "/",
+		"/\\evil.example":         "/",
+	} {
+		c := e.client()
+		rec := c.get(e.authorize(c.startSSO(next), "u-1003").RequestURI())
+		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != want {
+			t.Errorf("next %q: %d → %q, want %q", next, rec.Code, rec.Header().Get("Location"), want)
+		}
+	}
+	// The login page hands its next= to the SSO button.
+	href, _ := parseHTML(t, e.client().get("/login?next=%2Frequests%2Fhistory")).Find(`[data-testid="sign-in-sso"]`).Attr("href")
+	if href != "/auth/oidc/start?next=%2Frequests%2Fhistory" {
+		t.Fatalf("SSO button href %q", href)
+	}
+}
