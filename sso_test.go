@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -247,5 +248,29 @@ func TestSSOCallsGoThroughTheOutboundGuard(t *testing.T) {
 	}
 	if _, _, err := newSSOClient(cfg, nil).Start(t.Context(), "/"); err != nil {
 		t.Fatalf("allowed loopback issuer: %v", err)
+	}
+}
+
+// TestSignInConfigIsReportedAtStart: the sign-in settings are logged at
+// start, the client secret never.
+func TestSignInConfigIsReportedAtStart(t *testing.T) {
+	cfg, err := loadConfig(env(map[string]string{
+		"PRIVILEGE_OIDC_ISSUER": "https://login.example.com", "PRIVILEGE_OIDC_CLIENT_ID": "privilege-app",
+		"PRIVILEGE_OIDC_CLIENT_SECRET": "do-not-log-me", "PRIVILEGE_OIDC_ADMIN_GROUPS": "ops-admins", "PRIVILEGE_OIDC_DEFAULT_ROLE": "requester",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	logSignInConfig(newLogger(&buf, slog.LevelInfo), cfg)
+	out := buf.String()
+	for _, want := range []string{`"local_login":"admins"`, `"oidc_issuer":"https://login.example.com"`, `"oidc_client_id":"privilege-app"`,
+		`"oidc_admin_groups":"ops-admins"`, `"oidc_default_role":"requester"`, `"oidc_redirect_uri":"http://localhost:8080/auth/oidc/callback"`, `"oidc_client_secret_set":true`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("start log lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "do-not-log-me") {
+		t.Fatal("the client secret was logged")
 	}
 }
