@@ -218,7 +218,8 @@ func (c *Client) Start(ctx context.Context, next string) (Flow, string, error) {
 // Finish completes a sign-in from the callback's query: state, provider
 // error, code exchange with the PKCE verifier, ID token verification
 // (signature through the JWKS, issuer, audience, expiry, nonce, azp), the
-// userinfo endpoint when the ID token lacks the email or the groups, then
+// userinfo endpoint when the ID token lacks the email, its verification or
+// the groups, then
 // email_verified and the role.
 func (c *Client) Finish(ctx context.Context, f Flow, q url.Values) (Identity, error) {
 	if f.State == "" || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) != 1 {
@@ -288,11 +289,11 @@ func (c *Client) Finish(ctx context.Context, f Flow, q url.Values) (Identity, er
 		return Identity{}, fail(ReasonToken, "The sign-in provider's ID token is not valid", err)
 	}
 	cl := readClaims(all, c.cfg.GroupsClaim)
-	if (!cl.hasEmail || !cl.hasGroups) && p.UserInfoEndpoint() != "" {
+	if (!cl.hasEmail || !cl.hasVerified || !cl.hasGroups) && p.UserInfoEndpoint() != "" {
 		err := addUserinfo(ctx, p, tok, idt.Subject, all)
 		var se *Error
 		switch {
-		case errors.As(err, &se) && se.Reason == ReasonUserinfoMismatch, err != nil && !cl.hasEmail:
+		case errors.As(err, &se) && se.Reason == ReasonUserinfoMismatch, err != nil && (!cl.hasEmail || !cl.hasVerified):
 			return Identity{}, err
 		case err == nil:
 			cl = readClaims(all, c.cfg.GroupsClaim)
@@ -392,6 +393,7 @@ type claims struct {
 	email         string
 	hasEmail      bool
 	emailVerified bool
+	hasVerified   bool
 	name          string
 	groups        []string
 	hasGroups     bool
@@ -403,12 +405,12 @@ func readClaims(all map[string]json.RawMessage, groupsClaim string) claims {
 		cl.hasEmail = json.Unmarshal(raw, &cl.email) == nil && cl.email != ""
 	}
 	if raw, ok := all["email_verified"]; ok {
-		cl.emailVerified = jsonTrue(raw)
+		cl.emailVerified, cl.hasVerified = jsonTrue(raw), true
 	} else if raw, ok := all["xms_edov"]; ok {
 		// Microsoft Entra ID sends no email_verified; its optional claim
 		// xms_edov ("email domain owner verified") is Microsoft's answer to
 		// the same question. An explicit email_verified always wins.
-		cl.emailVerified = jsonTrue(raw)
+		cl.emailVerified, cl.hasVerified = jsonTrue(raw), true
 	}
 	for _, k := range []string{"name", "preferred_username"} {
 		if raw, ok := all[k]; ok && json.Unmarshal(raw, &cl.name) == nil && cl.name != "" {

@@ -93,6 +93,11 @@ func TestFinishReadsClaimsTheWayProvidersSendThem(t *testing.T) {
 	if _, err := r.signIn("u-1002", nil); reason(err) != sso.ReasonUnverified {
 		t.Fatalf("email_verified false beside xms_edov: %v", err)
 	}
+	// email_verified only at userinfo.
+	r.idp.NextIDToken(func(c map[string]any) { delete(c, "email_verified") })
+	if _, err := r.signIn("u-1002", nil); err != nil {
+		t.Fatalf("email_verified from userinfo: %v", err)
+	}
 	// No email in the ID token: userinfo has it.
 	r.idp.NextIDToken(func(c map[string]any) { delete(c, "email"); delete(c, "email_verified") })
 	if _, err := r.signIn("u-1002", nil); err != nil {
