@@ -241,8 +241,13 @@ func TestSSORefusesBadIDTokens(t *testing.T) {
 			wantRefused(t, c, e.authorize(c.startSSO("/"), tc.subject), tc.status, tc.msg)
 		})
 	}
-	if n := countAudit(t, e.store, models.AuditSignInFailed); n != len(cases) {
-		t.Fatalf("%d refusals audited, want %d", n, len(cases))
+	t.Run("forged signature", func(t *testing.T) {
+		e.idp.ForgeNextIDToken()
+		c := e.client()
+		wantRefused(t, c, e.authorize(c.startSSO("/"), "u-1002"), http.StatusUnauthorized, "ID token is not valid")
+	})
+	if n := countAudit(t, e.store, models.AuditSignInFailed); n != len(cases)+1 {
+		t.Fatalf("%d refusals audited, want %d", n, len(cases)+1)
 	}
 	if _, err := e.store.UserByEmail(t.Context(), "bob@demo.test"); err == nil {
 		t.Fatal("a refused sign-in created the user")

@@ -9,7 +9,8 @@
 //
 // It does not import testing, so the demo can run it. Tests reach into it
 // through Authorize (the sign-in page's choice without a browser), RotateKey,
-// SetGroups and NextIDToken (to tamper with the next ID token's claims).
+// SetGroups, NextIDToken (to tamper with the next ID token's claims) and
+// ForgeNextIDToken (a signature by a key outside the JWKS).
 package oidcsim
 
 import (
@@ -98,6 +99,7 @@ type Provider struct {
 	tokens   map[string]*grant // access token → grant
 	sessions map[string]string // provider session cookie → subject
 	tamper   []func(claims map[string]any)
+	forge    int // ID tokens still to sign with an unpublished key
 	logouts  chan Logout
 }
 
@@ -241,6 +243,14 @@ func (p *Provider) NextIDToken(f func(claims map[string]any)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tamper = append(p.tamper, f)
+}
+
+// ForgeNextIDToken signs the next ID token with a key that is not in the
+// JWKS, under the kid of the published one: a forged signature.
+func (p *Provider) ForgeNextIDToken() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.forge++
 }
 
 // Logouts delivers each honoured end-session call.
@@ -601,6 +611,10 @@ func (p *Provider) idToken(g *grant, u User, access string, now time.Time) (stri
 	var tamper func(map[string]any)
 	if len(p.tamper) > 0 {
 		tamper, p.tamper = p.tamper[0], p.tamper[1:]
+	}
+	if p.forge > 0 {
+		p.forge--
+		key = &signingKey{kid: key.kid, key: newSigningKey().key}
 	}
 	p.mu.Unlock()
 	if tamper != nil {
