@@ -19,8 +19,11 @@ func newFlagSet(name string) *flag.FlagSet {
 }
 
 func userCommand(ctx context.Context, cfg Config, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "set-password" {
+		return userSetPassword(ctx, cfg, args[1:], stdin, stdout)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return usageError{"user: expected \"user create\""}
+		return usageError{"user: expected \"user create\" or \"user set-password\""}
 	}
 	fs := newFlagSet("user create")
 	email := fs.String("email", "", "email address")
@@ -37,15 +40,8 @@ func userCommand(ctx context.Context, cfg Config, args []string, stdin io.Reader
 	if *email == "" || *role == "" {
 		return usageError{"user create: --email and --role are required"}
 	}
-	if *fromStdin == (*password != "") {
-		return usageError{"user create: give exactly one of --password or --password-stdin"}
-	}
-	if *fromStdin {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read password from stdin: %w", err)
-		}
-		*password = strings.TrimRight(line, "\r\n")
+	if err := readPassword("user create", password, *fromStdin, stdin); err != nil {
+		return err
 	}
 	a, err := openApp(ctx, cfg, newLogger(io.Discard, cfg.LogLevel))
 	if err != nil {
@@ -57,6 +53,58 @@ func userCommand(ctx context.Context, cfg Config, args []string, stdin io.Reader
 		return describeValidation("user create", err)
 	}
 	fmt.Fprintf(stdout, "created %s user %s (id %d)\n", u.Role, u.Email, u.ID)
+	return nil
+}
+
+// readPassword takes the password from --password or, with
+// --password-stdin, from the first line of stdin (exactly one of them).
+func readPassword(cmd string, password *string, fromStdin bool, stdin io.Reader) error {
+	if fromStdin == (*password != "") {
+		return usageError{cmd + ": give exactly one of --password or --password-stdin"}
+	}
+	if fromStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read password from stdin: %w", err)
+		}
+		*password = strings.TrimRight(line, "\r\n")
+	}
+	return nil
+}
+
+// userSetPassword is an admin's password reset: it sets a user's local
+// password (a single sign-on user gains one, for break-glass) and ends all of
+// their sessions.
+func userSetPassword(ctx context.Context, cfg Config, args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := newFlagSet("user set-password")
+	email := fs.String("email", "", "email address")
+	password := fs.String("password", "", "new password")
+	fromStdin := fs.Bool("password-stdin", false, "read the new password from stdin")
+	if err := fs.Parse(args); err != nil {
+		return usageError{"user set-password: " + err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{"user set-password: unexpected argument " + fs.Arg(0)}
+	}
+	if *email == "" {
+		return usageError{"user set-password: --email is required"}
+	}
+	if err := readPassword("user set-password", password, *fromStdin, stdin); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, newLogger(io.Discard, cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.store.SetPassword(ctx, models.Actor{Email: "cli"}, *email, *password)
+	if errors.Is(err, models.ErrNotFound) {
+		return fmt.Errorf("user set-password: no user with email %s", *email)
+	}
+	if err != nil {
+		return describeValidation("user set-password", err)
+	}
+	fmt.Fprintf(stdout, "password set for %s %s (id %d); their sessions have ended\n", u.Role, u.Email, u.ID)
 	return nil
 }
 

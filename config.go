@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"privilege/handlers"
 )
 
 // Config is the operator's configuration, read from the environment (design.md §5).
@@ -32,6 +34,8 @@ type Config struct {
 	PendingTimeout     time.Duration
 	JiraRateLimit      float64 // calls per second per Jira site; 0 = only Retry-After pacing
 	LogLevel           slog.Level
+	OIDC               OIDCConfig // single sign-on (sso_config.go)
+	LocalLogin         handlers.LocalLogin
 }
 
 // SQLitePath is the database file used when no DATABASE_URL is set.
@@ -97,6 +101,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.secretKeyFromEnv = true
 	}
+	c.OIDC, c.LocalLogin = loadOIDCConfig(getenv, &errs)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("invalid configuration:\n  - %w", errors.Join(errs...))
 	}

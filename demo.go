@@ -11,6 +11,7 @@ import (
 
 	"privilege/jira/jiratest"
 	"privilege/models"
+	"privilege/sso/oidcsim"
 )
 
 // demo is the console plus the built-in Jira simulator (Cloud and Data
@@ -20,6 +21,7 @@ import (
 type demo struct {
 	cfg      Config
 	sim      *jiratest.Sim
+	idp      *oidcsim.Provider // the built-in OpenID Connect provider ("Demo SSO")
 	info     jiratest.DemoInfo
 	password string
 }
@@ -37,7 +39,27 @@ func newDemo(cfg Config) (*demo, error) {
 	cfg.AtlassianAuthURL, cfg.AtlassianAPIURL = info.AuthURL, info.APIURL
 	cfg.AtlassianClientID, cfg.AtlassianSecret = info.CloudClientID, info.CloudClientSecret
 	cfg.OutboundAllowCIDRs = append(cfg.OutboundAllowCIDRs, netip.MustParsePrefix("127.0.0.0/8"))
-	return &demo{cfg: cfg, sim: sim, info: info, password: randomPassword()}, nil
+	idp := startDemoIdP(&cfg)
+	return &demo{cfg: cfg, sim: sim, idp: idp, info: info, password: randomPassword()}, nil
+}
+
+// startDemoIdP runs the built-in OpenID Connect provider (plain HTTP on
+// loopback, so the browser shows no certificate warning at sign-in) and
+// points single sign-on at it: its admin and approver groups, everyone else
+// a requester. Local passwords stay on for the seeded users.
+func startDemoIdP(cfg *Config) *oidcsim.Provider {
+	base := cfg.BaseURL.String()
+	idp := oidcsim.New(oidcsim.Options{
+		RedirectURIs: []string{base + "/auth/oidc/callback"}, PostLogoutRedirectURIs: []string{base + "/login"},
+	})
+	id, secret := idp.Client()
+	cfg.OIDC = OIDCConfig{
+		Issuer: idp.Issuer(), ClientID: id, ClientSecret: secret, Name: "Demo SSO",
+		Scopes: []string{"openid", "email", "profile"}, GroupsClaim: "groups",
+		AdminGroups: []string{"privilege-admins"}, ApproverGroups: []string{"privilege-approvers"},
+		DefaultRole: models.RoleRequester,
+	}
+	return idp
 }
 
 // runDemo prints how to sign in and what to type into the Integrate form,
@@ -48,6 +70,7 @@ func runDemo(ctx context.Context, cfg Config, stdout io.Writer) error {
 		return err
 	}
 	defer d.sim.Close()
+	defer d.idp.Close()
 	d.banner(stdout)
 	return d.serve(ctx, stdout)
 }
@@ -59,7 +82,10 @@ func (d *demo) banner(w io.Writer) {
   Jira Cloud:   Integrations → Jira → Integrate → Name → Continue → Accept (sites "acme" and "globex")
   Jira DC:      tick Self-Hosted; Base URL %s, Client ID %s, Client secret %s
                 (the simulator's TLS certificate is self-signed: your browser will warn once)
-`, d.cfg.BaseURL, d.cfg.DataDir, d.password, d.info.DCBaseURL, d.info.DCClientID, d.info.DCClientSecret)
+  Demo SSO:     "Sign in with Demo SSO" on the sign-in page (provider %s):
+                alice (group privilege-admins → admin), bob (privilege-approvers → approver),
+                carol and erin (other groups → requester), dave (email not verified → refused)
+`, d.cfg.BaseURL, d.cfg.DataDir, d.password, d.info.DCBaseURL, d.info.DCClientID, d.info.DCClientSecret, d.idp.Issuer())
 }
 
 func (d *demo) serve(ctx context.Context, stdout io.Writer) error {

@@ -23,7 +23,7 @@ func TestDemoConnectsBothFlavours(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.sim.Close(); os.RemoveAll(d.cfg.DataDir) })
+	t.Cleanup(func() { d.sim.Close(); d.idp.Close(); os.RemoveAll(d.cfg.DataDir) })
 	var banner strings.Builder
 	d.banner(&banner)
 	if !strings.Contains(banner.String(), "admin@demo.test / "+d.password) || !strings.Contains(banner.String(), d.info.DCClientSecret) {

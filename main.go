@@ -36,6 +36,7 @@ const usage = `usage:
   privilege demo             the same, plus a built-in Jira simulator and sample data
   privilege migrate          apply database migrations and exit
   privilege user create --email E --role admin|approver|requester [--name N] [--password P | --password-stdin]
+  privilege user set-password --email E [--password P | --password-stdin]
   privilege token create --email E --name N
   privilege healthcheck      exit 0 when the local server answers /healthz (container HEALTHCHECK)
 

@@ -50,11 +50,13 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	jc := newJiraStack(cfg, a, logger, reg, opts.rootCAs)
 	a.syncer = jc.syncer
+	logSignInConfig(logger, cfg)
 
 	e := handlers.NewServer(handlers.Config{
 		BaseURL:        cfg.BaseURL,
 		SessionKeys:    keys,
 		TrustedProxies: cfg.TrustedProxies,
+		LocalLogin:     cfg.LocalLogin,
 	}, handlers.Deps{
 		Logger:  logger,
 		Store:   a.store,
@@ -64,6 +66,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 		JiraOAuth:      jc.oauth,
 		JiraClients:    jc.clients,
 		PendingTimeout: cfg.PendingTimeout,
+		SSO:            newSSOClient(cfg, opts.rootCAs),
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -25,9 +25,7 @@ func (h *handler) showLogin(c echo.Context) error {
 	if currentUser(c) != nil {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	return render(c, http.StatusOK, views.Login(views.LoginPage{
-		Meta: h.pageMeta(c, "Sign in", views.NavNone), Next: safeNext(c.QueryParam("next")),
-	}))
+	return render(c, http.StatusOK, views.Login(h.loginPage(c, views.LoginPage{Next: safeNext(c.QueryParam("next"))})))
 }
 
 // login checks the password, rotates the session and audits the attempt.
@@ -38,6 +36,9 @@ func (h *handler) login(c echo.Context) error {
 		return newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
 	}
 	ctx := c.Request().Context()
+	if msg := h.localLoginRefusal(nil); msg != "" { // PRIVILEGE_LOCAL_LOGIN=off
+		return render(c, http.StatusForbidden, views.Login(h.loginPage(c, views.LoginPage{Next: safeNext(f.Next), Message: msg})))
+	}
 	if !h.limiter.allow(c.RealIP()) {
 		return newAPIError(http.StatusTooManyRequests, codeRateLimited,
 			"Too many sign-in attempts from your network. Wait a minute, then try again.")
@@ -48,18 +49,25 @@ func (h *handler) login(c echo.Context) error {
 		if err := h.store.RecordAudit(ctx, a, models.AuditSignInFailed, "", 0, ""); err != nil {
 			return err
 		}
-		return render(c, http.StatusUnprocessableEntity, views.Login(views.LoginPage{
-			Meta: h.pageMeta(c, "Sign in", views.NavNone), Email: f.Email, Next: safeNext(f.Next),
+		return render(c, http.StatusUnprocessableEntity, views.Login(h.loginPage(c, views.LoginPage{
+			Email: f.Email, Next: safeNext(f.Next),
 			Message: "Wrong email or password, or the account is disabled.",
-		}))
+		})))
 	}
 	if err != nil {
 		return err
 	}
+	if msg := h.localLoginRefusal(&u); msg != "" { // PRIVILEGE_LOCAL_LOGIN=admins
+		a := models.Actor{UserID: u.ID, Email: u.Email, IP: c.RealIP()}
+		if err := h.store.RecordAudit(ctx, a, models.AuditSignInFailed, "user", u.ID, "password sign-in is for admins only"); err != nil {
+			return err
+		}
+		return render(c, http.StatusForbidden, views.Login(h.loginPage(c, views.LoginPage{Email: f.Email, Next: safeNext(f.Next), Message: msg})))
+	}
 	if err := startSession(c, u); err != nil {
 		return err
 	}
-	if err := h.store.RecordAudit(ctx, actor(c), models.AuditSignIn, "user", u.ID, ""); err != nil {
+	if err := h.store.RecordPasswordSignIn(ctx, actor(c)); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, safeNext(f.Next))
@@ -67,10 +75,14 @@ func (h *handler) login(c echo.Context) error {
 
 func (h *handler) logout(c echo.Context) error {
 	a := actor(c)
+	providerLogout, viaProvider := h.ssoLogoutURL(c) // read before the session is cleared
 	endSession(c)
 	if err := h.store.SignOut(c.Request().Context(), a); err != nil {
 		return err
 	}
 	addFlash(c, views.FlashInfo, "You are signed out.")
+	if viaProvider {
+		return h.continueSignOut(c, providerLogout)
+	}
 	return c.Redirect(http.StatusSeeOther, "/login")
 }

@@ -34,6 +34,8 @@ func (h *handler) routeTable() []route {
 		{http.MethodGet, "/static/*", "static", rulePublic, serveStatic()},
 		{http.MethodGet, "/login", "login", rulePublic, h.showLogin},
 		{http.MethodPost, "/login", "login.submit", rulePublic, h.login},
+		{http.MethodGet, "/auth/oidc/start", "oidc.start", rulePublic, h.startOIDC},
+		{http.MethodGet, "/auth/oidc/callback", "oidc.callback", rulePublic, h.finishOIDC},
 		{http.MethodGet, "/api/v1/openapi.json", "api.openapi", rulePublic, h.openAPI},
 
 		// First run.
@@ -47,6 +49,8 @@ func (h *handler) routeTable() []route {
 		{http.MethodGet, "/requests/new", "requests.new", ruleSignedIn, h.showNewRequest},
 		{http.MethodGet, "/requests/new/resources", "requests.new.resources", ruleSignedIn, h.showRequestResources},
 		{http.MethodPost, "/requests", "requests.create", ruleSignedIn, h.createRequest},
+		{http.MethodGet, "/account/password", "account.password", ruleSignedIn, h.showPassword},
+		{http.MethodPost, "/account/password", "account.password.change", ruleSignedIn, h.changePassword},
 		{http.MethodGet, "/requests/:id", "requests.show", ruleSignedIn, h.showRequest},
 		{http.MethodPost, "/requests/:id/cancel", "requests.cancel", ruleSignedIn, h.cancelRequest},
 

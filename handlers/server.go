@@ -20,6 +20,7 @@ import (
 
 	"privilege/jira"
 	"privilege/models"
+	"privilege/sso"
 	"privilege/static"
 )
 
@@ -47,6 +48,8 @@ type Config struct {
 	BodyLimit string
 	// Now is the clock of time-bound flows such as the OAuth state (default time.Now).
 	Now func() time.Time
+	// LocalLogin says who may sign in with a password (default all).
+	LocalLogin LocalLogin
 }
 
 // Deps are the HTTP layer's collaborators. Later features add a field here
@@ -63,6 +66,8 @@ type Deps struct {
 	JiraClients *jira.Clients
 	// PendingTimeout is how long a request may wait for a decision (default 24h).
 	PendingTimeout time.Duration
+	// SSO is the OpenID Connect relying party; nil without single sign-on.
+	SSO *sso.Client
 }
 
 const (
@@ -113,6 +118,12 @@ func newHandler(cfg Config, deps Deps) (*handler, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.LocalLogin == "" {
+		cfg.LocalLogin = LocalLoginAll
+	}
+	if !cfg.LocalLogin.Valid() {
+		return nil, fmt.Errorf("handlers: Config.LocalLogin %q is not all, admins or off", cfg.LocalLogin)
 	}
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = defaultBodyLimit

@@ -37,6 +37,12 @@ const (
 	keyJiraFlow sessionKey = "jira_flow"
 	// keyJiraPick is the nonce binding a sealed site-picker grant to this session.
 	keyJiraPick sessionKey = "jira_pick"
+	// keyOIDCFlow is the single sign-on in progress (JSON sso.Flow: state,
+	// nonce, PKCE verifier, next, expiry); keyOIDCHint marks a session
+	// signed in through single sign-on and holds its ID token (or "") for
+	// RP-initiated logout. See oidc.go.
+	keyOIDCFlow sessionKey = "oidc_flow"
+	keyOIDCHint sessionKey = "oidc_hint"
 )
 
 // Context keys (echo.Context.Set/Get); unexported and only used here.

@@ -40,8 +40,13 @@ type User struct {
 	Disabled     bool
 	// SessionsValidAfter revokes every session signed in before it (sign-out).
 	SessionsValidAfter *time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// OIDCIssuer and OIDCSubject identify a single sign-on user (both nil for
+	// local users); see sso.go.
+	OIDCIssuer   *string `gorm:"column:oidc_issuer"`
+	OIDCSubject  *string `gorm:"column:oidc_subject"`
+	LastSignInAt *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // NewUser is the input to create a user.
@@ -152,6 +157,10 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 	}
 	if err != nil {
 		return User{}, translate(err, "find user")
+	}
+	if !u.HasPassword() { // a single sign-on user without a local password
+		_, _ = checkPassword(dummyHash, password)
+		return User{}, ErrInvalidLogin
 	}
 	ok, err := checkPassword(u.PasswordHash, password)
 	if err != nil {

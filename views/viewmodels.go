@@ -202,6 +202,12 @@ type LoginPage struct {
 	Email   string
 	Next    string
 	Message string // a form-level error, e.g. wrong password
+	// SSOName is the single sign-on provider's name ("" without SSO).
+	SSOName string
+	// PasswordForm shows the email and password form (PRIVILEGE_LOCAL_LOGIN is not off).
+	PasswordForm bool
+	// AdminsOnly: the password form is for break-glass admins only.
+	AdminsOnly bool
 }
 
 // SetupPage creates the first admin.
