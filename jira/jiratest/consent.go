@@ -24,6 +24,8 @@ button{font-size:1rem;padding:.5rem 1.25rem;margin-right:.5rem}li{font-family:mo
 <p><strong>{{.Client}}</strong> is requesting access to your account.</p>
 <form method="post" action="{{.Action}}" data-testid="consent-form">
 <input type="hidden" name="consent" value="{{.ConsentID}}">
+{{if gt (len .Users) 1}}<label for="user">Signed in as</label>
+<select name="user" id="user" data-testid="user-picker">{{range .Users}}<option value="{{.ID}}">{{.DisplayName}} ({{.Email}})</option>{{end}}</select>{{end}}
 {{if .Sites}}<label for="site">Use app on</label>
 <select name="site" id="site" data-testid="site-picker">{{range .Sites}}<option value="{{.CloudID}}">{{.Name}} ({{.URL}})</option>{{end}}</select>{{end}}
 <p>It will be able to:</p>
@@ -39,6 +41,7 @@ type consentView struct {
 	Product, Client, Action, ConsentID string
 	Scopes                             []string
 	Sites                              []*Site
+	Users                              []User // who may sign in ("Signed in as" when more than one)
 }
 
 // renderConsent writes the consent page.
@@ -83,6 +86,12 @@ func (s *Sim) takeConsent(id string, dc *DataCenter, now time.Time) (*consentReq
 // cloud id; "" = the first site) when the page has a site picker. It returns
 // the redirect Location (the app's callback URL with code or error and state).
 func (s *Sim) Consent(authorizeURL string, accept bool, site string) (*url.URL, error) {
+	return s.ConsentAs(authorizeURL, accept, site, "")
+}
+
+// ConsentAs is Consent signed in as user (an account id, username, display
+// name or email; "" = the first user, the admin who connects integrations).
+func (s *Sim) ConsentAs(authorizeURL string, accept bool, site, user string) (*url.URL, error) {
 	client := s.Client()
 	resp, err := client.Get(authorizeURL)
 	if err != nil {
@@ -107,6 +116,9 @@ func (s *Sim) Consent(authorizeURL string, accept bool, site string) (*url.URL, 
 	form := url.Values{"consent": {string(id[1])}, "decision": {"decline"}}
 	if accept {
 		form.Set("decision", "accept")
+	}
+	if user != "" {
+		form.Set("user", user) // the page matches id, username, name or email
 	}
 	if site != "" {
 		s.mu.Lock()

@@ -126,11 +126,12 @@ func (d *DataCenter) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (d *DataCenter) serveREST(w http.ResponseWriter, r *http.Request, path string) {
 	s := d.sim
 	var scopes []string
+	var user *simUser
 	if path != "/rest/api/2/serverInfo" {
 		s.mu.Lock()
 		at, valid := s.bearer(r, d, s.now())
 		if valid {
-			scopes = at.g.scopes
+			scopes, user = at.g.scopes, at.g.user
 		}
 		s.mu.Unlock()
 		if !valid {
@@ -139,7 +140,7 @@ func (d *DataCenter) serveREST(w http.ResponseWriter, r *http.Request, path stri
 			return
 		}
 	}
-	r2 := r.Clone(withScopes(r.Context(), scopes))
+	r2 := r.Clone(withCaller(withScopes(r.Context(), scopes), user))
 	r2.URL.Path, r2.URL.RawPath = path, ""
 	d.inst.mux.ServeHTTP(w, r2)
 }
@@ -178,7 +179,7 @@ func (d *DataCenter) authorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_request", "code_challenge is required with code_challenge_method")
 	default:
 		id := s.newConsent(&consentRequest{dc: d, clientID: c.id, redirectURI: redirectURI, state: state, scopes: scopes, challenge: challenge}, s.now())
-		renderConsent(w, consentView{Product: "Jira", Client: "Privilege (" + c.id + ")", Action: d.contextPath + "/rest/oauth2/latest/authorize", ConsentID: id, Scopes: scopes})
+		renderConsent(w, consentView{Product: "Jira", Client: "Privilege (" + c.id + ")", Action: d.contextPath + "/rest/oauth2/latest/authorize", ConsentID: id, Scopes: scopes, Users: usersOf(d.inst.dcUsers)})
 	}
 }
 
