@@ -31,6 +31,16 @@ type dcClient struct {
 	scopes                  []string
 }
 
+// impliedScopes are the scopes the link allows, with the ones each implies
+// (WRITE allows READ, and so on).
+func (c *dcClient) impliedScopes() []string {
+	top := -1
+	for _, sc := range c.scopes {
+		top = max(top, slices.Index(dcScopes(), sc))
+	}
+	return dcScopes()[:top+1]
+}
+
 // dcScopes are the DC OAuth scopes, each implying the ones before it.
 func dcScopes() []string { return []string{"READ", "WRITE", "ADMIN", "SYSTEM_ADMIN"} }
 
@@ -171,7 +181,7 @@ func (d *DataCenter) authorize(w http.ResponseWriter, r *http.Request) {
 		fail("unsupported_response_type", "response_type must be code")
 	case len(scopes) == 0:
 		fail("invalid_scope", "scope is required")
-	case !scopeSubset(scopes, dcScopes()) || !scopeSubset(scopes, c.scopes):
+	case !scopeSubset(scopes, dcScopes()) || !scopeSubset(scopes, c.impliedScopes()):
 		fail("invalid_scope", "The requested scope is not allowed for this application: "+strings.Join(scopes, " "))
 	case challenge != "" && method != "S256":
 		fail("invalid_request", "code_challenge_method must be S256")
