@@ -1,0 +1,185 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"privilege/models"
+	"privilege/models/modeltest"
+)
+
+// peopleEnv is a connected integration (Cloud or DC) with Jira users for
+// alice (requester) and bob (approver).
+type peopleEnv struct {
+	*jiraEnv
+	id                  int64
+	alice, bob          models.User
+	aliceJira, bobJira  string // how the consent page knows them
+	aliceID, bobAccount string // the Jira id the link must store
+}
+
+func newPeopleEnv(t *testing.T, store *models.Store, dc bool) *peopleEnv {
+	e := &peopleEnv{jiraEnv: newJiraEnvStore(t, store)}
+	e.alice = e.app.addUser("alice@example.com", models.RoleRequester)
+	e.bob = e.app.addUser("bob@example.com", models.RoleApprover)
+	if dc {
+		d := e.sim.AddDataCenter("/jira")
+		cid, secret := d.AddClient(testCallback, "WRITE")
+		e.id = e.integrationFrom(e.callback(e.consent(e.start(url.Values{"name": {"Corp"}, "self_hosted": {"1"}, "base_url": {d.BaseURL()},
+			"client_id": {cid}, "client_secret": {secret}}), true)))
+		a, b := d.AddUser("alice", "Alice Jira", "alice@corp.example"), d.AddUser("bob", "Bob Jira", "bob@corp.example")
+		e.aliceJira, e.bobJira, e.aliceID, e.bobAccount = a.Name, b.Name, a.Key, b.Key
+	} else {
+		e.sim.AddCloudSite("acme")
+		e.id = e.connectCloud("Acme")
+		a, b := e.sim.AddCloudUser("Alice Jira", "alice@acme.example"), e.sim.AddCloudUser("Bob Jira", "bob@acme.example")
+		e.aliceJira, e.bobJira, e.aliceID, e.bobAccount = a.AccountID, b.AccountID, a.AccountID, b.AccountID
+	}
+	return e
+}
+
+// linkAs runs "Link Jira account" for c, consenting in Jira as jiraUser,
+// and returns the callback's answer.
+func (e *peopleEnv) linkAs(c *client, jiraUser string, accept bool) *http.Response {
+	e.t.Helper()
+	rec := c.post("/profile/jira/"+itoa(e.id)+"/link", nil)
+	wantRedirect(e.t, rec, "/integrations/jira/authorize")
+	page := c.get("/integrations/jira/authorize")
+	wantStatus(e.t, page, http.StatusOK)
+	href, _ := parseHTML(e.t, page).Find(`[data-testid=continue-to-jira]`).Attr("href")
+	loc, err := e.sim.ConsentAs(href, accept, "", jiraUser)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c.get("/integrations/jira/callback?" + loc.RawQuery).Result()
+}
+
+func (e *peopleEnv) flash(c *client, res *http.Response, kind string) string {
+	e.t.Helper()
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/profile" {
+		e.t.Fatalf("callback: %d → %q, want 303 → /profile", res.StatusCode, res.Header.Get("Location"))
+	}
+	return parseHTML(e.t, c.get("/profile")).Find(`[data-testid=flash-` + kind + `]`).Text()
+}
+
+func (e *peopleEnv) links(u models.User) []models.JiraIdentity {
+	return modeltest.Must(e.app.store.JiraIdentitiesOfUsers(context.Background(), []int64{u.ID}))[u.ID]
+}
+
+func TestJiraLinkFromProfile(t *testing.T) {
+	for _, dc := range []bool{false, true} {
+		name := map[bool]string{false: "cloud", true: "datacenter"}[dc]
+		t.Run(name, func(t *testing.T) {
+			modeltest.Stores(t, func(t *testing.T, store *models.Store) {
+				e := newPeopleEnv(t, store, dc)
+				alice, bob := e.app.signedIn("alice@example.com"), e.app.signedIn("bob@example.com")
+
+				// The consent asks only for identity: read:me on Cloud, READ on DC.
+				wantRedirect(t, alice.post("/profile/jira/"+itoa(e.id)+"/link", nil), "/integrations/jira/authorize")
+				href, _ := parseHTML(t, alice.get("/integrations/jira/authorize")).Find(`[data-testid=continue-to-jira]`).Attr("href")
+				u, _ := url.Parse(href)
+				if want := map[bool]string{false: "read:me", true: "READ"}[dc]; u.Query().Get("scope") != want {
+					t.Fatalf("identity consent asks scope %q, want %q", u.Query().Get("scope"), want)
+				}
+				if dc && u.Query().Get("code_challenge_method") != "S256" {
+					t.Fatal("DC identity consent without PKCE")
+				}
+
+				// Declining stores nothing.
+				if msg := e.flash(alice, e.linkAs(alice, e.aliceJira, false), "error"); !strings.Contains(msg, "declined") {
+					t.Fatalf("decline flash %q", msg)
+				}
+				if n := len(e.links(e.alice)); n != 0 {
+					t.Fatalf("%d links after declining", n)
+				}
+
+				// Link.
+				if msg := e.flash(alice, e.linkAs(alice, e.aliceJira, true), "success"); !strings.Contains(msg, "Alice Jira") {
+					t.Fatalf("link flash %q", msg)
+				}
+				got := e.links(e.alice)
+				if len(got) != 1 || got[0].AccountID != e.aliceID || got[0].DisplayName != "Alice Jira" || got[0].IntegrationID != e.id {
+					t.Fatalf("links %+v", got)
+				}
+				if txt := parseHTML(t, alice.get("/profile")).Find(`[data-testid=jira-identity]`).Text(); !strings.Contains(txt, "Alice Jira") {
+					t.Fatalf("profile shows %q", txt)
+				}
+
+				// Another user consenting as Alice's Jira account is refused.
+				if msg := e.flash(bob, e.linkAs(bob, e.aliceJira, true), "error"); !strings.Contains(msg, "already linked to another Privilege user") {
+					t.Fatalf("relink flash %q", msg)
+				}
+				if len(e.links(e.bob)) != 0 || len(e.links(e.alice)) != 1 {
+					t.Fatal("a refused relink changed the links")
+				}
+
+				// A forged state links nothing.
+				wantRedirect(t, bob.post("/profile/jira/"+itoa(e.id)+"/link", nil), "/integrations/jira/authorize")
+				res := bob.get("/integrations/jira/callback?code=x&state=" + strings.Repeat("A", 43)).Result()
+				if msg := e.flash(bob, res, "error"); !strings.Contains(msg, "Nothing was saved") {
+					t.Fatalf("forged state flash %q", msg)
+				}
+
+				// Unlink, then link again.
+				if msg := e.flash(alice, alice.post("/profile/jira-links/"+itoa(got[0].ID)+"/unlink", nil).Result(), "success"); !strings.Contains(msg, "unlinked") {
+					t.Fatalf("unlink flash %q", msg)
+				}
+				if len(e.links(e.alice)) != 0 {
+					t.Fatal("still linked after unlink")
+				}
+				// Bob may not unlink Alice's link through his profile.
+				e.flash(alice, e.linkAs(alice, e.aliceJira, true), "success")
+				aliceLink := e.links(e.alice)[0]
+				wantStatus(t, bob.post("/profile/jira-links/"+itoa(aliceLink.ID)+"/unlink", nil), http.StatusNotFound)
+
+				// Admins see every link on the Users page and can remove one.
+				users := parseHTML(t, e.admin.get("/users"))
+				if txt := users.Find(`[data-testid=user-jira-link]`).Text(); !strings.Contains(txt, "Alice Jira") {
+					t.Fatalf("users page links %q", txt)
+				}
+				wantRedirect(t, e.admin.post("/users/"+itoa(e.alice.ID)+"/jira-links/"+itoa(aliceLink.ID)+"/remove", nil), "/users")
+				if len(e.links(e.alice)) != 0 {
+					t.Fatal("admin removal left the link")
+				}
+
+				// Disabling a user removes their links.
+				e.flash(bob, e.linkAs(bob, e.bobJira, true), "success")
+				wantRedirect(t, e.admin.post("/users/"+itoa(e.bob.ID)+"/disable", nil), "/users")
+				if len(e.links(e.bob)) != 0 {
+					t.Fatal("disabled user keeps a Jira link")
+				}
+
+				// Disconnecting the integration removes its links.
+				e.flash(alice, e.linkAs(alice, e.aliceJira, true), "success")
+				modeltest.Must(0, store.DisconnectIntegration(context.Background(), models.SystemActor, e.id))
+				if len(e.links(e.alice)) != 0 {
+					t.Fatal("links survive the integration's disconnection")
+				}
+
+				// Every link and unlink is audited.
+				audit := modeltest.Must(store.ListAudit(context.Background(), models.PageQuery{Page: 1, PerPage: 100}))
+				counts := map[models.AuditAction]int{}
+				for _, ev := range audit.Items {
+					counts[ev.Action]++
+				}
+				if counts[models.AuditJiraLinked] != 4 || counts[models.AuditJiraUnlinked] != 4 {
+					t.Fatalf("audit: %d linked, %d unlinked; want 4 and 4", counts[models.AuditJiraLinked], counts[models.AuditJiraUnlinked])
+				}
+			})
+		})
+	}
+}
+
+// The consent callback is shared: a requester cannot finish an admin's
+// connection flow, and one who lands there without a flow goes to their profile.
+func TestJiraConnectStaysAdminOnly(t *testing.T) {
+	e := newJiraEnv(t, models.DialectSQLite)
+	e.app.addUser("rita@example.com", models.RoleRequester)
+	rita := e.app.signedIn("rita@example.com")
+	wantStatus(t, rita.post("/integrations/jira", url.Values{"name": {"Mine"}}), http.StatusForbidden)
+	wantRedirect(t, rita.get("/integrations/jira/authorize"), "/profile")
+	wantRedirect(t, rita.get("/integrations/jira/callback?code=x&state=y"), "/profile")
+}
