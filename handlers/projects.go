@@ -251,10 +251,10 @@ func accountChoices(accounts []models.CloudAccount, linkKeys map[int64]string, l
 type projectFacts struct {
 	project  jira.Project
 	types    []jira.IssueType
-	chosen   jira.IssueType // zero when no usable type
-	missing  string         // the asked-for issue type that the project lacks
-	statuses []jira.Status  // of the chosen type's workflow
-	fields   []jira.Field   // of the chosen type's create screen
+	chosen   jira.IssueType  // zero when no usable type
+	missing  string          // the asked-for issue type that the project lacks
+	statuses []jira.Status   // of the chosen type's workflow
+	fields   []jira.Field    // of the chosen type's create screen
 	perms    map[string]bool // the connected user's people permissions (mypermissions)
 	permsErr error           // why they could not be read
 }

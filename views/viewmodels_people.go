@@ -30,7 +30,9 @@ type JiraLinkRow struct {
 func (r JiraLinkRow) LinkAction() string { return idURL("/profile/jira/", r.IntegrationID, "/link") }
 
 // UnlinkAction is where "Unlink" posts.
-func (r JiraLinkRow) UnlinkAction() string { return idURL("/profile/jira-links/", r.IdentityID, "/unlink") }
+func (r JiraLinkRow) UnlinkAction() string {
+	return idURL("/profile/jira-links/", r.IdentityID, "/unlink")
+}
 
 // UserJiraLink is one linked Jira account on the Users page.
 type UserJiraLink struct {
