@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
+	"privilege/jira/jiratest"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -16,6 +19,7 @@ import (
 type peopleEnv struct {
 	*jiraEnv
 	id                  int64
+	site                *jiratest.Site // Cloud
 	alice, bob          models.User
 	aliceJira, bobJira  string // how the consent page knows them
 	aliceID, bobAccount string // the Jira id the link must store
@@ -33,7 +37,7 @@ func newPeopleEnv(t *testing.T, store *models.Store, dc bool) *peopleEnv {
 		a, b := d.AddUser("alice", "Alice Jira", "alice@corp.example"), d.AddUser("bob", "Bob Jira", "bob@corp.example")
 		e.aliceJira, e.bobJira, e.aliceID, e.bobAccount = a.Name, b.Name, a.Key, b.Key
 	} else {
-		e.sim.AddCloudSite("acme")
+		e.site = e.sim.AddCloudSite("acme")
 		e.id = e.connectCloud("Acme")
 		a, b := e.sim.AddCloudUser("Alice Jira", "alice@acme.example"), e.sim.AddCloudUser("Bob Jira", "bob@acme.example")
 		e.aliceJira, e.bobJira, e.aliceID, e.bobAccount = a.AccountID, b.AccountID, a.AccountID, b.AccountID
@@ -182,4 +186,60 @@ func TestJiraConnectStaysAdminOnly(t *testing.T) {
 	wantStatus(t, rita.post("/integrations/jira", url.Values{"name": {"Mine"}}), http.StatusForbidden)
 	wantRedirect(t, rita.get("/integrations/jira/authorize"), "/profile")
 	wantRedirect(t, rita.get("/integrations/jira/callback?code=x&state=y"), "/profile")
+}
+
+// The project's Manage page offers the people options, says which Jira
+// permission each needs and whether the connected user has it, and saves
+// them; the integration page lists what Jira refused.
+func TestJiraProjectPeopleOptions(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
+		e := newPeopleEnv(t, store, false)
+		ops := e.site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+		acc := e.app.addAccount("Production", "111111111111")
+		bob := e.app.signedIn("bob@example.com")
+		e.flash(bob, e.linkAs(bob, e.bobJira, true), "success")
+		path := "/integrations/" + itoa(e.id) + "/projects/OPS"
+
+		doc := parseHTML(t, e.admin.get(path))
+		for _, k := range []string{"MODIFY_REPORTER", "ASSIGN_ISSUES", "MANAGE_WATCHERS"} {
+			if txt := doc.Find(`[data-testid=permission-` + k + `]`).Text(); !strings.Contains(txt, "granted") {
+				t.Errorf("%s: %q", k, txt)
+			}
+		}
+		if doc.Find(`select[name=assignee_user] option`).FilterFunction(func(_ int, s *goquery.Selection) bool { return s.Text() == "Bob Jira" }).Length() != 1 {
+			t.Fatal("the linked approver is not offered as fixed assignee")
+		}
+
+		ops.SetPermission(jiratest.PermModifyReporter, false)
+		doc = parseHTML(t, e.admin.get(path))
+		if txt := doc.Find(`[data-testid=permission-MODIFY_REPORTER]`).Text(); !strings.Contains(txt, "missing") {
+			t.Errorf("MODIFY_REPORTER after removal: %q", txt)
+		}
+		if txt := doc.Find(`[data-testid=workflow-notice]`).Text(); !strings.Contains(txt, "Modify Reporter") {
+			t.Errorf("notices %q", txt)
+		}
+
+		typ, _ := doc.Find(`select[name=issue_type] option[selected]`).Attr("value")
+		form := url.Values{"account": {itoa(acc.ID)}, "issue_type": {typ}, "status_approved": {"Done"}, "status_denied": {"Declined"},
+			"status_cancelled": {"Declined"}, "status_expired": {"Declined"}, "assignee_mode": {"fixed"}, "assignee_user": {itoa(e.alice.ID)}, "add_watchers": {"1"}}
+		rec := e.admin.post(path, form)
+		wantStatus(t, rec, http.StatusUnprocessableEntity)
+		if msg := parseHTML(t, rec).Find(`[data-testid=error-assignee_user]`).Text(); !strings.Contains(msg, "linked their Jira account") {
+			t.Fatalf("unlinked fixed assignee: %q", msg)
+		}
+		form.Set("assignee_user", itoa(e.bob.ID))
+		wantRedirect(t, e.admin.post(path, form), path)
+		link := modeltest.Must(store.ProjectLinkByKey(context.Background(), e.id, "OPS"))
+		if link.AssigneeMode != models.AssigneeFixed || link.AssigneeUserID == nil || *link.AssigneeUserID != e.bob.ID || !link.AddWatchers {
+			t.Fatalf("saved %+v", link)
+		}
+		if v, _ := parseHTML(t, e.admin.get(path)).Find(`select[name=assignee_mode] option[selected]`).Attr("value"); v != "fixed" {
+			t.Fatalf("assignee mode after reload %q", v)
+		}
+
+		modeltest.Must(0, store.RecordPeopleProblem(context.Background(), link.ID, models.PartReporter, "Jira refused Alice as reporter: Modify Reporter"))
+		if txt := parseHTML(t, e.admin.get("/integrations/"+itoa(e.id))).Find(`[data-testid=people-problem-reporter]`).Text(); !strings.Contains(txt, "OPS") || !strings.Contains(txt, "Modify Reporter") {
+			t.Fatalf("integration page problem %q", txt)
+		}
+	})
 }
