@@ -59,6 +59,7 @@ func (d *demo) banner(w io.Writer) {
   Jira Cloud:   Integrations → Jira → Integrate → Name → Continue → Accept (sites "acme" and "globex")
   Jira DC:      tick Self-Hosted; Base URL %s, Client ID %s, Client secret %s
                 (the simulator's TLS certificate is self-signed: your browser will warn once)
+  People:       each user's profile (their email, top right) → Link Jira account → "Accept as <their name>"
 `, d.cfg.BaseURL, d.cfg.DataDir, d.password, d.info.DCBaseURL, d.info.DCClientID, d.info.DCClientSecret)
 }
 

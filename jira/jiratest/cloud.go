@@ -82,13 +82,18 @@ func (s *Sim) cloudDecide(w http.ResponseWriter, r *http.Request) {
 // s.mu must be held.
 func (s *Sim) finishConsent(w http.ResponseWriter, r *http.Request, c *consentRequest) {
 	params := url.Values{"state": {c.state}}
+	who := r.PostForm.Get("user")
+	if as := r.PostForm.Get("as"); as != "" { // "Accept as …": one click per user
+		who = as
+		r.PostForm.Set("decision", "accept")
+	}
 	if r.PostForm.Get("decision") != "accept" {
 		params.Set("error", "access_denied")
 		params.Set("error_description", "The user declined the authorization request.")
 		http.Redirect(w, r, redirectWith(c.redirectURI, params), http.StatusFound)
 		return
 	}
-	user := pickUser(s.consentUsers(c.dc), r.PostForm.Get("user"))
+	user := pickUser(s.consentUsers(c.dc), who)
 	if user == nil || user.inactive {
 		renderAuthError(w, http.StatusBadRequest, "This account cannot sign in.")
 		return

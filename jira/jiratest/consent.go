@@ -24,13 +24,13 @@ button{font-size:1rem;padding:.5rem 1.25rem;margin-right:.5rem}li{font-family:mo
 <p><strong>{{.Client}}</strong> is requesting access to your account.</p>
 <form method="post" action="{{.Action}}" data-testid="consent-form">
 <input type="hidden" name="consent" value="{{.ConsentID}}">
-{{if gt (len .Users) 1}}<label for="user">Signed in as</label>
-<select name="user" id="user" data-testid="user-picker">{{range .Users}}<option value="{{.ID}}">{{.DisplayName}} ({{.Email}})</option>{{end}}</select>{{end}}
 {{if .Sites}}<label for="site">Use app on</label>
 <select name="site" id="site" data-testid="site-picker">{{range .Sites}}<option value="{{.CloudID}}">{{.Name}} ({{.URL}})</option>{{end}}</select>{{end}}
 <p>It will be able to:</p>
 <ul data-testid="scopes">{{range .Scopes}}<li>{{.}}</li>{{end}}</ul>
-<button type="submit" name="decision" value="accept" data-testid="accept">Accept</button>
+<button type="submit" name="decision" value="accept" data-testid="accept">Accept{{if gt (len .Users) 1}} as {{(index .Users 0).DisplayName}}{{end}}</button>
+{{if gt (len .Users) 1}}{{range slice .Users 1}}<button type="submit" name="as" value="{{.ID}}" data-testid="accept-as">Accept as {{.DisplayName}}</button>
+{{end}}{{end}}
 <button type="submit" name="decision" value="decline" data-testid="decline">Decline</button>
 </form>
 </body></html>

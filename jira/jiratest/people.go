@@ -12,7 +12,7 @@ import (
 )
 
 // People: the simulator's Jira users, who consents (the consent page's
-// "Signed in as"), the Atlassian identity endpoint /me (read:me), and the
+// "Accept as …" buttons, one per user), the Atlassian identity endpoint /me (read:me), and the
 // people on an issue (reporter, assignee, watchers) with Jira's validation
 // and per-project permission switches.
 
