@@ -221,7 +221,7 @@ func Profile(p ProfilePage) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						if r.Linked {
-							templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "Link another Jira account")
+							templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "Relink")
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
