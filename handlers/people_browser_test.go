@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +163,28 @@ func TestBrowserPeopleInJira(t *testing.T) {
 	})
 	if txt, err := chromedp.Run(bob, chromedp.Text(css(`[data-testid=assignee]`))); err != nil || txt != "Bob Approver" {
 		t.Fatalf("task page assignee %q (%v)", txt, err)
+	}
+	capturePeoplePages(t, bob, base, "/integrations/"+fmt.Sprint(integ.ID)+"/projects/OPS")
+}
+
+// capturePeoplePages screenshots the new screens at desktop and phone
+// width (manual review), as an admin: profile, Users, the project's Manage page.
+func capturePeoplePages(t *testing.T, ctx context.Context, base, projectPath string) {
+	t.Helper()
+	if os.Getenv("PRIVILEGE_SCREENSHOTS") == "" {
+		return
+	}
+	admin, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	defer cancel()
+	runSteps(t, admin, "admin", signInSteps(base))
+	for _, width := range []int64{1280, 390} {
+		for _, p := range []struct{ path, wait, name string }{
+			{"/profile", "profile-page", "profile"}, {"/users", "users-page", "users"}, {projectPath, "people", "project"},
+		} {
+			if err := chromedp.Do(admin, chromedp.EmulateViewport(width, 900), chromedp.Navigate(base+p.path),
+				chromedp.WaitVisible(css(`[data-testid=`+p.wait+`]`)), screenshot(fmt.Sprintf("people-%s-%d", p.name, width))); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

@@ -92,6 +92,9 @@ func (h *handler) finishJiraLink(c echo.Context, flow jiraFlow) error {
 	if u == nil || u.ID != flow.UserID {
 		return userError("This Jira authorization was started by someone else." + msgNothingSaved)
 	}
+	if h.deps.JiraOAuth == nil {
+		return userError("Jira is not available in this installation.")
+	}
 	in, err := h.store.Integration(ctx, flow.IntegrationID)
 	if errors.Is(err, models.ErrNotFound) {
 		return userError("The Jira integration was disconnected meanwhile." + msgNothingSaved)
