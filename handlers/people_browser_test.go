@@ -84,7 +84,7 @@ func TestBrowserPeopleInJira(t *testing.T) {
 	shot := func(name string) chromedp.Action[chromedp.Void] { return screenshot("people-" + name) }
 	linkSteps := func(email string, who jiratest.User, name string) []chromedp.Action[chromedp.Void] {
 		return append(signInActions(base, email),
-			chromedp.Click(css(`[data-testid=nav-profile]`)),
+			chromedp.Click(css(`[data-testid=profile-link]`)),
 			chromedp.WaitVisible(css(`[data-testid=profile-page]`)),
 			shot(name+"-01-profile"),
 			chromedp.Click(css(`[data-testid=link-jira]`)),

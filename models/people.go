@@ -98,6 +98,10 @@ func (s *Store) LinkJiraIdentity(ctx context.Context, a Actor, userID, integrati
 		case err != nil && !errors.Is(err, gorm.ErrRecordNotFound):
 			return translate(err, "find Jira identity")
 		}
+		var prev []JiraIdentity
+		if err := tx.Where("integration_id = ? AND user_id = ?", integrationID, userID).Find(&prev).Error; err != nil {
+			return translate(err, "find the user's Jira identity")
+		}
 		if err := tx.Where("integration_id = ? AND user_id = ?", integrationID, userID).Delete(&JiraIdentity{}).Error; err != nil {
 			return translate(err, "replace Jira identity")
 		}
@@ -107,7 +111,11 @@ func (s *Store) LinkJiraIdentity(ctx context.Context, a Actor, userID, integrati
 			}
 			return translate(err, "save Jira identity")
 		}
-		return s.audit(tx, a, AuditJiraLinked, "user", userID, identityDetail(integ.Name, id))
+		detail := identityDetail(integ.Name, id)
+		if len(prev) > 0 {
+			detail += " — replacing " + prev[0].DisplayName + " (" + prev[0].AccountID + ")"
+		}
+		return s.audit(tx, a, AuditJiraLinked, "user", userID, detail)
 	})
 	if err != nil {
 		return JiraIdentity{}, err
