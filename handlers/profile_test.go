@@ -2,13 +2,18 @@ package handlers
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"privilege/jira"
 	"privilege/jira/jiratest"
 	"privilege/models"
 	"privilege/models/modeltest"
@@ -240,6 +245,48 @@ func TestJiraProjectPeopleOptions(t *testing.T) {
 		modeltest.Must(0, store.RecordPeopleProblem(context.Background(), link.ID, models.PartReporter, "Jira refused Alice as reporter: Modify Reporter"))
 		if txt := parseHTML(t, e.admin.get("/integrations/"+itoa(e.id))).Find(`[data-testid=people-problem-reporter]`).Text(); !strings.Contains(txt, "OPS") || !strings.Contains(txt, "Modify Reporter") {
 			t.Fatalf("integration page problem %q", txt)
+		}
+	})
+}
+
+// End to end: Jira refuses the linked requester as reporter (no Modify
+// Reporter); the syncer still creates exactly one task, and the
+// integration page says what is missing.
+func TestJiraRefusedReporterShownOnIntegrationPage(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
+		e := newPeopleEnv(t, store, false)
+		ops := e.site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+		acc := e.app.addAccount("Production", "111111111111")
+		alice := e.app.signedIn("alice@example.com")
+		e.flash(alice, e.linkAs(alice, e.aliceJira, true), "success")
+		path := "/integrations/" + itoa(e.id) + "/projects/OPS"
+		typ, _ := parseHTML(t, e.admin.get(path)).Find(`select[name=issue_type] option[selected]`).Attr("value")
+		wantRedirect(t, e.admin.post(path, url.Values{"account": {itoa(acc.ID)}, "issue_type": {typ}, "status_approved": {"Done"},
+			"status_denied": {"Declined"}, "status_cancelled": {"Declined"}, "status_expired": {"Declined"}}), path)
+		ops.SetPermission(jiratest.PermModifyReporter, false)
+
+		ctx := context.Background()
+		req := modeltest.Must(store.CreateRequest(ctx, e.alice, models.NewRequest{AccountID: acc.ID, Resources: []string{"ReadOnly"},
+			DurationMinutes: 60, Justification: "INC-9"}, time.Hour))
+		hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: e.sim.CertPool()})
+		id, secret := e.sim.CloudClient()
+		oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: e.sim.AuthURL(), APIURL: e.sim.APIURL(), CloudClientID: id, CloudClientSecret: secret, RedirectURL: testCallback, HTTPClient: hc})
+		syncer := jira.NewSyncer(slog.New(slog.NewTextHandler(io.Discard, nil)), store, jira.NewClients(oauth, store, hc), nil, jira.SyncerConfig{BaseURL: testOrigin})
+		if _, err := syncer.ProcessOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var issues []jiratest.Issue
+		for _, is := range e.site.Issues() {
+			if is.HasLabel(jira.CorrelationLabel(req.ID)) {
+				issues = append(issues, is)
+			}
+		}
+		if len(issues) != 1 || issues[0].Reporter.AccountID == e.aliceID {
+			t.Fatalf("issues %+v, want one, not reported by the requester", issues)
+		}
+		txt := parseHTML(t, e.admin.get("/integrations/"+itoa(e.id))).Find(`[data-testid=people-problem-reporter]`).Text()
+		if !strings.Contains(txt, "OPS") || !strings.Contains(txt, "Modify Reporter") || !strings.Contains(txt, "Alice Jira") {
+			t.Fatalf("integration page: %q", txt)
 		}
 	})
 }
