@@ -38,10 +38,17 @@ func peoplePermissionKeys() []string {
 	return []string{permModifyReporter, permAssignIssues, permManageWatchers}
 }
 
-var permissionLabels = map[string][2]string{ //nolint:gochecknoglobals // constant table
-	permModifyReporter: {"Modify Reporter", "to name the requester as reporter"},
-	permAssignIssues:   {"Assign Issues", "to assign tasks (fixed assignee or the approver who decides)"},
-	permManageWatchers: {"Manage Watchers", "to add approvers as watchers"},
+// permissionLabel is a permission's name and what the people options need it for.
+func permissionLabel(key string) (name, neededFor string) {
+	switch key {
+	case permModifyReporter:
+		return "Modify Reporter", "to name the requester as reporter"
+	case permAssignIssues:
+		return "Assign Issues", "to assign tasks (fixed assignee or the approver who decides)"
+	case permManageWatchers:
+		return "Manage Watchers", "to add approvers as watchers"
+	}
+	return key, ""
 }
 
 // applyPeople fills the people section and what "Update" saves, and adds
@@ -72,8 +79,8 @@ func (h *handler) applyPeople(ctx context.Context, page *views.ProjectPage, inpu
 		page.Notices = append(page.Notices, "Privilege could not read the connected Jira user's permissions in "+page.ProjectKey+", so the people options are not checked.")
 	case f.perms != nil:
 		for _, k := range peoplePermissionKeys() {
-			l := permissionLabels[k]
-			p.Permissions = append(p.Permissions, views.PermissionCheck{Key: k, Name: l[0], Needed: l[1], Have: f.perms[k]})
+			name, needed := permissionLabel(k)
+			p.Permissions = append(p.Permissions, views.PermissionCheck{Key: k, Name: name, Needed: needed, Have: f.perms[k]})
 		}
 		if !f.perms[permModifyReporter] {
 			page.Notices = append(page.Notices, "The connected Jira user lacks “Modify Reporter” in "+page.ProjectKey+": tasks will be reported by that user, with the requester named in the description.")

@@ -54,17 +54,22 @@ const (
 	PermManageWatchers = "MANAGE_WATCHERS"
 )
 
+// permissionDef is a project permission mypermissions reports.
+type permissionDef struct{ ID, Key, Name, Description string }
+
 // permissionDefs are the project permissions mypermissions reports.
-var permissionDefs = []struct{ ID, Key, Name, Description string }{ //nolint:gochecknoglobals // constant table
-	{"10", "BROWSE_PROJECTS", "Browse Projects", "Ability to browse projects and the issues within them."},
-	{"11", "CREATE_ISSUES", "Create Issues", "Ability to create issues."},
-	{"12", "EDIT_ISSUES", "Edit Issues", "Ability to edit issues."},
-	{"13", "ASSIGN_ISSUES", "Assign Issues", "Ability to assign issues to other people."},
-	{"15", "ADD_COMMENTS", "Add Comments", "Ability to comment on issues."},
-	{"17", "ASSIGNABLE_USER", "Assignable User", "Users with this permission may be assigned to issues."},
-	{"30", "MODIFY_REPORTER", "Modify Reporter", "Ability to modify the reporter when creating or editing an issue."},
-	{"32", "MANAGE_WATCHERS", "Manage Watchers", "Ability to manage the watchers of an issue."},
-	{"46", "TRANSITION_ISSUES", "Transition Issues", "Ability to transition issues."},
+func permissionDefs() []permissionDef {
+	return []permissionDef{
+		{"10", "BROWSE_PROJECTS", "Browse Projects", "Ability to browse projects and the issues within them."},
+		{"11", "CREATE_ISSUES", "Create Issues", "Ability to create issues."},
+		{"12", "EDIT_ISSUES", "Edit Issues", "Ability to edit issues."},
+		{"13", "ASSIGN_ISSUES", "Assign Issues", "Ability to assign issues to other people."},
+		{"15", "ADD_COMMENTS", "Add Comments", "Ability to comment on issues."},
+		{"17", "ASSIGNABLE_USER", "Assignable User", "Users with this permission may be assigned to issues."},
+		{"30", "MODIFY_REPORTER", "Modify Reporter", "Ability to modify the reporter when creating or editing an issue."},
+		{"32", "MANAGE_WATCHERS", "Manage Watchers", "Ability to manage the watchers of an issue."},
+		{"46", "TRANSITION_ISSUES", "Transition Issues", "Ability to transition issues."},
+	}
 }
 
 // AddCloudUser adds an Atlassian account that can sign in to the consent
@@ -369,13 +374,13 @@ func (in *instance) myPermissions(c *call) reply {
 		}
 	}
 	for _, k := range want {
-		if !slices.ContainsFunc(permissionDefs, func(d struct{ ID, Key, Name, Description string }) bool { return d.Key == k }) {
+		if !slices.ContainsFunc(permissionDefs(), func(d permissionDef) bool { return d.Key == k }) {
 			return errorReply(http.StatusBadRequest, "Invalid permission key: "+k)
 		}
 	}
 	me := in.caller(c)
 	out := obj{}
-	for _, d := range permissionDefs {
+	for _, d := range permissionDefs() {
 		if len(want) > 0 && !slices.Contains(want, d.Key) {
 			continue
 		}
