@@ -207,16 +207,17 @@ func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Cl
 	if t.link == nil {
 		return IssueRef{}, done(models.SyncDetached, "The Jira project was unlinked before the task was created."), false
 	}
-	err := s.store.RecordCreateAttempt(ctx, reqID, t.integ.ID, t.key)
-	if err != nil {
-		return IssueRef{}, s.retry(job, err), false
-	}
 	in := IssueInput{
 		ProjectKey: t.key, IssueTypeID: t.link.IssueTypeID, Summary: IssueSummary(w.Request),
 		Description: IssueDescription(w.Request, s.cfg.BaseURL), Labels: []string{ProductLabel, CorrelationLabel(reqID)},
 	}
-	in.Reporter, in.Assignee, err = s.peopleOnCreate(ctx, t, w.Request)
-	if err != nil {
+	// Read before the attempt is noted: a database hiccup here must not
+	// make the next run wait for search as after an ambiguous create.
+	var err error
+	if in.Reporter, in.Assignee, err = s.peopleOnCreate(ctx, t, w.Request); err != nil {
+		return IssueRef{}, s.retry(job, err), false
+	}
+	if err := s.store.RecordCreateAttempt(ctx, reqID, t.integ.ID, t.key); err != nil {
 		return IssueRef{}, s.retry(job, err), false
 	}
 	ref, err := s.createWithPeople(ctx, client, t, in)
