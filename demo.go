@@ -85,6 +85,7 @@ func (d *demo) banner(w io.Writer) {
   Demo SSO:     "Sign in with Demo SSO" on the sign-in page (provider %s):
                 alice (group privilege-admins → admin), bob (privilege-approvers → approver),
                 carol and erin (other groups → requester), dave (email not verified → refused)
+  People:       each user's profile (their email, top right) → Link Jira account → "Accept as <their name>"
 `, d.cfg.BaseURL, d.cfg.DataDir, d.password, d.info.DCBaseURL, d.info.DCClientID, d.info.DCClientSecret, d.idp.Issuer())
 }
 

@@ -57,6 +57,38 @@ type jiraFlow struct {
 	ClientID     string            `json:"c,omitempty"`
 	ClientSecret string            `json:"cs,omitempty"` // DC: a new integration's, or a rotated one on Reconnect
 	ReconnectID  int64             `json:"r,omitempty"`
+	// Purpose tells an admin's connection from a user proving their own
+	// Jira identity (profile.go); both come back to the one registered callback.
+	Purpose       flowPurpose `json:"p,omitempty"`
+	IntegrationID int64       `json:"i,omitempty"` // flowIdentity: the integration to link on
+	UserID        int64       `json:"u,omitempty"` // flowIdentity: who started it
+}
+
+// flowPurpose is what a consent in progress is for.
+type flowPurpose string
+
+const (
+	flowConnect  flowPurpose = ""         // an admin connects or reconnects an integration
+	flowIdentity flowPurpose = "identity" // a user links their own Jira account
+)
+
+// flowHome is where a flow ends with its message: the profile for identity
+// links (and for anyone who is not an admin), the Integrations page otherwise.
+func flowHome(c echo.Context, flow jiraFlow) string {
+	if u := currentUser(c); flow.Purpose == flowIdentity || u == nil || u.Role != models.RoleAdmin {
+		return profilePath
+	}
+	return integrationsPath
+}
+
+// requireConnectRole refuses a connection flow to anyone but an admin: the
+// hand-off and callback routes are open to every signed-in user because
+// identity links share them.
+func requireConnectRole(c echo.Context, flow jiraFlow) error {
+	if u := currentUser(c); flow.Purpose == flowConnect && (u == nil || u.Role != models.RoleAdmin) {
+		return newAPIError(http.StatusForbidden, codeForbidden, "Your role does not allow this page or action. Ask an admin if you need it.")
+	}
+	return nil
 }
 
 // userError is a message the admin can act on; the flow ends on the
@@ -225,14 +257,25 @@ func (h *handler) startJiraReconnect(c echo.Context) error {
 func (h *handler) showJiraHandoff(c echo.Context) error {
 	flow, ok := peekJiraFlow(c)
 	if !ok || h.cfg.Now().After(flow.Expires) || h.deps.JiraOAuth == nil {
-		return redirectWithFlash(c, views.FlashError, "The Jira connection was not started or has expired. Start again."+msgNothingSaved, integrationsPath)
+		return redirectWithFlash(c, views.FlashError, "The Jira connection was not started or has expired. Start again."+msgNothingSaved, flowHome(c, flow))
+	}
+	if err := requireConnectRole(c, flow); err != nil {
+		return err
 	}
 	page := views.JiraHandoffPage{Meta: h.pageMeta(c, "Continue to Jira", views.NavIntegrations), Product: "Atlassian"}
-	if flow.Deployment == models.DeploymentDataCenter {
-		page.Product = "your Jira"
-		page.AuthorizeURL = h.deps.JiraOAuth.DCAuthCodeURL(flow.BaseURL, flow.ClientID, flow.State, flow.Verifier)
-	} else {
-		page.AuthorizeURL = h.deps.JiraOAuth.CloudAuthCodeURL(flow.State)
+	o := h.deps.JiraOAuth
+	switch {
+	case flow.Deployment == models.DeploymentDataCenter && flow.Purpose == flowIdentity:
+		page.Product, page.AuthorizeURL = "your Jira", o.DCIdentityAuthCodeURL(flow.BaseURL, flow.ClientID, flow.State, flow.Verifier)
+	case flow.Deployment == models.DeploymentDataCenter:
+		page.Product, page.AuthorizeURL = "your Jira", o.DCAuthCodeURL(flow.BaseURL, flow.ClientID, flow.State, flow.Verifier)
+	case flow.Purpose == flowIdentity:
+		page.AuthorizeURL = o.CloudIdentityAuthCodeURL(flow.State)
+	default:
+		page.AuthorizeURL = o.CloudAuthCodeURL(flow.State)
+	}
+	if flow.Purpose == flowIdentity {
+		page.Meta.Active = views.NavNone
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return render(c, http.StatusOK, views.JiraHandoff(page))
@@ -242,11 +285,18 @@ func (h *handler) showJiraHandoff(c echo.Context) error {
 func (h *handler) finishJiraConnect(c echo.Context) error {
 	flow, err := h.checkCallback(c)
 	if err == nil {
-		err = h.completeConsent(c, flow)
+		if err = requireConnectRole(c, flow); err != nil {
+			return err
+		}
+		if flow.Purpose == flowIdentity {
+			err = h.finishJiraLink(c, flow)
+		} else {
+			err = h.completeConsent(c, flow)
+		}
 	}
 	var ue userError
 	if errors.As(err, &ue) {
-		return redirectWithFlash(c, views.FlashError, string(ue), integrationsPath)
+		return redirectWithFlash(c, views.FlashError, string(ue), flowHome(c, flow))
 	}
 	return err
 }
@@ -256,9 +306,13 @@ func (h *handler) finishJiraConnect(c echo.Context) error {
 func (h *handler) checkCallback(c echo.Context) (jiraFlow, error) {
 	flow, ok := takeJiraFlow(c) // consumed at once, whatever happens next
 	got := c.QueryParam("state")
+	again := " Start again from Integrate."
+	if flow.Purpose == flowIdentity || flowHome(c, flow) == profilePath {
+		again = " Start again from your profile."
+	}
 	switch {
 	case !ok || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(flow.State)) != 1:
-		return flow, userError("This Jira authorization does not belong to a connection started here, or was already used." + msgNothingSaved + " Start again from Integrate.")
+		return flow, userError("This Jira authorization does not belong to a connection started here, or was already used." + msgNothingSaved + again)
 	case h.cfg.Now().After(flow.Expires):
 		return flow, userError("The Jira authorization took more than 10 minutes and expired." + msgNothingSaved + " Start again.")
 	case c.QueryParam("error") == "access_denied":

@@ -32,6 +32,9 @@ func (h *handler) showIntegration(c echo.Context) error {
 			return err
 		}
 	}
+	if page.PeopleProblems, err = h.peopleProblems(c.Request().Context(), in.ID); err != nil {
+		return err
+	}
 	page.Meta = h.pageMeta(c, in.Name, views.NavIntegrations)
 	return render(c, http.StatusOK, views.Integration(page))
 }
@@ -164,6 +167,7 @@ type projectForm struct {
 	move        bool
 	issueTypeID string
 	statuses    map[models.Outcome]string
+	people      peopleForm
 }
 
 func formFromLink(l models.ProjectLink) projectForm {
@@ -173,6 +177,10 @@ func formFromLink(l models.ProjectLink) projectForm {
 	}
 	for _, o := range models.Outcomes {
 		f.statuses[o] = l.StatusFor(o)
+	}
+	f.people = peopleForm{mode: l.AssigneeMode, watchers: l.AddWatchers}
+	if l.AssigneeUserID != nil {
+		f.people.user = *l.AssigneeUserID
 	}
 	return f
 }
@@ -191,6 +199,7 @@ func parseProjectForm(c echo.Context) (projectForm, error) {
 	for _, o := range models.Outcomes {
 		f.statuses[o] = form.Get("status_" + string(o))
 	}
+	f.people = parsePeopleForm(form)
 	return f, nil
 }
 
@@ -216,6 +225,9 @@ func (h *handler) projectPage(c echo.Context, in models.Integration, key string,
 		return page, input, err
 	}
 	applyFacts(&page, &input, facts, form)
+	if err := h.applyPeople(ctx, &page, &input, in, facts, form.people); err != nil {
+		return page, input, err
+	}
 	return page, input, nil
 }
 
@@ -239,10 +251,12 @@ func accountChoices(accounts []models.CloudAccount, linkKeys map[int64]string, l
 type projectFacts struct {
 	project  jira.Project
 	types    []jira.IssueType
-	chosen   jira.IssueType // zero when no usable type
-	missing  string         // the asked-for issue type that the project lacks
-	statuses []jira.Status  // of the chosen type's workflow
-	fields   []jira.Field   // of the chosen type's create screen
+	chosen   jira.IssueType  // zero when no usable type
+	missing  string          // the asked-for issue type that the project lacks
+	statuses []jira.Status   // of the chosen type's workflow
+	fields   []jira.Field    // of the chosen type's create screen
+	perms    map[string]bool // the connected user's people permissions (mypermissions)
+	permsErr error           // why they could not be read
 }
 
 const defaultIssueType = "Task"
@@ -278,8 +292,11 @@ func (h *handler) projectFacts(ctx context.Context, in models.Integration, key, 
 			f.statuses = its.Statuses
 		}
 	}
-	f.fields, err = cl.IssueTypeFields(ctx, key, f.chosen.ID)
-	return f, err
+	if f.fields, err = cl.IssueTypeFields(ctx, key, f.chosen.ID); err != nil {
+		return f, err
+	}
+	f.perms, f.permsErr = cl.MyPermissions(ctx, key, peoplePermissionKeys())
+	return f, nil
 }
 
 // chooseIssueType picks want (an id) when given, else "Task", else the

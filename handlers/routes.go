@@ -54,6 +54,15 @@ func (h *handler) routeTable() []route {
 		{http.MethodGet, "/requests/:id", "requests.show", ruleSignedIn, h.showRequest},
 		{http.MethodPost, "/requests/:id/cancel", "requests.cancel", ruleSignedIn, h.cancelRequest},
 
+		// Any signed-in user: their profile and Jira identity (profile.go).
+		// The Jira hand-off and callback are shared with the admin's
+		// connection, which the handlers keep to admins.
+		{http.MethodGet, "/profile", "profile", ruleSignedIn, h.showProfile},
+		{http.MethodPost, "/profile/jira/:id/link", "profile.jira.link", ruleSignedIn, h.startJiraLink},
+		{http.MethodPost, "/profile/jira-links/:id/unlink", "profile.jira.unlink", ruleSignedIn, h.unlinkJira},
+		{http.MethodGet, "/integrations/jira/authorize", "jira.authorize", ruleSignedIn, h.showJiraHandoff},
+		{http.MethodGet, "/integrations/jira/callback", "jira.callback", ruleSignedIn, h.finishJiraConnect},
+
 		// Approvers and admins: the queue's history and decisions.
 		{http.MethodGet, "/requests/history", "requests.history", ruleApprover, h.showRequestHistory},
 		{http.MethodPost, "/requests/:id/decide", "requests.decide", ruleApprover, h.decideRequest},
@@ -66,8 +75,6 @@ func (h *handler) routeTable() []route {
 		{http.MethodGet, "/integrations", "integrations", ruleAdmin, h.showIntegrations},
 		{http.MethodGet, "/integrations/jira/new", "jira.new", ruleAdmin, h.showJiraConnect},
 		{http.MethodPost, "/integrations/jira", "jira.start", ruleAdmin, h.startJiraConnect},
-		{http.MethodGet, "/integrations/jira/authorize", "jira.authorize", ruleAdmin, h.showJiraHandoff},
-		{http.MethodGet, "/integrations/jira/callback", "jira.callback", ruleAdmin, h.finishJiraConnect},
 		{http.MethodPost, "/integrations/jira/site", "jira.site", ruleAdmin, h.pickSite},
 		{http.MethodGet, "/integrations/:id", "integration", ruleAdmin, h.showIntegration},
 		{http.MethodPost, "/integrations/:id/reconnect", "integration.reconnect", ruleAdmin, h.startJiraReconnect},
@@ -93,6 +100,7 @@ func (h *handler) routeTable() []route {
 		{http.MethodPost, "/users", "users.create", ruleAdmin, h.createUser},
 		{http.MethodPost, "/users/:id/disable", "users.disable", ruleAdmin, h.disableUser},
 		{http.MethodPost, "/users/:id/enable", "users.enable", ruleAdmin, h.enableUser},
+		{http.MethodPost, "/users/:id/jira-links/:link/remove", "users.jira_link.remove", ruleAdmin, h.removeUserJiraLink},
 		{http.MethodGet, "/tokens", "tokens", ruleAdmin, h.showTokens},
 		{http.MethodGet, "/tokens/new", "tokens.new", ruleAdmin, h.showNewToken},
 		{http.MethodPost, "/tokens", "tokens.create", ruleAdmin, h.createToken},

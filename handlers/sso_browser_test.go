@@ -193,6 +193,8 @@ func TestBrowserPasswordChange(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid=sign-in]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=requests-page]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid=nav-user] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=profile-page]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=password-link]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=password-form]`)),
 		chromedp.SendKeys(chromedp.CSS(`#current_password`), "not my password"),
 		chromedp.SendKeys(chromedp.CSS(`#new_password`), "short"),

@@ -24,9 +24,45 @@ func (h *handler) showUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	links, err := h.userJiraLinks(c, page.Items)
+	if err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.Users(views.UsersPage{
-		Meta: h.pageMeta(c, "Users", views.NavUsers), Users: page.Items, Pager: pagerFor(page, "/users", nil),
+		Meta: h.pageMeta(c, "Users", views.NavUsers), Users: page.Items, Pager: pagerFor(page, "/users", nil), JiraLinks: links,
 	}))
+}
+
+// userJiraLinks are the listed users' linked Jira accounts (design.md §8).
+func (h *handler) userJiraLinks(c echo.Context, users []models.User) (map[int64][]views.UserJiraLink, error) {
+	ctx := c.Request().Context()
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	byUser, err := h.store.JiraIdentitiesOfUsers(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	ins, err := h.store.ListIntegrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := map[int64]string{}
+	for _, in := range ins {
+		names[in.ID] = in.Name
+	}
+	out := map[int64][]views.UserJiraLink{}
+	for uid, list := range byUser {
+		for _, l := range list {
+			jid := l.AccountID
+			if l.Name != "" {
+				jid = l.Name
+			}
+			out[uid] = append(out[uid], views.UserJiraLink{ID: l.ID, UserID: uid, Integration: names[l.IntegrationID], DisplayName: l.DisplayName, JiraID: jid})
+		}
+	}
+	return out, nil
 }
 
 func (h *handler) showNewUser(c echo.Context) error {

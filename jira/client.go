@@ -523,6 +523,12 @@ func (c *Client) CreateIssue(ctx context.Context, in IssueInput) (IssueRef, erro
 	if !in.Description.IsEmpty() {
 		fields["description"] = c.description(in.Description)
 	}
+	if in.Reporter != nil {
+		fields["reporter"] = c.ref(in.Reporter)
+	}
+	if in.Assignee != nil {
+		fields["assignee"] = c.ref(in.Assignee)
+	}
 	var created struct {
 		ID  string `json:"id"`
 		Key string `json:"key"`

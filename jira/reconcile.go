@@ -112,6 +112,7 @@ func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWor
 		}
 		link.IssueKey, link.IssueID, link.IssueURL = ref.Key, ref.ID, ref.URL
 		progress.IssueID, progress.IssueKey, progress.IssueURL = ref.ID, ref.Key, ref.URL
+		s.addWatchers(ctx, client, t, ref.Key, w.Request)
 	}
 	for _, ev := range w.Request.Events {
 		if ev.ID <= link.AppliedEventID || ev.Kind == models.EventCreated {
@@ -206,13 +207,20 @@ func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Cl
 	if t.link == nil {
 		return IssueRef{}, done(models.SyncDetached, "The Jira project was unlinked before the task was created."), false
 	}
+	in := IssueInput{
+		ProjectKey: t.key, IssueTypeID: t.link.IssueTypeID, Summary: IssueSummary(w.Request),
+		Description: IssueDescription(w.Request, s.cfg.BaseURL), Labels: []string{ProductLabel, CorrelationLabel(reqID)},
+	}
+	// Read before the attempt is noted: a database hiccup here must not
+	// make the next run wait for search as after an ambiguous create.
+	var err error
+	if in.Reporter, in.Assignee, err = s.peopleOnCreate(ctx, t, w.Request); err != nil {
+		return IssueRef{}, s.retry(job, err), false
+	}
 	if err := s.store.RecordCreateAttempt(ctx, reqID, t.integ.ID, t.key); err != nil {
 		return IssueRef{}, s.retry(job, err), false
 	}
-	ref, err := client.CreateIssue(ctx, IssueInput{
-		ProjectKey: t.key, IssueTypeID: t.link.IssueTypeID, Summary: IssueSummary(w.Request),
-		Description: IssueDescription(w.Request, s.cfg.BaseURL), Labels: []string{ProductLabel, CorrelationLabel(reqID)},
-	})
+	ref, err := s.createWithPeople(ctx, client, t, in)
 	if err != nil {
 		if IsAmbiguous(err) {
 			return IssueRef{}, result{kind: resultRetry, runAfter: s.cfg.Now().Add(s.backoff(1)),
@@ -232,6 +240,9 @@ func (s *Syncer) applyEvent(ctx context.Context, job models.SyncJob, client *Cli
 		status := ""
 		if t.link != nil {
 			status = t.link.StatusFor(o)
+		}
+		if err := s.assignDecider(ctx, client, t, key, ev); err != nil {
+			return err
 		}
 		var opts []MoveOption
 		if o != models.OutcomeApproved {

@@ -27,6 +27,10 @@ type SyncStore interface {
 	ExpireDue(ctx context.Context, limit int) (int, error)
 	NextRunAfter(ctx context.Context) (time.Time, bool, error)
 	ReleaseJobs(ctx context.Context, owner string, jobs []models.SyncJob) error
+	// People (people_sync.go).
+	UserJiraIdentity(ctx context.Context, integrationID, userID int64) (models.JiraIdentity, error)
+	ApproverJiraIdentities(ctx context.Context, integrationID, requesterID int64) ([]models.JiraIdentity, error)
+	RecordPeopleProblem(ctx context.Context, projectLinkID int64, part models.PeoplePart, problem string) error
 }
 
 // DefaultSyncWorkers is how many jobs a syncer runs at once by default.

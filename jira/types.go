@@ -94,6 +94,8 @@ type IssueInput struct {
 	Summary     string // truncated to 255 characters, newlines folded
 	Description Document
 	Labels      []string // no spaces allowed (Jira rejects them)
+	Reporter    *Person  // nil: the connected user
+	Assignee    *Person  // nil: nobody
 }
 
 // IssueRef identifies an issue; URL is its browse page for humans.

@@ -39,6 +39,8 @@ const (
 	AuditRequestEnded      AuditAction = "request.ended"
 	AuditRequestRevoked    AuditAction = "request.revoked"
 	AuditSyncRetried       AuditAction = "sync.retried"
+	AuditJiraLinked        AuditAction = "user.jira_linked"
+	AuditJiraUnlinked      AuditAction = "user.jira_unlinked"
 )
 
 // AuditEvent is one line of the audit log.

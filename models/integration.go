@@ -261,6 +261,9 @@ func (s *Store) DisconnectIntegration(ctx context.Context, a Actor, id int64) er
 				return translate(err, "drop jobs that will never run")
 			}
 		}
+		if err := s.removeIntegrationJiraIdentities(tx, a, id); err != nil {
+			return err
+		}
 		if err := tx.Delete(&in).Error; err != nil {
 			return translate(err, "delete integration")
 		}

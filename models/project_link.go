@@ -39,6 +39,14 @@ type ProjectLink struct {
 	StatusDenied    string
 	StatusCancelled string
 	StatusExpired   string
+	// People (design.md §8): who the task is assigned to, whether eligible
+	// approvers watch it, and what Jira last refused ("" = nothing).
+	AssigneeMode    AssigneeMode
+	AssigneeUserID  *int64
+	AddWatchers     bool
+	ReporterProblem string
+	AssigneeProblem string
+	WatchersProblem string
 	Accounts        []CloudAccount `gorm:"foreignKey:ProjectLinkID"`
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -71,6 +79,10 @@ type ProjectLinkInput struct {
 	AccountIDs    []int64
 	// MoveAccounts confirms moving accounts that another project tracks.
 	MoveAccounts bool
+	// People: the assignee rule (zero = nobody) and the watchers option.
+	AssigneeMode   AssigneeMode
+	AssigneeUserID int64 // AssigneeFixed: a user linked on this integration
+	AddWatchers    bool
 }
 
 // SaveProjectLink creates or updates the link of a Jira project and sets the
@@ -84,12 +96,21 @@ func (s *Store) SaveProjectLink(ctx context.Context, a Actor, in ProjectLinkInpu
 	if in.IssueTypeID == "" {
 		fe.Add("issue_type", "Choose the issue type of the tasks.")
 	}
+	if in.AssigneeMode == "" {
+		in.AssigneeMode = AssigneeNone
+	}
+	if !in.AssigneeMode.Valid() {
+		fe.Add("assignee_mode", "Choose who the tasks are assigned to.")
+	}
 	if err := fe.Err(); err != nil {
 		return ProjectLink{}, err
 	}
 	var link ProjectLink
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		now := s.Now()
+		if err := checkFixedAssignee(tx, in); err != nil {
+			return err
+		}
 		err := tx.Where("integration_id = ? AND project_key = ?", in.IntegrationID, in.ProjectKey).Take(&link).Error
 		isNew := errors.Is(err, gorm.ErrRecordNotFound)
 		if err != nil && !isNew {
@@ -99,6 +120,16 @@ func (s *Store) SaveProjectLink(ctx context.Context, a Actor, in ProjectLinkInpu
 		link.IssueTypeID, link.IssueTypeName = in.IssueTypeID, in.IssueTypeName
 		link.StatusApproved, link.StatusDenied = in.Statuses[OutcomeApproved], in.Statuses[OutcomeDenied]
 		link.StatusCancelled, link.StatusExpired = in.Statuses[OutcomeCancelled], in.Statuses[OutcomeExpired]
+		if link.AssigneeMode != in.AssigneeMode {
+			link.AssigneeProblem = "" // a new rule is tried afresh
+		}
+		if !in.AddWatchers {
+			link.WatchersProblem = ""
+		}
+		link.AssigneeMode, link.AssigneeUserID, link.AddWatchers = in.AssigneeMode, nil, in.AddWatchers
+		if in.AssigneeMode == AssigneeFixed {
+			link.AssigneeUserID = &in.AssigneeUserID
+		}
 		link.UpdatedAt = now
 		if isNew {
 			link.CreatedAt = now
@@ -123,6 +154,24 @@ func (s *Store) SaveProjectLink(ctx context.Context, a Actor, in ProjectLinkInpu
 		return ProjectLink{}, err
 	}
 	return s.ProjectLink(ctx, link.ID)
+}
+
+// checkFixedAssignee requires a fixed assignee to have linked their Jira
+// account on the link's integration.
+func checkFixedAssignee(tx *gorm.DB, in ProjectLinkInput) error {
+	if in.AssigneeMode != AssigneeFixed {
+		return nil
+	}
+	var n int64
+	if in.AssigneeUserID != 0 {
+		if err := tx.Model(&JiraIdentity{}).Where("integration_id = ? AND user_id = ?", in.IntegrationID, in.AssigneeUserID).Count(&n).Error; err != nil {
+			return translate(err, "check the assignee's Jira link")
+		}
+	}
+	if n == 0 {
+		return &ValidationError{Fields: map[string]string{"assignee_user": "Choose a user who has linked their Jira account on this integration."}}
+	}
+	return nil
 }
 
 // setLinkedAccounts makes ids exactly the accounts of link and returns the ones newly tracked.

@@ -214,6 +214,10 @@ func (s *Store) SetUserDisabled(ctx context.Context, a Actor, id int64, disabled
 		action := AuditUserEnabled
 		if disabled {
 			action = AuditUserDisabled
+			// A disabled user is nobody in Jira any more (design.md §8).
+			if err := s.removeUserJiraIdentities(tx, a, id); err != nil {
+				return err
+			}
 		}
 		return s.audit(tx, a, action, "user", id, "")
 	})

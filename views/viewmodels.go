@@ -277,6 +277,8 @@ type UsersPage struct {
 	Meta  PageMeta
 	Users []models.User
 	Pager Pager
+	// JiraLinks are each user's linked Jira accounts, by user id.
+	JiraLinks map[int64][]UserJiraLink
 }
 
 // UserForm creates a user.

@@ -136,6 +136,8 @@ type IntegrationPage struct {
 	JiraError   string // plain words when Jira could not be asked
 	ProjectKeys string
 	Errors      FormErrors
+	// PeopleProblems: what Jira refused on tasks (reporter, assignee, watchers).
+	PeopleProblems []PeopleProblem
 }
 
 // ProjectRow is one Jira project on the Manage page.
@@ -175,6 +177,7 @@ type ProjectPage struct {
 	Notices       []string // workflow check: worth knowing, not blocking
 	JiraError     string
 	Errors        FormErrors
+	People        ProjectPeople
 }
 
 // Action is where the form posts.

@@ -50,8 +50,8 @@ func (s *Sim) cloudAuthorize(w http.ResponseWriter, r *http.Request) {
 	default:
 		// code_challenge is ignored: Cloud 3LO has no PKCE.
 		id := s.newConsent(&consentRequest{clientID: s.opts.CloudClientID, redirectURI: redirectURI, state: state, scopes: scopes}, s.now())
-		v := consentView{Product: "Atlassian", Client: s.opts.CloudClientID, Action: "/authorize", ConsentID: id, Scopes: scopes}
-		if len(s.sites) > 1 {
+		v := consentView{Product: "Atlassian", Client: s.opts.CloudClientID, Action: "/authorize", ConsentID: id, Scopes: scopes, Users: usersOf(s.cloudUsers)}
+		if len(s.sites) > 1 && jiraScoped(scopes) {
 			v.Sites = slices.Clone(s.sites)
 		}
 		renderConsent(w, v)
@@ -82,14 +82,24 @@ func (s *Sim) cloudDecide(w http.ResponseWriter, r *http.Request) {
 // s.mu must be held.
 func (s *Sim) finishConsent(w http.ResponseWriter, r *http.Request, c *consentRequest) {
 	params := url.Values{"state": {c.state}}
+	who := r.PostForm.Get("user")
+	if as := r.PostForm.Get("as"); as != "" { // "Accept as …": one click per user
+		who = as
+		r.PostForm.Set("decision", "accept")
+	}
 	if r.PostForm.Get("decision") != "accept" {
 		params.Set("error", "access_denied")
 		params.Set("error_description", "The user declined the authorization request.")
 		http.Redirect(w, r, redirectWith(c.redirectURI, params), http.StatusFound)
 		return
 	}
-	code := &authCode{dc: c.dc, clientID: c.clientID, redirectURI: c.redirectURI, scopes: c.scopes, challenge: c.challenge, expires: s.now().Add(codeLifetime)}
-	if c.dc == nil {
+	user := pickUser(s.consentUsers(c.dc), who)
+	if user == nil || user.inactive {
+		renderAuthError(w, http.StatusBadRequest, "This account cannot sign in.")
+		return
+	}
+	code := &authCode{dc: c.dc, clientID: c.clientID, redirectURI: c.redirectURI, scopes: c.scopes, challenge: c.challenge, user: user, expires: s.now().Add(codeLifetime)}
+	if c.dc == nil && jiraScoped(c.scopes) {
 		switch chosen := r.PostForm.Get("site"); {
 		case len(s.sites) == 1:
 			code.sites = []*Site{s.sites[0]}
@@ -163,6 +173,9 @@ func (s *Sim) gatewayRoutes() http.Handler {
 	mux.HandleFunc("/oauth/token/accessible-resources", func(w http.ResponseWriter, r *http.Request) {
 		s.guard(w, r, flavorCloud, "/oauth/token/accessible-resources", s.accessibleResources)
 	})
+	mux.HandleFunc("/me", func(w http.ResponseWriter, r *http.Request) {
+		s.guard(w, r, flavorCloud, "/me", s.me)
+	})
 	mux.HandleFunc("/ex/jira/{cloudId}/{rest...}", func(w http.ResponseWriter, r *http.Request) {
 		rest := "/" + r.PathValue("rest")
 		s.guard(w, r, flavorCloud, rest, func(w http.ResponseWriter, r *http.Request) {
@@ -212,8 +225,9 @@ func (s *Sim) serveGateway(w http.ResponseWriter, r *http.Request, cloudID, rest
 	at, valid := s.bearer(r, nil, s.now())
 	granted := valid && site != nil && slices.Contains(at.g.sites, site)
 	var scopes []string
+	var user *simUser
 	if valid {
-		scopes = at.g.scopes
+		scopes, user = at.g.scopes, at.g.user
 	}
 	s.mu.Unlock()
 	switch {
@@ -227,7 +241,7 @@ func (s *Sim) serveGateway(w http.ResponseWriter, r *http.Request, cloudID, rest
 		writeJSON(w, http.StatusUnauthorized, gatewayError{Code: 401, Message: "Unauthorized; the token was not granted access to this site"})
 		return
 	}
-	r2 := r.Clone(withScopes(r.Context(), scopes))
+	r2 := r.Clone(withCaller(withScopes(r.Context(), scopes), user))
 	r2.URL.Path, r2.URL.RawPath = rest, ""
 	site.inst.mux.ServeHTTP(w, r2)
 }

@@ -164,6 +164,13 @@ func TestConformanceWithOpenAPISpecs(t *testing.T) {
 		{"/rest/api/3/search/jql", "GET", capi + "/search/jql?jql=project%3DOPS", nil, 200},
 		{"/rest/api/3/issue/{issueIdOrKey}/properties/{propertyKey}", "PUT", capi + "/issue/" + cloudKey + "/properties/pingone", map[string]any{"a": 1}, 201},
 		{"/rest/api/3/issue/{issueIdOrKey}/properties/{propertyKey}", "GET", capi + "/issue/" + cloudKey + "/properties/pingone", nil, 200},
+		// People (reporter, assignee, watchers, permissions).
+		{"/rest/api/3/mypermissions", "GET", capi + "/mypermissions?projectKey=OPS&permissions=MODIFY_REPORTER,ASSIGN_ISSUES,MANAGE_WATCHERS", nil, 200},
+		{"/rest/api/3/mypermissions", "GET", capi + "/mypermissions?projectKey=OPS", nil, 400},
+		{"/rest/api/3/issue/{issueIdOrKey}/assignee", "PUT", capi + "/issue/" + cloudKey + "/assignee", map[string]any{"accountId": userAccountID}, 204},
+		{"/rest/api/3/issue/{issueIdOrKey}/watchers", "POST", capi + "/issue/" + cloudKey + "/watchers", userAccountID, 204},
+		{"/rest/api/3/issue/{issueIdOrKey}/watchers", "GET", capi + "/issue/" + cloudKey + "/watchers", nil, 200},
+		{"/rest/api/3/issue/{issueIdOrKey}", "GET", capi + "/issue/" + cloudKey, nil, 200},
 	}
 	t.Run("cloud", func(t *testing.T) { runConformance(t, d.env.http, docs[0], cloudAT, cloud, cloudSpecDefects()) })
 
@@ -188,6 +195,10 @@ func TestConformanceWithOpenAPISpecs(t *testing.T) {
 		{"/api/2/search", "POST", dapi + "/search", map[string]any{"jql": "project = OPS", "startAt": 0}, 200},
 		{"/api/2/issue/{issueIdOrKey}/properties/{propertyKey}", "PUT", dapi + "/issue/" + dcKey + "/properties/pingone", map[string]any{"a": 1}, 201},
 		{"/api/2/issue/{issueIdOrKey}/properties/{propertyKey}", "GET", dapi + "/issue/" + dcKey + "/properties/pingone", nil, 200},
+		{"/api/2/mypermissions", "GET", dapi + "/mypermissions?projectKey=OPS", nil, 200},
+		{"/api/2/issue/{issueIdOrKey}/assignee", "PUT", dapi + "/issue/" + dcKey + "/assignee", map[string]any{"name": userName}, 204},
+		{"/api/2/issue/{issueIdOrKey}/watchers", "POST", dapi + "/issue/" + dcKey + "/watchers", userName, 204},
+		{"/api/2/issue/{issueIdOrKey}/watchers", "GET", dapi + "/issue/" + dcKey + "/watchers", nil, 200},
 	}
 	t.Run("dc", func(t *testing.T) { runConformance(t, d.http, docs[1], dcAT, dc, dcSpecDefects()) })
 }

@@ -28,7 +28,9 @@ button{font-size:1rem;padding:.5rem 1.25rem;margin-right:.5rem}li{font-family:mo
 <select name="site" id="site" data-testid="site-picker">{{range .Sites}}<option value="{{.CloudID}}">{{.Name}} ({{.URL}})</option>{{end}}</select>{{end}}
 <p>It will be able to:</p>
 <ul data-testid="scopes">{{range .Scopes}}<li>{{.}}</li>{{end}}</ul>
-<button type="submit" name="decision" value="accept" data-testid="accept">Accept</button>
+<button type="submit" name="decision" value="accept" data-testid="accept">Accept{{if gt (len .Users) 1}} as {{(index .Users 0).DisplayName}}{{end}}</button>
+{{if gt (len .Users) 1}}{{range slice .Users 1}}<button type="submit" name="as" value="{{.ID}}" data-testid="accept-as">Accept as {{.DisplayName}}</button>
+{{end}}{{end}}
 <button type="submit" name="decision" value="decline" data-testid="decline">Decline</button>
 </form>
 </body></html>
@@ -39,6 +41,7 @@ type consentView struct {
 	Product, Client, Action, ConsentID string
 	Scopes                             []string
 	Sites                              []*Site
+	Users                              []User // who may sign in ("Signed in as" when more than one)
 }
 
 // renderConsent writes the consent page.
@@ -83,6 +86,12 @@ func (s *Sim) takeConsent(id string, dc *DataCenter, now time.Time) (*consentReq
 // cloud id; "" = the first site) when the page has a site picker. It returns
 // the redirect Location (the app's callback URL with code or error and state).
 func (s *Sim) Consent(authorizeURL string, accept bool, site string) (*url.URL, error) {
+	return s.ConsentAs(authorizeURL, accept, site, "")
+}
+
+// ConsentAs is Consent signed in as user (an account id, username, display
+// name or email; "" = the first user, the admin who connects integrations).
+func (s *Sim) ConsentAs(authorizeURL string, accept bool, site, user string) (*url.URL, error) {
 	client := s.Client()
 	resp, err := client.Get(authorizeURL)
 	if err != nil {
@@ -107,6 +116,9 @@ func (s *Sim) Consent(authorizeURL string, accept bool, site string) (*url.URL, 
 	form := url.Values{"consent": {string(id[1])}, "decision": {"decline"}}
 	if accept {
 		form.Set("decision", "accept")
+	}
+	if user != "" {
+		form.Set("user", user) // the page matches id, username, name or email
 	}
 	if site != "" {
 		s.mu.Lock()

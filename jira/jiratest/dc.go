@@ -31,6 +31,16 @@ type dcClient struct {
 	scopes                  []string
 }
 
+// impliedScopes are the scopes the link allows, with the ones each implies
+// (WRITE allows READ, and so on).
+func (c *dcClient) impliedScopes() []string {
+	top := -1
+	for _, sc := range c.scopes {
+		top = max(top, slices.Index(dcScopes(), sc))
+	}
+	return dcScopes()[:top+1]
+}
+
 // dcScopes are the DC OAuth scopes, each implying the ones before it.
 func dcScopes() []string { return []string{"READ", "WRITE", "ADMIN", "SYSTEM_ADMIN"} }
 
@@ -126,11 +136,12 @@ func (d *DataCenter) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (d *DataCenter) serveREST(w http.ResponseWriter, r *http.Request, path string) {
 	s := d.sim
 	var scopes []string
+	var user *simUser
 	if path != "/rest/api/2/serverInfo" {
 		s.mu.Lock()
 		at, valid := s.bearer(r, d, s.now())
 		if valid {
-			scopes = at.g.scopes
+			scopes, user = at.g.scopes, at.g.user
 		}
 		s.mu.Unlock()
 		if !valid {
@@ -139,7 +150,7 @@ func (d *DataCenter) serveREST(w http.ResponseWriter, r *http.Request, path stri
 			return
 		}
 	}
-	r2 := r.Clone(withScopes(r.Context(), scopes))
+	r2 := r.Clone(withCaller(withScopes(r.Context(), scopes), user))
 	r2.URL.Path, r2.URL.RawPath = path, ""
 	d.inst.mux.ServeHTTP(w, r2)
 }
@@ -170,7 +181,7 @@ func (d *DataCenter) authorize(w http.ResponseWriter, r *http.Request) {
 		fail("unsupported_response_type", "response_type must be code")
 	case len(scopes) == 0:
 		fail("invalid_scope", "scope is required")
-	case !scopeSubset(scopes, dcScopes()) || !scopeSubset(scopes, c.scopes):
+	case !scopeSubset(scopes, dcScopes()) || !scopeSubset(scopes, c.impliedScopes()):
 		fail("invalid_scope", "The requested scope is not allowed for this application: "+strings.Join(scopes, " "))
 	case challenge != "" && method != "S256":
 		fail("invalid_request", "code_challenge_method must be S256")
@@ -178,7 +189,7 @@ func (d *DataCenter) authorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_request", "code_challenge is required with code_challenge_method")
 	default:
 		id := s.newConsent(&consentRequest{dc: d, clientID: c.id, redirectURI: redirectURI, state: state, scopes: scopes, challenge: challenge}, s.now())
-		renderConsent(w, consentView{Product: "Jira", Client: "Privilege (" + c.id + ")", Action: d.contextPath + "/rest/oauth2/latest/authorize", ConsentID: id, Scopes: scopes})
+		renderConsent(w, consentView{Product: "Jira", Client: "Privilege (" + c.id + ")", Action: d.contextPath + "/rest/oauth2/latest/authorize", ConsentID: id, Scopes: scopes, Users: usersOf(d.inst.dcUsers)})
 	}
 }
 

@@ -15,6 +15,12 @@ type DemoInfo struct {
 	CertPEM                          []byte
 }
 
+// demoPeople are the Jira users of the demo's sample users: DC username,
+// display name, email (the admin, Ada Admin, is every instance's first user).
+func demoPeople() [][3]string {
+	return [][3]string{{"bob", "Bob Approver", "approver@demo.test"}, {"rita", "Rita Requester", "requester@demo.test"}}
+}
+
 // NewDemo returns a simulator seeded for `privilege demo`:
 //   - Cloud site "acme": OPS "Operations" (SimpleWorkflow), SEC "Security"
 //     (TwoStepWorkflow), HR "People" (no "Task" issue type) and FIN "Finance"
@@ -53,6 +59,12 @@ func NewDemo(opts Options) (*Sim, DemoInfo) {
 		redirect = opts.CloudRedirectURIs[0]
 	}
 	id, secret := dc.AddClient(redirect, "READ", "WRITE")
+	// The demo's sample people, so each can link their Jira account from
+	// their profile with one click ("Accept as …") on the consent page.
+	for _, p := range demoPeople() {
+		s.AddCloudUser(p[1], p[2])
+		dc.AddUser(p[0], p[1], p[2])
+	}
 	cid, csecret := s.CloudClient()
 	return s, DemoInfo{
 		AuthURL: s.AuthURL(), APIURL: s.APIURL(),

@@ -142,7 +142,8 @@ func (in *instance) createIssue(c *call) reply {
 		}
 	}
 	custom := map[string]any{}
-	allowed := []string{"project", "issuetype", "summary", "labels", "description", "reporter", "parent"}
+	reporter, assignee := in.validatePeople(p, fields, in.caller(c), errs)
+	allowed := []string{"project", "issuetype", "summary", "labels", "description", "reporter", "assignee", "parent"}
 	for _, f := range p.requiredFields(t.name) {
 		v := fields[f.id]
 		if s, isString := v.(string); v == nil || (isString && strings.TrimSpace(s) == "") {
@@ -177,6 +178,8 @@ func (in *instance) createIssue(c *call) reply {
 		status:      p.wf.Initial,
 		properties:  props,
 		custom:      custom,
+		reporter:    reporter,
+		assignee:    assignee,
 		created:     c.now,
 		updated:     c.now,
 		hiddenFor:   in.searchLag,
@@ -279,7 +282,13 @@ func (in *instance) issueBean(is *issue, sel fieldSelection, withComments bool) 
 	add("resolution", func() any { return in.resolutionBean(is.resolution) })
 	add("created", func() any { return jiraTime(is.created) })
 	add("updated", func() any { return jiraTime(is.updated) })
-	add("reporter", func() any { return in.authorBean() })
+	add("reporter", func() any { return in.authorBean(is.reporter) })
+	add("assignee", func() any {
+		if is.assignee == nil {
+			return nil
+		}
+		return in.authorBean(is.assignee)
+	})
 	for k, v := range is.custom {
 		add(k, func() any { return v })
 	}
@@ -514,7 +523,7 @@ func (in *instance) appendComment(is *issue, body any, now time.Time) *comment {
 }
 
 func (in *instance) commentBean(is *issue, cm *comment) obj {
-	author := in.authorBean()
+	author := in.authorBean(nil)
 	return obj{
 		"self": in.restBase() + "/issue/" + strconv.Itoa(is.id) + "/comment/" + cm.id, "id": cm.id,
 		"author": author, "updateAuthor": author, "body": cm.body,
@@ -623,6 +632,8 @@ func (in *instance) serveBrowse(w http.ResponseWriter, key string) {
 	tmpl := template.Must(template.New("browse").Parse(`<!doctype html><title>[{{.Key}}] {{.Summary}}</title>
 <h1 data-testid="issue-key">{{.Key}}</h1><h2 data-testid="summary">{{.Summary}}</h2>
 <p>Status: <strong data-testid="status">{{.Status}}</strong>{{if .Resolution}} · Resolution: {{.Resolution}}{{end}}</p>
+<p>Reporter: <span data-testid="reporter">{{.Reporter.DisplayName}}</span> · Assignee: <span data-testid="assignee">{{with .Assignee.DisplayName}}{{.}}{{else}}Unassigned{{end}}</span></p>
+<p>Watchers: <span data-testid="watchers">{{range .Watchers}}{{.DisplayName}} {{end}}</span></p>
 <p>Labels: {{range .Labels}}<code>{{.}}</code> {{end}}</p>
 <p>{{len .Comments}} comment(s)</p>
 `))

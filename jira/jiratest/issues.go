@@ -38,6 +38,8 @@ type Issue struct {
 	Comments                                []Comment
 	Properties                              map[string]json.RawMessage
 	Fields                                  map[string]any // custom fields sent on create, by field id
+	Reporter, Assignee                      User           // zero User: nobody
+	Watchers                                []User
 	Created, Updated                        time.Time
 }
 
@@ -95,6 +97,7 @@ type instance struct {
 	nextIssueID   int
 	nextCommentID int
 	searchLag     int
+	dcUsers       []*simUser // Data Center only; the first is the consenting admin
 
 	mux http.Handler // REST routes, paths starting /rest/api/
 }
@@ -114,6 +117,7 @@ func newInstance(s *Sim, f flavor) *instance {
 		// Data Center's standard issue type ids.
 		in.issueTypeIDs = map[string]string{"Bug": "1", "New Feature": "2", "Task": "3", "Improvement": "4", "Sub-task": "5", "Epic": "10000", "Story": "10001"}
 		in.nextIssueTypeID = 10100
+		in.dcUsers = []*simUser{defaultDCUser()}
 	}
 	in.mux = in.routes()
 	return in
@@ -133,6 +137,9 @@ type issue struct {
 	comments    []*comment
 	properties  map[string]json.RawMessage
 	custom      map[string]any
+	reporter    *simUser
+	assignee    *simUser
+	watchers    []*simUser
 	created     time.Time
 	updated     time.Time
 	hiddenFor   int // search calls that still miss this issue
@@ -155,6 +162,10 @@ type Project struct {
 	required   map[string][]requiredField // by issue type name; "" = every type
 	nextNum    int
 	noCreate   bool
+	// Permissions of the connected users that tests switch off, and users
+	// without the Assignable User permission (SetPermission, SetAssignable).
+	denied       map[string]bool
+	unassignable map[string]bool
 }
 
 type issueType struct {
@@ -359,6 +370,15 @@ func (is *issue) snapshot() Issue {
 		Resolution:     is.resolution,
 		Created:        is.created,
 		Updated:        is.updated,
+	}
+	if is.reporter != nil {
+		out.Reporter = is.reporter.User
+	}
+	if is.assignee != nil {
+		out.Assignee = is.assignee.User
+	}
+	for _, u := range is.watchers {
+		out.Watchers = append(out.Watchers, u.User)
 	}
 	for _, c := range is.comments {
 		out.Comments = append(out.Comments, Comment{ID: c.id, Body: cloneJSON(c.body), Created: c.created})

@@ -86,6 +86,10 @@ func (in *instance) routes() http.Handler {
 	h("GET /issue/{key}/properties/{prop}", accessRead, in.getProperty)
 	h("PUT /issue/{key}/properties/{prop}", accessWrite, in.setProperty)
 	h("DELETE /issue/{key}/properties/{prop}", accessWrite, in.deleteProperty)
+	h("PUT /issue/{key}/assignee", accessWrite, in.assignIssue)
+	h("GET /issue/{key}/watchers", accessRead, in.getWatchers)
+	h("POST /issue/{key}/watchers", accessWrite, in.addWatcher)
+	h("GET /mypermissions", accessRead, in.myPermissions)
 	mux.HandleFunc("/", in.handler(accessNone, func(c *call) reply {
 		return errorReply(http.StatusNotFound, "null for uri: "+c.r.URL.Path)
 	}))
@@ -189,27 +193,30 @@ func (in *instance) avatarURLs(kind, id string) obj {
 	return obj{"48x48": base + "large", "24x24": base + "small", "16x16": base + "xsmall", "32x32": base + "medium"}
 }
 
-func (in *instance) userBean() obj {
+func (in *instance) userBean(u *simUser) obj {
 	if in.flavor == flavorCloud {
 		return obj{
-			"self": in.restBase() + "/user?accountId=" + userAccountID, "accountId": userAccountID,
-			"accountType": "atlassian", "emailAddress": userEmail, "displayName": userDisplayName,
-			"active": true, "timeZone": "Etc/UTC", "locale": "en_US", "avatarUrls": in.avatarURLs("user", "10122"),
+			"self": in.restBase() + "/user?accountId=" + u.AccountID, "accountId": u.AccountID,
+			"accountType": "atlassian", "emailAddress": u.Email, "displayName": u.DisplayName,
+			"active": !u.inactive, "timeZone": "Etc/UTC", "locale": "en_US", "avatarUrls": in.avatarURLs("user", "10122"),
 		}
 	}
 	return obj{
-		"self": in.restBase() + "/user?username=" + userName, "key": "JIRAUSER10000", "name": userName,
-		"emailAddress": userEmail, "displayName": userDisplayName, "active": true, "timeZone": "Etc/UTC",
+		"self": in.restBase() + "/user?username=" + u.Name, "key": u.Key, "name": u.Name,
+		"emailAddress": u.Email, "displayName": u.DisplayName, "active": !u.inactive, "timeZone": "Etc/UTC",
 		"locale": "en_US", "avatarUrls": in.avatarURLs("user", "10122"),
 	}
 }
 
-func (in *instance) myself(*call) reply { return ok(in.userBean()) }
+func (in *instance) myself(c *call) reply { return ok(in.userBean(in.caller(c))) }
 
-// authorBean is the user as embedded in comments and issues (Cloud's
-// UserDetails has no locale).
-func (in *instance) authorBean() obj {
-	b := in.userBean()
+// authorBean is a user as embedded in comments and issues (Cloud's
+// UserDetails has no locale); nil means the consenting admin.
+func (in *instance) authorBean(u *simUser) obj {
+	if u == nil {
+		u = in.users()[0]
+	}
+	b := in.userBean(u)
 	delete(b, "locale")
 	return b
 }

@@ -37,7 +37,7 @@ type Options struct {
 	CloudRedirectURIs []string
 	// CloudScopes are the scopes configured on the app (offline_access is
 	// always allowed). nil means read:jira-work write:jira-work read:jira-user
-	// manage:jira-webhook offline_access.
+	// manage:jira-webhook read:me offline_access.
 	CloudScopes []string
 	// CloudTLS serves the Cloud auth, gateway and site servers over HTTPS
 	// (trusted by CertPool) instead of plain HTTP.
@@ -83,6 +83,7 @@ type Sim struct {
 	cloudRedirects []string
 	cloudScopes    []string
 	sites          []*Site
+	cloudUsers     []*simUser // Atlassian accounts; the first is the consenting admin
 	dcs            []*DataCenter
 	tokens         tokenStore
 	faults         []*Fault
@@ -106,12 +107,13 @@ func New(opts Options) *Sim {
 		tokens:         newTokenStore(),
 		stats:          Stats{Paths: map[string]int{}},
 		adf:            newADFValidator(),
+		cloudUsers:     []*simUser{defaultCloudUser()},
 	}
 	if s.leeway == 0 {
 		s.leeway = 10 * time.Minute
 	}
 	if s.cloudScopes == nil {
-		s.cloudScopes = []string{"read:jira-work", "write:jira-work", "read:jira-user", "manage:jira-webhook", "offline_access"}
+		s.cloudScopes = []string{"read:jira-work", "write:jira-work", "read:jira-user", "manage:jira-webhook", "read:me", "offline_access"}
 	}
 	s.cert, s.certPEM = newCertificate()
 	s.pool = x509.NewCertPool()

@@ -45,6 +45,7 @@ type grant struct {
 	clientID string
 	scopes   []string
 	sites    []*Site // Cloud only: the sites the consent covers
+	user     *simUser
 	created  time.Time
 	revoked  bool
 	current  string // the refresh token that may be rotated next
@@ -60,6 +61,14 @@ type consentRequest struct {
 	expires            time.Time
 }
 
+// consentUsers are the users who may sign in to a consent page. s.mu must be held.
+func (s *Sim) consentUsers(dc *DataCenter) []*simUser {
+	if dc != nil {
+		return dc.inst.dcUsers
+	}
+	return s.cloudUsers
+}
+
 type authCode struct {
 	dc          *DataCenter
 	clientID    string
@@ -67,6 +76,7 @@ type authCode struct {
 	scopes      []string
 	sites       []*Site
 	challenge   string
+	user        *simUser
 	expires     time.Time
 	used        bool
 }
@@ -182,7 +192,7 @@ func (s *Sim) exchangeCode(dc *DataCenter, p tokenParams, now time.Time) (tokenR
 		return tokenResponse{}, bad("PKCE verification failed")
 	}
 	c.used = true
-	g := &grant{dc: dc, clientID: c.clientID, scopes: c.scopes, sites: c.sites, created: now}
+	g := &grant{dc: dc, clientID: c.clientID, scopes: c.scopes, sites: c.sites, user: c.user, created: now}
 	s.tokens.grants = append(s.tokens.grants, g)
 	s.stats.TokenExchanges++
 	withRefresh := dc != nil || slices.Contains(c.scopes, "offline_access")
