@@ -201,6 +201,9 @@ func TestDisabledUserLosesAccessAtOnce(t *testing.T) {
 		token, _ := app.addToken(bob.ID)
 		bobc := app.signedIn("bob@example.com")
 		wantStatus(t, bobc.get("/requests"), http.StatusOK)
+		copied := app.client() // a copy of bob's cookie, used only after re-enabling
+		origin, _ := url.Parse(app.origin)
+		copied.jar.SetCookies(origin, bobc.jar.Cookies(origin))
 
 		admin := app.signedIn("admin@example.com")
 		wantRedirect(t, admin.post("/users/"+itoa(bob.ID)+"/disable", nil), "/users")
@@ -210,7 +213,11 @@ func TestDisabledUserLosesAccessAtOnce(t *testing.T) {
 		wantStatus(t, rec, http.StatusUnprocessableEntity)
 
 		wantRedirect(t, admin.post("/users/"+itoa(bob.ID)+"/enable", nil), "/users")
-		app.signedIn("bob@example.com")
+		// Enabling again brings back neither the old session nor the token.
+		wantRedirect(t, copied.get("/requests"), "/login")
+		wantAPIError(t, app.apiDo(http.MethodGet, "/api/v1/accounts", token, ""), http.StatusUnauthorized, "unauthorized")
+		fresh := app.signedIn("bob@example.com")
+		wantStatus(t, fresh.get("/requests"), http.StatusOK)
 	})
 }
 
