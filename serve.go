@@ -52,9 +52,10 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 	a.syncer = jc.syncer
 
 	e := handlers.NewServer(handlers.Config{
-		BaseURL:        cfg.BaseURL,
-		SessionKeys:    keys,
-		TrustedProxies: cfg.TrustedProxies,
+		BaseURL:            cfg.BaseURL,
+		SessionKeys:        keys,
+		SessionIdleTimeout: cfg.SessionIdle,
+		TrustedProxies:     cfg.TrustedProxies,
 	}, handlers.Deps{
 		Logger:  logger,
 		Store:   a.store,

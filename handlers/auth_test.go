@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"privilege/models"
 	"privilege/models/modeltest"
@@ -134,16 +135,18 @@ func TestSessionCookieAttributes(t *testing.T) {
 	for _, tc := range []struct {
 		base   string
 		secure bool
-	}{{"http://privilege.test", false}, {"https://privilege.test", true}} {
+		name   string
+	}{{"http://privilege.test", false, "privilege_session"}, {"https://privilege.test", true, "__Host-privilege_session"}} {
 		app := newSetUpApp(t, models.DialectSQLite, withBaseURL(tc.base))
 		rec := app.client().login("admin@example.com", testPassword)
 		var found bool
 		for _, ck := range rec.Result().Cookies() {
-			if ck.Name != sessionCookieName {
+			if ck.Name != tc.name {
+				t.Errorf("%s: unexpected cookie %q", tc.base, ck.Name)
 				continue
 			}
 			found = true
-			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure != tc.secure || ck.Path != "/" {
+			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure != tc.secure || ck.Path != "/" || ck.Domain != "" {
 				t.Errorf("%s: cookie %+v", tc.base, ck)
 			}
 			if ck.MaxAge <= 0 || ck.MaxAge > 12*3600 {
@@ -151,7 +154,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 			}
 		}
 		if !found {
-			t.Errorf("%s: no session cookie set at sign-in", tc.base)
+			t.Errorf("%s: no %s cookie set at sign-in", tc.base, tc.name)
 		}
 		hsts := rec.Header().Get("Strict-Transport-Security")
 		if (hsts != "") != tc.secure {
@@ -283,4 +286,94 @@ func TestSignOutRevokesCopiedSessionCookie(t *testing.T) {
 		again := app.signedIn("admin@example.com")
 		wantStatus(t, again.get("/accounts"), http.StatusOK)
 	})
+}
+
+// The CSRF token is bound to the session: a token cookie planted for the
+// host (the double-submit scheme's weakness) or another session's valid
+// token does not let a same-site attacker forge a form post.
+func TestCSRFTokenBoundToSession(t *testing.T) {
+	app := newSetUpApp(t, models.DialectSQLite)
+	victim := app.signedIn("admin@example.com")
+	attacker := app.client()
+	attackerToken := attacker.csrf() // a valid token of the attacker's own session
+	if attackerToken == "" || attackerToken == victim.csrf() {
+		t.Fatalf("tokens: attacker %q, victim %q; want two different tokens", attackerToken, victim.csrf())
+	}
+	u, _ := url.Parse(app.origin)
+	victim.jar.SetCookies(u, []*http.Cookie{{Name: "privilege_csrf", Value: "planted", Path: "/"}, {Name: "_csrf", Value: "planted", Path: "/"}})
+	sameSite := http.Header{"Sec-Fetch-Site": {"same-site"}}
+	form := func(token string) url.Values {
+		return url.Values{"provider": {"aws"}, "external_id": {"123456789012"}, "name": {"Prod"},
+			"resource_name": {"Admin"}, "resource_kind": {"role"}, "_csrf": {token}}
+	}
+	for _, token := range []string{"planted", attackerToken} {
+		wantStatus(t, victim.postRaw("/accounts", form(token), sameSite), http.StatusForbidden)
+		h := sameSite.Clone()
+		h.Set("X-CSRF-Token", token)
+		wantStatus(t, victim.postRaw("/accounts", form(""), h), http.StatusForbidden)
+	}
+	if app.accountCount() != 0 {
+		t.Fatal("an account was stored with a forged token")
+	}
+	wantRedirect(t, victim.postRaw("/accounts", form(victim.csrf()), sameSite), "/accounts")
+	// Signing in replaces the token: one learnt before sign-in is useless after.
+	before := attacker.csrf()
+	attacker.login("admin@example.com", testPassword)
+	if after := attacker.csrf(); after == before || after == "" {
+		t.Errorf("sign-in kept the CSRF token %q", before)
+	}
+}
+
+// A session ends after SessionIdleTimeout without a request, and in any case
+// SessionMaxAge after sign-in, however active it is.
+func TestSessionIdleAndAbsoluteTimeout(t *testing.T) {
+	clock := &testClock{}
+	app := newSetUpApp(t, models.DialectSQLite, withClock(clock.now), func(c *Config, _ *Deps) {
+		c.SessionIdleTimeout, c.SessionMaxAge = 30*time.Minute, 2*time.Hour
+	})
+	c := app.signedIn("admin@example.com")
+	// Active: a request every 20 minutes keeps the session alive past 30 minutes.
+	for range 5 {
+		clock.advance(20 * time.Minute)
+		wantStatus(t, c.get("/requests"), http.StatusOK)
+	}
+	// Absolute: 2 hours after sign-in it ends, even though it is active.
+	clock.advance(25 * time.Minute)
+	wantRedirect(t, c.get("/requests"), "/login")
+
+	// Idle: 31 minutes without a request ends it.
+	c = app.signedIn("admin@example.com")
+	clock.advance(29 * time.Minute)
+	wantStatus(t, c.get("/requests"), http.StatusOK)
+	clock.advance(31 * time.Minute)
+	wantRedirect(t, c.get("/requests"), "/login")
+}
+
+// Signed-in pages and every API answer are never stored by a browser or a
+// proxy; static assets stay cacheable.
+func TestSignedInAnswersAreNoStore(t *testing.T) {
+	app := newSetUpApp(t, models.DialectSQLite)
+	c := app.signedIn("admin@example.com")
+	admin := modeltest.Must(app.store.UserByEmail(t.Context(), "admin@example.com"))
+	token, _ := app.addToken(admin.ID)
+	for name, rec := range map[string]interface {
+		Result() *http.Response
+	}{
+		"requests page":   c.get("/requests"),
+		"users page":      c.get("/users"),
+		"audit page":      c.get("/audit"),
+		"a 404 page":      c.get("/requests/999999"),
+		"API answer":      app.apiDo(http.MethodGet, "/api/v1/accounts", token, ""),
+		"API error":       app.apiDo(http.MethodGet, "/api/v1/requests/999999", token, ""),
+		"API 401":         app.apiDo(http.MethodGet, "/api/v1/accounts", "", ""),
+		"sign-in page":    app.client().get("/login"),
+		"sign-in success": app.client().login("admin@example.com", testPassword),
+	} {
+		if got := rec.Result().Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store", name, got)
+		}
+	}
+	if got := c.get("/static/css/app.css").Header().Get("Cache-Control"); !strings.Contains(got, "immutable") {
+		t.Errorf("static asset: Cache-Control %q", got)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/gorilla/securecookie"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
@@ -36,6 +37,7 @@ type testApp struct {
 	t       testing.TB
 	origin  string
 	store   *models.Store
+	h       *handler
 	e       *echo.Echo
 	metrics *prometheus.Registry
 }
@@ -70,7 +72,11 @@ func newTestApp(t testing.TB, store *models.Store, opts ...appOption) *testApp {
 		o(&cfg, &deps)
 	}
 	origin := cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host
-	return &testApp{t: t, origin: origin, store: store, e: NewServer(cfg, deps), metrics: deps.Metrics}
+	h, err := newHandler(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testApp{t: t, origin: origin, store: store, h: h, e: h.server(), metrics: deps.Metrics}
 }
 
 // newSetUpApp returns an app over a fresh store of dialect d that already
@@ -150,20 +156,30 @@ func (c *client) get(path string) *httptest.ResponseRecorder {
 	return c.do(httptest.NewRequest(http.MethodGet, c.app.origin+path, nil))
 }
 
-// csrf is the token the CSRF middleware keeps in its cookie (a GET without
-// fetch metadata sets it).
+// csrf is the CSRF token of this client's session, read from the session
+// cookie with the test keys (so no page, and no flash, is consumed). A client
+// without a session first gets one from the sign-in page.
 func (c *client) csrf() string {
-	u, _ := url.Parse(c.app.origin)
-	for _, ck := range c.jar.Cookies(u) {
-		if ck.Name == "privilege_csrf" {
-			return ck.Value
-		}
+	if t := c.sessionValue(keyCSRF); t != "" {
+		return t
 	}
 	c.get("/login")
+	return c.sessionValue(keyCSRF)
+}
+
+// sessionValue decodes the session cookie in the jar and returns one value.
+func (c *client) sessionValue(k sessionKey) string {
+	u, _ := url.Parse(c.app.origin)
 	for _, ck := range c.jar.Cookies(u) {
-		if ck.Name == "privilege_csrf" {
-			return ck.Value
+		if ck.Name != sessionCookieFor(c.app.h.secure) {
+			continue
 		}
+		values := map[any]any{}
+		if err := securecookie.DecodeMulti(ck.Name, ck.Value, &values, securecookie.CodecsFromPairs(testSessionKeys()...)...); err != nil {
+			c.app.t.Fatalf("decode session cookie: %v", err)
+		}
+		v, _ := values[string(k)].(string)
+		return v
 	}
 	return ""
 }
@@ -198,7 +214,7 @@ func (c *client) login(email, password string) *httptest.ResponseRecorder {
 func (c *client) sessionCookie() string {
 	u, _ := url.Parse(c.app.origin)
 	for _, ck := range c.jar.Cookies(u) {
-		if ck.Name == sessionCookieName {
+		if ck.Name == sessionCookieFor(c.app.h.secure) {
 			return ck.Value
 		}
 	}

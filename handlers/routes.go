@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"privilege/static"
 )
@@ -124,31 +123,3 @@ func serveStatic() echo.HandlerFunc {
 		return files(c)
 	}
 }
-
-// csrf protects every state-changing browser route. Fetch metadata
-// (Sec-Fetch-Site) decides first; the _csrf token (form field or
-// X-CSRF-Token header) is the fallback for browsers without it. /api uses
-// bearer tokens and no cookies, so it is skipped.
-func (h *handler) csrf() echo.MiddlewareFunc {
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		Skipper:        func(c echo.Context) bool { return skipsSession(c.Request().URL.Path) },
-		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
-		ContextKey:     ctxCSRF,
-		CookieName:     "privilege_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   h.secure,
-		CookieSameSite: http.SameSiteLaxMode,
-		ErrorHandler:   func(error, echo.Context) error { return errCSRF },
-		// A cross-site form post (Sec-Fetch-Site) gets the same message as a
-		// missing token; same-site falls back to the token check.
-		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
-			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "cross-site" {
-				return false, errCSRF
-			}
-			return false, nil
-		},
-	})
-}
-
-var errCSRF = newAPIError(http.StatusForbidden, codeForbidden, "The form expired or came from another site. Reload the page and try again.")

@@ -36,6 +36,9 @@ type Config struct {
 	SessionKeys [][]byte
 	// SessionMaxAge bounds a signed-in session (default 12h).
 	SessionMaxAge time.Duration
+	// SessionIdleTimeout signs a session out after this long without a
+	// request (default 30m).
+	SessionIdleTimeout time.Duration
 	// LoginRate and LoginBurst form the per-client-IP token bucket on
 	// sign-in attempts (defaults: 1 every 12s, burst 5).
 	LoginRate  rate.Limit
@@ -67,6 +70,7 @@ type Deps struct {
 
 const (
 	defaultSessionMaxAge = 12 * time.Hour
+	defaultSessionIdle   = 30 * time.Minute
 	defaultBodyLimit     = "1M"
 )
 
@@ -105,6 +109,9 @@ func newHandler(cfg Config, deps Deps) (*handler, error) {
 	if cfg.SessionMaxAge <= 0 {
 		cfg.SessionMaxAge = defaultSessionMaxAge
 	}
+	if cfg.SessionIdleTimeout <= 0 {
+		cfg.SessionIdleTimeout = defaultSessionIdle
+	}
 	if cfg.LoginRate == 0 {
 		cfg.LoginRate = rate.Every(12 * time.Second)
 	}
@@ -138,6 +145,11 @@ func NewServer(cfg Config, deps Deps) *echo.Echo {
 	if err != nil {
 		panic(err)
 	}
+	return h.server()
+}
+
+// server builds the Echo instance of h.
+func (h *handler) server() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = ipExtractor(h.cfg.TrustedProxies)
@@ -154,7 +166,7 @@ func NewServer(cfg Config, deps Deps) *echo.Echo {
 		middleware.BodyLimit(h.cfg.BodyLimit),
 		h.loadSession,
 		h.requireSetup,
-		h.csrf(),
+		h.csrf,
 	)
 	addRoutes(e, h)
 	return e
