@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -17,7 +18,6 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"privilege/models"
 	"privilege/models/modeltest"
@@ -48,10 +48,6 @@ func withBaseURL(u string) appOption {
 	return func(c *Config, _ *Deps) { c.BaseURL, _ = url.Parse(u) }
 }
 
-func withLoginBurst(n int) appOption {
-	return func(c *Config, _ *Deps) { c.LoginBurst, c.LoginRate = n, rate.Every(time.Hour) }
-}
-
 // testClock is time.Now shifted by an offset that tests move.
 type testClock struct{ offset atomic.Int64 }
 
@@ -66,7 +62,7 @@ func withReady(f func(context.Context) error) appOption {
 func newTestApp(t testing.TB, store *models.Store, opts ...appOption) *testApp {
 	t.Helper()
 	base, _ := url.Parse(testOrigin)
-	cfg := Config{BaseURL: base, SessionKeys: testSessionKeys(), LoginBurst: 1000, LoginRate: rate.Inf}
+	cfg := Config{BaseURL: base, SessionKeys: testSessionKeys()}
 	deps := Deps{Store: store, Metrics: prometheus.NewRegistry()}
 	for _, o := range opts {
 		o(&cfg, &deps)
@@ -141,7 +137,7 @@ func (a *testApp) signedIn(email string) *client {
 }
 
 func (c *client) do(req *http.Request) *httptest.ResponseRecorder {
-	req.RemoteAddr = c.ip + ":40000"
+	req.RemoteAddr = net.JoinHostPort(c.ip, "40000")
 	u, _ := url.Parse(c.app.origin)
 	for _, ck := range c.jar.Cookies(u) {
 		req.AddCookie(ck)

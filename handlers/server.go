@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -16,7 +17,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"privilege/jira"
 	"privilege/models"
@@ -39,10 +39,12 @@ type Config struct {
 	// SessionIdleTimeout signs a session out after this long without a
 	// request (default 30m).
 	SessionIdleTimeout time.Duration
-	// LoginRate and LoginBurst form the per-client-IP token bucket on
-	// sign-in attempts (defaults: 1 every 12s, burst 5).
-	LoginRate  rate.Limit
-	LoginBurst int
+	// LoginConcurrency bounds the password checks running at once
+	// (default: GOMAXPROCS, at least 2); LoginHashWait is how long a sign-in
+	// waits for a turn before it is told to retry (default 5s). Failed
+	// sign-ins themselves are throttled in the database (models.SignInPolicy).
+	LoginConcurrency int
+	LoginHashWait    time.Duration
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	// Empty means the TCP peer is the client (XFF is ignored).
 	TrustedProxies []netip.Prefix
@@ -81,7 +83,7 @@ type handler struct {
 	cfg      Config
 	deps     Deps
 	sessions *sessions.CookieStore
-	limiter  *ipLimiter
+	hashGate *hashGate
 	assetVer string
 	secure   bool // base URL is https
 	setUp    atomic.Bool
@@ -112,11 +114,11 @@ func newHandler(cfg Config, deps Deps) (*handler, error) {
 	if cfg.SessionIdleTimeout <= 0 {
 		cfg.SessionIdleTimeout = defaultSessionIdle
 	}
-	if cfg.LoginRate == 0 {
-		cfg.LoginRate = rate.Every(12 * time.Second)
+	if cfg.LoginConcurrency <= 0 {
+		cfg.LoginConcurrency = max(2, runtime.GOMAXPROCS(0))
 	}
-	if cfg.LoginBurst <= 0 {
-		cfg.LoginBurst = 5
+	if cfg.LoginHashWait <= 0 {
+		cfg.LoginHashWait = 5 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -130,7 +132,7 @@ func newHandler(cfg Config, deps Deps) (*handler, error) {
 	}
 	h := &handler{
 		log: deps.Logger, store: deps.Store, cfg: cfg, deps: deps,
-		limiter: newIPLimiter(cfg.LoginRate, cfg.LoginBurst), assetVer: ver,
+		hashGate: newHashGate(cfg.LoginConcurrency, cfg.LoginHashWait), assetVer: ver,
 		secure: cfg.BaseURL.Scheme == "https",
 	}
 	h.sessions = newCookieStore(cfg, h.secure)
