@@ -20,12 +20,13 @@ func (h *handler) authenticateBearer(c echo.Context) (*models.User, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return nil, newAPIError(http.StatusUnauthorized, codeUnauthorized, "Send an API token as \"Authorization: Bearer prv_…\".")
 	}
-	u, err := h.store.AuthenticateToken(c.Request().Context(), strings.TrimSpace(token))
+	t, err := h.store.AuthenticateToken(c.Request().Context(), strings.TrimSpace(token))
 	if err != nil {
 		return nil, err // ErrInvalidToken → 401
 	}
-	setCurrentUser(c, &u)
-	return &u, nil
+	setCurrentToken(c, &t)
+	setCurrentUser(c, &t.User)
+	return &t.User, nil
 }
 
 // decodeJSON reads a JSON body into dst, rejecting unknown fields, trailing

@@ -149,7 +149,7 @@ func (h *handler) apiDecide(c echo.Context, d models.Decision) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	r, err := h.store.Decide(ctx, *currentUser(c), id, d, body.Reason)
+	r, err := h.store.DecideWithToken(ctx, *currentToken(c), id, d, body.Reason)
 	if errors.Is(err, models.ErrAlreadyDecided) {
 		msg, err := h.decidedMessage(ctx, id)
 		if err != nil {

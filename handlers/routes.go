@@ -82,16 +82,18 @@ func (h *handler) routeTable() []route {
 		{http.MethodGet, "/accounts/:id/delete", "accounts.delete.confirm", ruleAdmin, h.showDeleteAccount},
 		{http.MethodPost, "/accounts/:id/delete", "accounts.delete", ruleAdmin, h.deleteAccount},
 
-		// Admin: users and API tokens.
+		// Any signed-in user: their own API tokens (admins see and revoke everyone's).
+		{http.MethodGet, "/tokens", "tokens", ruleSignedIn, h.showTokens},
+		{http.MethodGet, "/tokens/new", "tokens.new", ruleSignedIn, h.showNewToken},
+		{http.MethodPost, "/tokens", "tokens.create", ruleSignedIn, h.createToken},
+		{http.MethodPost, "/tokens/:id/revoke", "tokens.revoke", ruleSignedIn, h.revokeToken},
+
+		// Admin: users.
 		{http.MethodGet, "/users", "users", ruleAdmin, h.showUsers},
 		{http.MethodGet, "/users/new", "users.new", ruleAdmin, h.showNewUser},
 		{http.MethodPost, "/users", "users.create", ruleAdmin, h.createUser},
 		{http.MethodPost, "/users/:id/disable", "users.disable", ruleAdmin, h.disableUser},
 		{http.MethodPost, "/users/:id/enable", "users.enable", ruleAdmin, h.enableUser},
-		{http.MethodGet, "/tokens", "tokens", ruleAdmin, h.showTokens},
-		{http.MethodGet, "/tokens/new", "tokens.new", ruleAdmin, h.showNewToken},
-		{http.MethodPost, "/tokens", "tokens.create", ruleAdmin, h.createToken},
-		{http.MethodPost, "/tokens/:id/revoke", "tokens.revoke", ruleAdmin, h.revokeToken},
 
 		// Admin: audit log.
 		{http.MethodGet, "/audit", "audit", ruleAdmin, h.showAudit},

@@ -62,7 +62,8 @@ const (
 const (
 	ctxSession   = "privilege.session"
 	ctxUser      = "privilege.user"
-	ctxCSRF      = "csrf" // set by Echo's CSRF middleware (ContextKey)
+	ctxToken     = "privilege.token" // the bearer token of an /api call
+	ctxCSRF      = "csrf"            // set by Echo's CSRF middleware (ContextKey)
 	routeRuleKey = "privilege.rule"
 )
 
@@ -284,11 +285,22 @@ func currentUser(c echo.Context) *models.User {
 
 func setCurrentUser(c echo.Context, u *models.User) { c.Set(ctxUser, u) }
 
-// actor is who does what, for the audit log.
+// currentToken is the API token an /api call authenticated with, or nil.
+func currentToken(c echo.Context) *models.APIToken {
+	t, _ := c.Get(ctxToken).(*models.APIToken)
+	return t
+}
+
+func setCurrentToken(c echo.Context, t *models.APIToken) { c.Set(ctxToken, t) }
+
+// actor is who does what, for the audit log (with the API token, if any).
 func actor(c echo.Context) models.Actor {
 	a := models.Actor{IP: c.RealIP()}
 	if u := currentUser(c); u != nil {
 		a.UserID, a.Email = u.ID, u.Email
+	}
+	if t := currentToken(c); t != nil {
+		a.TokenID = t.ID
 	}
 	return a
 }

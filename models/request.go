@@ -108,6 +108,8 @@ type RequestEvent struct {
 	ActorEmail string
 	Reason     string
 	At         time.Time
+	// APITokenID is the API token the event came with (nil: a browser session).
+	APITokenID *int64
 }
 
 // ResourceNames lists the requested resource names.
@@ -244,9 +246,13 @@ func (s *Store) recordEvent(tx *gorm.DB, req *AccessRequest, a Actor, kind Event
 		id := a.UserID
 		ev.ActorID = &id
 	}
+	if a.TokenID != 0 {
+		id := a.TokenID
+		ev.APITokenID = &id
+	}
 	var err error
-	if ev.ID, err = insertID(tx, "INSERT INTO request_events (request_id, kind, actor_id, actor_email, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
-		ev.RequestID, ev.Kind, ev.ActorID, ev.ActorEmail, ev.Reason, ev.At); err != nil {
+	if ev.ID, err = insertID(tx, "INSERT INTO request_events (request_id, kind, actor_id, actor_email, reason, at, api_token_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		ev.RequestID, ev.Kind, ev.ActorID, ev.ActorEmail, ev.Reason, ev.At, ev.APITokenID); err != nil {
 		return translate(err, "record request event")
 	}
 	req.Events = append(req.Events, ev)

@@ -168,6 +168,9 @@ type Actor struct {
 	UserID int64
 	Email  string
 	IP     string
+	// TokenID is the API token the action came with (0: a browser session
+	// or the CLI); audit events and request events record it.
+	TokenID int64
 }
 
 // SystemActor is the actor of background work.
