@@ -31,6 +31,7 @@ type Config struct {
 	TrustedProxies     []netip.Prefix
 	PendingTimeout     time.Duration
 	SessionIdle        time.Duration // PRIVILEGE_SESSION_IDLE_TIMEOUT
+	RequestsPerHour    int           // PRIVILEGE_REQUEST_RATE_LIMIT; 0 = no limit
 	JiraRateLimit      float64       // calls per second per Jira site; 0 = only Retry-After pacing
 	LogLevel           slog.Level
 }
@@ -84,6 +85,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("PRIVILEGE_SESSION_IDLE_TIMEOUT must be a duration between 1m and 12h (the absolute session limit), like 30m"))
 	}
 	c.SessionIdle = idle
+	if n, err := strconv.Atoi(get("PRIVILEGE_REQUEST_RATE_LIMIT", "30")); err != nil || n < 0 {
+		errs = append(errs, errors.New("PRIVILEGE_REQUEST_RATE_LIMIT must be a whole number of requests per user per hour (0 = no limit)"))
+	} else {
+		c.RequestsPerHour = n
+	}
 	if rl, err := strconv.ParseFloat(get("PRIVILEGE_JIRA_RATE_LIMIT", "50"), 64); err != nil || rl < 0 {
 		errs = append(errs, errors.New("PRIVILEGE_JIRA_RATE_LIMIT must be a number of calls per second (0 = no pacing)"))
 	} else {

@@ -33,7 +33,7 @@ func (h *handler) authenticateBearer(c echo.Context) (*models.User, error) {
 // data and bodies over the limit, with a message naming the problem.
 func decodeJSON(c echo.Context, dst any) error {
 	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return newAPIError(http.StatusUnsupportedMediaType, codeBadRequest, "Send the body as application/json.")
+		return newAPIError(http.StatusUnsupportedMediaType, codeUnsupportedMedia, "Send the body as application/json.")
 	}
 	dec := json.NewDecoder(c.Request().Body)
 	dec.DisallowUnknownFields()

@@ -116,6 +116,10 @@ func (h *handler) apiCreateRequest(c echo.Context) error {
 		return err
 	}
 	r, err := h.store.CreateRequest(c.Request().Context(), *currentUser(c), in, h.pendingFor())
+	var rl *models.RateLimitError
+	if errors.As(err, &rl) {
+		return newAPIError(http.StatusTooManyRequests, codeRateLimited, rateLimitMessage(c, rl))
+	}
 	if err != nil {
 		return err // *ValidationError → 422 with fields
 	}

@@ -219,6 +219,11 @@ func (c *client) sessionCookie() string {
 
 // apiDo calls the JSON API with an optional bearer token.
 func (a *testApp) apiDo(method, path, token, body string) *httptest.ResponseRecorder {
+	return a.serve(newAPIRequest(a, method, path, token, body))
+}
+
+// newAPIRequest is an API call with a JSON body (when given) and a bearer token.
+func newAPIRequest(a *testApp, method, path, token, body string) *http.Request {
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -230,6 +235,11 @@ func (a *testApp) apiDo(method, path, token, body string) *httptest.ResponseReco
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	return req
+}
+
+// serve answers req without cookies.
+func (a *testApp) serve(req *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	a.e.ServeHTTP(rec, req)
 	return rec

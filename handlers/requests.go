@@ -140,6 +140,11 @@ func (h *handler) createRequest(c echo.Context) error {
 	f, in, parseErrs := readRequestForm(form)
 	req, err := h.store.CreateRequest(c.Request().Context(), *currentUser(c), in, h.pendingFor())
 	var ve *models.ValidationError
+	var rl *models.RateLimitError
+	if errors.As(err, &rl) {
+		f.Errors = views.FormErrors{"form": rateLimitMessage(c, rl) + " Your answers are kept below."}
+		return h.renderRequestForm(c, http.StatusTooManyRequests, f, false)
+	}
 	if errors.As(err, &ve) {
 		f.Errors = views.FormErrors(ve.Fields)
 		for k, v := range parseErrs {
@@ -151,6 +156,24 @@ func (h *handler) createRequest(c echo.Context) error {
 		return err
 	}
 	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf(requestSubmittedFormat, req.ID), views.RequestURL(req.ID))
+}
+
+// rateLimitMessage sets Retry-After and says when the user may ask again.
+func rateLimitMessage(c echo.Context, rl *models.RateLimitError) string {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(rl.RetryAfter.Round(time.Second), time.Second)/time.Second)))
+	return fmt.Sprintf("You have created %d requests in the last %s, the most allowed. Try again in %s.",
+		rl.Limit.Max, humanDuration(rl.Limit.Per), roundWait(rl.RetryAfter))
+}
+
+// humanDuration says a whole number of hours or minutes in words.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "hour"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	}
+	return fmt.Sprintf("%d minutes", d/time.Minute)
 }
 
 func (h *handler) renderRequestForm(c echo.Context, status int, f views.RequestForm, defaults bool) error {

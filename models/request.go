@@ -176,7 +176,8 @@ func (n *NewRequest) validate(acc *CloudAccount) FieldErrors {
 
 // CreateRequest stores a pending request, its resources, its "created" event,
 // its Jira link and (when the account is tracked) its sync job — in one
-// transaction, so the task is created exactly when the request exists.
+// transaction, so the task is created exactly when the request exists. A
+// requester past the per-user limit gets a *RateLimitError.
 func (s *Store) CreateRequest(ctx context.Context, requester User, n NewRequest, pendingFor time.Duration) (AccessRequest, error) {
 	var acc *CloudAccount
 	if n.AccountID != 0 {
@@ -200,6 +201,9 @@ func (s *Store) CreateRequest(ctx context.Context, requester User, n NewRequest,
 		req.Resources = append(req.Resources, RequestResource{Name: name, Kind: kinds[name]})
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.checkRequestRate(tx, requester.ID, now); err != nil {
+			return err
+		}
 		// Re-read the account's link inside the transaction: it decides tracking.
 		var linkID *int64
 		if err := tx.Model(&CloudAccount{}).Where("id = ?", acc.ID).Select("project_link_id").Scan(&linkID).Error; err != nil {

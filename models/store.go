@@ -20,6 +20,8 @@ type Store struct {
 	kdf     PasswordParams
 	signIn  SignInPolicy
 
+	requestLimit RequestRateLimit
+
 	// writeMu serialises this process's SQLite writers in Go. SQLite allows
 	// one writer at a time; without this, writers queue in SQLite's busy
 	// handler, which sleeps up to 100 ms per retry and wrecks throughput.

@@ -24,7 +24,11 @@ UPDATE api_tokens SET created_by_id = (
 ALTER TABLE request_events ADD COLUMN api_token_id BIGINT REFERENCES api_tokens(id) ON DELETE SET NULL;
 ALTER TABLE audit_events ADD COLUMN api_token_id BIGINT;
 
+-- The per-user limit on new requests counts a requester's recent requests.
+CREATE INDEX access_requests_requester_created ON access_requests(requester_id, created_at);
+
 -- +goose Down
+DROP INDEX access_requests_requester_created;
 ALTER TABLE audit_events DROP COLUMN api_token_id;
 ALTER TABLE request_events DROP COLUMN api_token_id;
 ALTER TABLE api_tokens DROP COLUMN created_by_id;
