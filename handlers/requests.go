@@ -54,29 +54,45 @@ func (h *handler) viewableRequest(c echo.Context) (models.AccessRequest, error) 
 }
 
 // showRequests: my requests, and for approvers the queue of pending ones.
+// The lists page independently (?page= and ?queue_page=): each list's
+// links keep the other's page.
 func (h *handler) showRequests(c echo.Context) error {
 	ctx, u := c.Request().Context(), currentUser(c)
-	mine, err := h.store.ListRequests(ctx, models.RequestQuery{RequesterID: u.ID, PageQuery: pageQuery(c, requestsPerPage)})
+	mineQ, queueQ := pageQuery(c, requestsPerPage), pageQueryNamed(c, "queue_page", requestsPerPage)
+	mine, err := h.store.ListRequests(ctx, models.RequestQuery{RequesterID: u.ID, PageQuery: mineQ})
 	if err != nil {
 		return err
 	}
 	p := views.RequestsIndexPage{Meta: h.pageMeta(c, "Requests", views.NavRequests), CanApprove: u.Role.CanApprove(),
-		Mine: views.RequestRows(mine.Items, u.ID), MinePager: pagerFor(mine, "/requests", nil)}
+		Mine: views.RequestRows(mine.Items, u.ID)}
+	queuePage := 0 // the queue's page to keep in the other list's links (0: none)
 	if p.CanApprove {
-		qp, _ := strconv.Atoi(c.QueryParam("queue_page"))
-		queue, err := h.store.ListRequests(ctx, models.RequestQuery{Status: models.RequestPending, PageQuery: models.PageQuery{Page: max(qp, 1), PerPage: requestsPerPage}})
+		queue, err := h.store.ListRequests(ctx, models.RequestQuery{Status: models.RequestPending, PageQuery: queueQ})
 		if err != nil {
 			return err
 		}
-		p.Queue, p.QueuePager = views.RequestRows(queue.Items, u.ID), queuePager(queue)
+		queuePage = queue.Page
+		p.Queue = views.RequestRows(queue.Items, u.ID)
+		p.QueuePager = pagerLinks(queue, func(n int) string { return requestsURL(mine.Page, n) })
 	}
+	p.MinePager = pagerLinks(mine, func(n int) string { return requestsURL(n, queuePage) })
 	return render(c, http.StatusOK, views.RequestsIndex(p))
 }
 
-// queuePager pages the queue with its own parameter, so both lists page
-// independently.
-func queuePager(p models.Page[models.AccessRequest]) views.Pager {
-	return pagerLinks(p, func(n int) string { return "/requests?queue_page=" + strconv.Itoa(n) })
+// requestsURL is /requests on page mine of my requests and page queue of
+// the queue (page 1 and 0 are left out).
+func requestsURL(mine, queue int) string {
+	q := url.Values{}
+	if mine > 1 {
+		q.Set("page", strconv.Itoa(mine))
+	}
+	if queue > 1 {
+		q.Set("queue_page", strconv.Itoa(queue))
+	}
+	if len(q) == 0 {
+		return "/requests"
+	}
+	return "/requests?" + q.Encode()
 }
 
 // showRequestHistory: every request, filtered by status, account and
