@@ -65,3 +65,44 @@ func TestTokensAreOwnAndDecisionsRecordThem(t *testing.T) {
 		}
 	})
 }
+
+// Migration 00008 recovers who minted each existing token from the audit
+// log: an admin's token for another user keeps the admin as its minter, a
+// CLI token has none.
+func TestMigrationBackfillsTokenMinter(t *testing.T) {
+	for _, d := range []models.Dialect{models.DialectSQLite, models.DialectPostgres} {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := t.Context()
+			db := modeltest.OpenRaw(t, d)
+			if err := models.MigrateUpTo(ctx, db, 6); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().UTC()
+			for _, q := range []struct {
+				sql  string
+				args []any
+			}{
+				{"INSERT INTO users (id, email, password_hash, role, created_at, updated_at) VALUES (1, 'admin@example.com', 'x', 'admin', ?, ?), (2, 'bob@example.com', 'x', 'approver', ?, ?)", []any{now, now, now, now}},
+				{"INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, created_at) VALUES (1, 2, 'by admin', 'h1', 'prv_a', ?), (2, 2, 'by cli', 'h2', 'prv_b', ?)", []any{now, now}},
+				{"INSERT INTO audit_events (at, actor_id, actor_email, action, target_type, target_id) VALUES (?, 1, 'admin@example.com', 'token.created', 'token', '1'), (?, NULL, 'cli', 'token.created', 'token', '2')", []any{now, now}},
+			} {
+				if err := db.Gorm.Exec(q.sql, q.args...).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.Migrate(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			var rows []struct {
+				ID          int64
+				CreatedByID *int64
+			}
+			if err := db.Gorm.Raw("SELECT id, created_by_id FROM api_tokens ORDER BY id").Scan(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 2 || rows[0].CreatedByID == nil || *rows[0].CreatedByID != 1 || rows[1].CreatedByID != nil {
+				t.Fatalf("created_by after migration: %+v, want token 1 by user 1 and token 2 by nobody", rows)
+			}
+		})
+	}
+}
