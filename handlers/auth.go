@@ -43,9 +43,12 @@ func (h *handler) login(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	address := models.AddressKey(c.RealIP())
-	wait, err := h.store.SignInWait(ctx, f.Email, address)
-	if err != nil {
-		return err
+	var wait time.Duration
+	if !h.knownDevice(c, f.Email) {
+		var err error
+		if wait, err = h.store.SignInWait(ctx, f.Email, address); err != nil {
+			return err
+		}
 	}
 	if wait > 0 {
 		return h.loginRefused(c, f, http.StatusTooManyRequests, wait, fmt.Sprintf(
@@ -75,6 +78,9 @@ func (h *handler) login(c echo.Context) error {
 		return err
 	}
 	if err := h.store.RecordSignInSuccess(ctx, u.Email); err != nil {
+		return err
+	}
+	if err := h.rememberDevice(c, u.Email); err != nil {
 		return err
 	}
 	if err := startSession(c, u); err != nil {

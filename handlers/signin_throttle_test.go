@@ -45,7 +45,8 @@ func wantRetryAfter(t *testing.T, rec *httptest.ResponseRecorder, want string) {
 
 // Forty colleagues sign in from one office address while someone guesses
 // the admin's password from that same address: the admin's account slows
-// down with backoff, the colleagues (typos included) are never throttled.
+// down with backoff for every browser but the admin's own, and the
+// colleagues (typos included) are never throttled.
 func TestSignInThrottleManyUsersOneAddress(t *testing.T) {
 	modeltest.Dialects(t, func(t *testing.T, db *models.DB) {
 		d := db.Dialect
@@ -55,7 +56,8 @@ func TestSignInThrottleManyUsersOneAddress(t *testing.T) {
 		for i := range colleagues {
 			app.addUser(fmt.Sprintf("user%02d@example.com", i), models.RoleRequester)
 		}
-		attacker := app.client() // every client signs in from 192.0.2.10
+		laptop := app.signedIn("admin@example.com") // the admin's own browser, known from before
+		attacker := app.client()                    // every client signs in from 192.0.2.10
 		for i := range 5 {
 			wantStatus(t, tryLogin(attacker, "admin@example.com", fmt.Sprintf("guess %d guess", i)), http.StatusUnprocessableEntity)
 		}
@@ -83,6 +85,10 @@ func TestSignInThrottleManyUsersOneAddress(t *testing.T) {
 		for i := range 5 {
 			wantStatus(t, tryLogin(attacker, "admin@example.com", fmt.Sprintf("fresh %d fresh", i)), http.StatusUnprocessableEntity)
 		}
+		wantRetryAfter(t, tryLogin(app.client(), "admin@example.com", testPassword), "30")
+		// The admin's own browser has signed in before: the lock does not apply to it.
+		wantRedirect(t, laptop.post("/logout", nil), "/login")
+		wantRedirect(t, tryLogin(laptop, "admin@example.com", testPassword), "/")
 
 		ev := modeltest.Must(app.store.ListAudit(t.Context(), models.PageQuery{PerPage: 200}))
 		var failed, ok int
@@ -95,15 +101,16 @@ func TestSignInThrottleManyUsersOneAddress(t *testing.T) {
 			}
 		}
 		// Refused attempts never reached the password check.
-		if want := 5 + colleagues/4 + 1 + 5; failed != want || ok != colleagues+1 {
-			t.Errorf("audit: %d failed and %d successful sign-ins; want %d and %d", failed, ok, want, colleagues+1)
+		if want := 5 + colleagues/4 + 1 + 5; failed != want || ok != colleagues+3 {
+			t.Errorf("audit: %d failed and %d successful sign-ins; want %d and %d", failed, ok, want, colleagues+3)
 		}
 	})
 }
 
 // Spraying one guess at each of many accounts is limited per address, and
 // an IPv6 client cannot escape by moving around its /64. Other addresses
-// are unaffected, and the lock ends with the window.
+// are unaffected, so is a browser that signed in to its account before,
+// and the lock ends with the window.
 func TestSignInThrottlePerAddressIPv6Prefix(t *testing.T) {
 	modeltest.Dialects(t, func(t *testing.T, db *models.DB) {
 		clock := &testClock{}
@@ -113,6 +120,10 @@ func TestSignInThrottlePerAddressIPv6Prefix(t *testing.T) {
 		for i := range 12 {
 			app.addUser(fmt.Sprintf("user%02d@example.com", i), models.RoleRequester)
 		}
+		regular := app.client() // signed in from this /64 before the spraying
+		regular.ip = "2001:db8:1:2::abc"
+		wantRedirect(t, tryLogin(regular, "user11@example.com", testPassword), "/")
+		wantRedirect(t, regular.post("/logout", nil), "/login")
 		for i := range 10 {
 			c := app.client()
 			c.ip = fmt.Sprintf("2001:db8:1:2::%x", i+1)
@@ -121,6 +132,11 @@ func TestSignInThrottlePerAddressIPv6Prefix(t *testing.T) {
 		moved := app.client()
 		moved.ip = "2001:db8:1:2:ffff:ffff:ffff:fffe"
 		wantRetryAfter(t, tryLogin(moved, "user10@example.com", "spray spray spray"), "900")
+		newcomer := app.client()
+		newcomer.ip = "2001:db8:1:2::abc"
+		wantRetryAfter(t, tryLogin(newcomer, "user11@example.com", testPassword), "900")
+		// A browser that signed in to the account before is not throttled.
+		wantRedirect(t, tryLogin(regular, "user11@example.com", testPassword), "/")
 
 		other := app.client()
 		other.ip = "2001:db8:1:3::5" // the next /64
