@@ -218,6 +218,9 @@ func NewRequestDetailPage(meta PageMeta, r models.AccessRequest, viewer models.U
 		if actor == "" {
 			actor = "Privilege"
 		}
+		if ev.APITokenID != nil {
+			actor += " (API token #" + strconv.FormatInt(*ev.APITokenID, 10) + ")"
+		}
 		p.Events = append(p.Events, EventRow{Kind: ev.Kind, Actor: actor, Reason: ev.Reason, At: ev.At})
 	}
 	pending := r.Status == models.RequestPending
