@@ -50,7 +50,8 @@ func openApp(ctx context.Context, cfg Config, logger *slog.Logger) (*app, error)
 		db.Close()
 		return nil, err
 	}
-	return &app{cfg: cfg, log: logger, db: db, store: models.NewStore(db, sealer), sealer: sealer}, nil
+	return &app{cfg: cfg, log: logger, db: db, store: models.NewStore(db, sealer,
+		models.WithRequestRateLimit(models.RequestRateLimit{Max: cfg.RequestsPerHour, Per: time.Hour})), sealer: sealer}, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }

@@ -32,7 +32,9 @@ type Config struct {
 	OutboundAllowCIDRs []netip.Prefix
 	TrustedProxies     []netip.Prefix
 	PendingTimeout     time.Duration
-	JiraRateLimit      float64 // calls per second per Jira site; 0 = only Retry-After pacing
+	SessionIdle        time.Duration // PRIVILEGE_SESSION_IDLE_TIMEOUT
+	RequestsPerHour    int           // PRIVILEGE_REQUEST_RATE_LIMIT; 0 = no limit
+	JiraRateLimit      float64       // calls per second per Jira site; 0 = only Retry-After pacing
 	LogLevel           slog.Level
 	OIDC               OIDCConfig // single sign-on (sso_config.go)
 	LocalLogin         handlers.LocalLogin
@@ -82,6 +84,16 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("PRIVILEGE_PENDING_TIMEOUT must be a duration of at least 1m, like 24h"))
 	}
 	c.PendingTimeout = pt
+	idle, err := time.ParseDuration(get("PRIVILEGE_SESSION_IDLE_TIMEOUT", "30m"))
+	if err != nil || idle < time.Minute || idle > 12*time.Hour {
+		errs = append(errs, errors.New("PRIVILEGE_SESSION_IDLE_TIMEOUT must be a duration between 1m and 12h (the absolute session limit), like 30m"))
+	}
+	c.SessionIdle = idle
+	if n, err := strconv.Atoi(get("PRIVILEGE_REQUEST_RATE_LIMIT", "30")); err != nil || n < 0 {
+		errs = append(errs, errors.New("PRIVILEGE_REQUEST_RATE_LIMIT must be a whole number of requests per user per hour (0 = no limit)"))
+	} else {
+		c.RequestsPerHour = n
+	}
 	if rl, err := strconv.ParseFloat(get("PRIVILEGE_JIRA_RATE_LIMIT", "50"), 64); err != nil || rl < 0 {
 		errs = append(errs, errors.New("PRIVILEGE_JIRA_RATE_LIMIT must be a number of calls per second (0 = no pacing)"))
 	} else {

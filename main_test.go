@@ -25,17 +25,19 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 		"PRIVILEGE_SECRET_KEY":           "short",
 		"PRIVILEGE_ATLASSIAN_CLIENT_ID":  "only-id",
 		"PRIVILEGE_PENDING_TIMEOUT":      "soon",
+		"PRIVILEGE_SESSION_IDLE_TIMEOUT": "forever",
+		"PRIVILEGE_REQUEST_RATE_LIMIT":   "lots",
 	}))
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
-	for _, want := range []string{"PRIVILEGE_BASE_URL", "PRIVILEGE_DATABASE_URL", `"nope"`, "link-local", "PRIVILEGE_SECRET_KEY", "CLIENT_SECRET", "PRIVILEGE_PENDING_TIMEOUT"} {
+	for _, want := range []string{"PRIVILEGE_BASE_URL", "PRIVILEGE_DATABASE_URL", `"nope"`, "link-local", "PRIVILEGE_SECRET_KEY", "CLIENT_SECRET", "PRIVILEGE_PENDING_TIMEOUT", "PRIVILEGE_SESSION_IDLE_TIMEOUT", "PRIVILEGE_REQUEST_RATE_LIMIT"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}
 	}
 	cfg, err := loadConfig(env(nil))
-	if err != nil || cfg.Addr != ":8080" || cfg.BaseURL.String() != "http://localhost:8080" || cfg.DataDir != "./data" {
+	if err != nil || cfg.Addr != ":8080" || cfg.BaseURL.String() != "http://localhost:8080" || cfg.DataDir != "./data" || cfg.SessionIdle != 30*time.Minute || cfg.RequestsPerHour != 30 {
 		t.Fatalf("defaults: %+v, %v", cfg, err)
 	}
 }

@@ -53,10 +53,11 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 	logSignInConfig(logger, cfg)
 
 	e := handlers.NewServer(handlers.Config{
-		BaseURL:        cfg.BaseURL,
-		SessionKeys:    keys,
-		TrustedProxies: cfg.TrustedProxies,
-		LocalLogin:     cfg.LocalLogin,
+		BaseURL:            cfg.BaseURL,
+		SessionKeys:        keys,
+		SessionIdleTimeout: cfg.SessionIdle,
+		TrustedProxies:     cfg.TrustedProxies,
+		LocalLogin:         cfg.LocalLogin,
 	}, handlers.Deps{
 		Logger:  logger,
 		Store:   a.store,

@@ -20,19 +20,20 @@ func (h *handler) authenticateBearer(c echo.Context) (*models.User, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return nil, newAPIError(http.StatusUnauthorized, codeUnauthorized, "Send an API token as \"Authorization: Bearer prv_…\".")
 	}
-	u, err := h.store.AuthenticateToken(c.Request().Context(), strings.TrimSpace(token))
+	t, err := h.store.AuthenticateToken(c.Request().Context(), strings.TrimSpace(token))
 	if err != nil {
 		return nil, err // ErrInvalidToken → 401
 	}
-	setCurrentUser(c, &u)
-	return &u, nil
+	setCurrentToken(c, &t)
+	setCurrentUser(c, &t.User)
+	return &t.User, nil
 }
 
 // decodeJSON reads a JSON body into dst, rejecting unknown fields, trailing
 // data and bodies over the limit, with a message naming the problem.
 func decodeJSON(c echo.Context, dst any) error {
 	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return newAPIError(http.StatusUnsupportedMediaType, codeBadRequest, "Send the body as application/json.")
+		return newAPIError(http.StatusUnsupportedMediaType, codeUnsupportedMedia, "Send the body as application/json.")
 	}
 	dec := json.NewDecoder(c.Request().Body)
 	dec.DisallowUnknownFields()

@@ -67,7 +67,8 @@ type apiReason struct {
 	Reason string `json:"reason"`
 }
 
-func (h *handler) toAPIRequest(r models.AccessRequest) apiRequest {
+// toAPIRequest is r as viewer may see it (Jira's error detail is for admins).
+func (h *handler) toAPIRequest(r models.AccessRequest, viewer models.User) apiRequest {
 	out := apiRequest{ID: r.ID, Status: string(r.Status), Requester: apiUserRef{r.Requester.ID, r.Requester.Email},
 		Account:   apiRequestAccount{r.Account.ID, string(r.Account.Provider), r.Account.ExternalID, r.Account.Name},
 		Resources: []apiRequestedRes{}, DurationMinutes: r.DurationMinutes, Justification: r.Justification,
@@ -81,7 +82,8 @@ func (h *handler) toAPIRequest(r models.AccessRequest) apiRequest {
 		out.DecidedBy = &apiUserRef{r.DecidedBy.ID, r.DecidedBy.Email}
 	}
 	if r.Issue != nil {
-		out.Jira.IssueKey, out.Jira.IssueURL, out.Jira.LastError = r.Issue.IssueKey, r.Issue.IssueURL, r.Issue.LastError
+		out.Jira.IssueKey, out.Jira.IssueURL = r.Issue.IssueKey, r.Issue.IssueURL
+		out.Jira.LastError = views.SyncErrorFor(*r.Issue, viewer)
 	}
 	for _, ev := range r.Events {
 		out.Events = append(out.Events, apiRequestEvent{string(ev.Kind), ev.ActorEmail, ev.Reason, ev.At})
@@ -116,10 +118,14 @@ func (h *handler) apiCreateRequest(c echo.Context) error {
 		return err
 	}
 	r, err := h.store.CreateRequest(c.Request().Context(), *currentUser(c), in, h.pendingFor())
+	var rl *models.RateLimitError
+	if errors.As(err, &rl) {
+		return newAPIError(http.StatusTooManyRequests, codeRateLimited, rateLimitMessage(c, rl))
+	}
 	if err != nil {
 		return err // *ValidationError → 422 with fields
 	}
-	return c.JSON(http.StatusCreated, h.toAPIRequest(r))
+	return c.JSON(http.StatusCreated, h.toAPIRequest(r, *currentUser(c)))
 }
 
 // apiGetRequest: GET /api/v1/requests/:id.
@@ -128,7 +134,7 @@ func (h *handler) apiGetRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, h.toAPIRequest(r))
+	return c.JSON(http.StatusOK, h.toAPIRequest(r, *currentUser(c)))
 }
 
 func (h *handler) apiApproveRequest(c echo.Context) error {
@@ -149,7 +155,7 @@ func (h *handler) apiDecide(c echo.Context, d models.Decision) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	r, err := h.store.Decide(ctx, *currentUser(c), id, d, body.Reason)
+	r, err := h.store.DecideWithToken(ctx, *currentToken(c), id, d, body.Reason)
 	if errors.Is(err, models.ErrAlreadyDecided) {
 		msg, err := h.decidedMessage(ctx, id)
 		if err != nil {
@@ -160,7 +166,7 @@ func (h *handler) apiDecide(c echo.Context, d models.Decision) error {
 	if err != nil {
 		return requestError(err)
 	}
-	return c.JSON(http.StatusOK, h.toAPIRequest(r))
+	return c.JSON(http.StatusOK, h.toAPIRequest(r, *currentUser(c)))
 }
 
 // apiCancelRequest: POST /api/v1/requests/:id/cancel (the requester).
@@ -177,7 +183,7 @@ func (h *handler) apiCancelRequest(c echo.Context) error {
 	if err != nil {
 		return requestError(err)
 	}
-	return c.JSON(http.StatusOK, h.toAPIRequest(r))
+	return c.JSON(http.StatusOK, h.toAPIRequest(r, *currentUser(c)))
 }
 
 // decodeOptionalJSON is decodeJSON for bodies that may be left out.

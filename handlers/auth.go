@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,7 +32,8 @@ func (h *handler) showLogin(c echo.Context) error {
 }
 
 // login checks the password, rotates the session and audits the attempt.
-// Attempts are rate-limited per client IP.
+// Failed attempts are throttled per account and per client address (see
+// models.SignInPolicy); password checks run a bounded number at a time.
 func (h *handler) login(c echo.Context) error {
 	var f loginForm
 	if err := c.Bind(&f); err != nil {
@@ -39,13 +43,30 @@ func (h *handler) login(c echo.Context) error {
 	if msg := h.localLoginRefusal(nil); msg != "" { // PRIVILEGE_LOCAL_LOGIN=off
 		return render(c, http.StatusForbidden, views.Login(h.loginPage(c, views.LoginPage{Next: safeNext(f.Next), Message: msg})))
 	}
-	if !h.limiter.allow(c.RealIP()) {
-		return newAPIError(http.StatusTooManyRequests, codeRateLimited,
-			"Too many sign-in attempts from your network. Wait a minute, then try again.")
+	address := models.AddressKey(c.RealIP())
+	var wait time.Duration
+	if !h.knownDevice(c, f.Email) {
+		var err error
+		if wait, err = h.store.SignInWait(ctx, f.Email, address); err != nil {
+			return err
+		}
+	}
+	if wait > 0 {
+		return h.loginRefused(c, f, http.StatusTooManyRequests, wait, fmt.Sprintf(
+			"Too many failed sign-ins for this account or from your network. Try again in %s.", roundWait(wait)))
+	}
+	release, ok := h.hashGate.acquire(ctx)
+	if !ok {
+		return h.loginRefused(c, f, http.StatusServiceUnavailable, time.Second,
+			"Privilege is busy checking other sign-ins. Try again in a moment.")
 	}
 	u, err := h.store.Authenticate(ctx, f.Email, f.Password)
+	release()
 	if errors.Is(err, models.ErrInvalidLogin) {
 		a := models.Actor{Email: models.NormalizeEmail(f.Email), IP: c.RealIP()}
+		if err := h.store.RecordSignInFailure(ctx, f.Email, address); err != nil {
+			return err
+		}
 		if err := h.store.RecordAudit(ctx, a, models.AuditSignInFailed, "", 0, ""); err != nil {
 			return err
 		}
@@ -64,6 +85,12 @@ func (h *handler) login(c echo.Context) error {
 		}
 		return render(c, http.StatusForbidden, views.Login(h.loginPage(c, views.LoginPage{Email: f.Email, Next: safeNext(f.Next), Message: msg})))
 	}
+	if err := h.store.RecordSignInSuccess(ctx, u.Email); err != nil {
+		return err
+	}
+	if err := h.rememberDevice(c, u.Email); err != nil {
+		return err
+	}
 	if err := startSession(c, u); err != nil {
 		return err
 	}
@@ -71,6 +98,20 @@ func (h *handler) login(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, safeNext(f.Next))
+}
+
+// loginRefused re-renders the sign-in form with a message and Retry-After.
+func (h *handler) loginRefused(c echo.Context, f loginForm, status int, retry time.Duration, msg string) error {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(retry.Round(time.Second), time.Second)/time.Second)))
+	return render(c, status, views.Login(h.loginPage(c, views.LoginPage{Email: f.Email, Next: safeNext(f.Next), Message: msg})))
+}
+
+// roundWait says a wait in words: "40 seconds", "3 minutes".
+func roundWait(d time.Duration) string {
+	if d <= time.Minute {
+		return fmt.Sprintf("%d seconds", int(max(d.Round(time.Second), time.Second)/time.Second))
+	}
+	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
 }
 
 func (h *handler) logout(c echo.Context) error {

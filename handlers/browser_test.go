@@ -180,7 +180,6 @@ func captureAdminPages(ctx context.Context, base string, shot func(string) chrom
 		}
 	}
 	return chromedp.Do(ctx, chromedp.Navigate(base+"/tokens/new"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=token-form]`)),
-		chromedp.SetValue(chromedp.CSS(`select[name=user_id]`), "1"),
 		chromedp.SendKeys(chromedp.CSS(`#name`), "ci pipeline"),
 		chromedp.Click(chromedp.CSS(`[data-testid=save-token]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=token-plaintext]`)), shot("16-token-created"))

@@ -24,6 +24,7 @@ const (
 	codeConflict         errorCode = "conflict"
 	codeTooLarge         errorCode = "body_too_large"
 	codeValidation       errorCode = "validation_failed"
+	codeUnsupportedMedia errorCode = "unsupported_media_type"
 	codeRateLimited      errorCode = "rate_limited"
 	codeSetupRequired    errorCode = "setup_required"
 	codeUnavailable      errorCode = "unavailable"
@@ -103,6 +104,8 @@ func fromHTTPError(he *echo.HTTPError) *apiError {
 		return newAPIError(he.Code, codeUnauthorized, "Authentication is required.")
 	case http.StatusTooManyRequests:
 		return newAPIError(he.Code, codeRateLimited, "Too many requests; wait a moment and try again.")
+	case http.StatusUnsupportedMediaType:
+		return newAPIError(he.Code, codeUnsupportedMedia, "Send the body as application/json.")
 	}
 	if he.Code >= 400 && he.Code < 500 {
 		return newAPIError(he.Code, codeBadRequest, "The request could not be understood.")

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -14,9 +15,9 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/gorilla/securecookie"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"privilege/models"
 	"privilege/models/modeltest"
@@ -36,6 +37,7 @@ type testApp struct {
 	t       testing.TB
 	origin  string
 	store   *models.Store
+	h       *handler
 	e       *echo.Echo
 	metrics *prometheus.Registry
 }
@@ -44,10 +46,6 @@ type appOption func(*Config, *Deps)
 
 func withBaseURL(u string) appOption {
 	return func(c *Config, _ *Deps) { c.BaseURL, _ = url.Parse(u) }
-}
-
-func withLoginBurst(n int) appOption {
-	return func(c *Config, _ *Deps) { c.LoginBurst, c.LoginRate = n, rate.Every(time.Hour) }
 }
 
 // testClock is time.Now shifted by an offset that tests move.
@@ -64,13 +62,17 @@ func withReady(f func(context.Context) error) appOption {
 func newTestApp(t testing.TB, store *models.Store, opts ...appOption) *testApp {
 	t.Helper()
 	base, _ := url.Parse(testOrigin)
-	cfg := Config{BaseURL: base, SessionKeys: testSessionKeys(), LoginBurst: 1000, LoginRate: rate.Inf}
+	cfg := Config{BaseURL: base, SessionKeys: testSessionKeys()}
 	deps := Deps{Store: store, Metrics: prometheus.NewRegistry()}
 	for _, o := range opts {
 		o(&cfg, &deps)
 	}
 	origin := cfg.BaseURL.Scheme + "://" + cfg.BaseURL.Host
-	return &testApp{t: t, origin: origin, store: store, e: NewServer(cfg, deps), metrics: deps.Metrics}
+	h, err := newHandler(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testApp{t: t, origin: origin, store: store, h: h, e: h.server(), metrics: deps.Metrics}
 }
 
 // newSetUpApp returns an app over a fresh store of dialect d that already
@@ -135,7 +137,7 @@ func (a *testApp) signedIn(email string) *client {
 }
 
 func (c *client) do(req *http.Request) *httptest.ResponseRecorder {
-	req.RemoteAddr = c.ip + ":40000"
+	req.RemoteAddr = net.JoinHostPort(c.ip, "40000")
 	u, _ := url.Parse(c.app.origin)
 	for _, ck := range c.jar.Cookies(u) {
 		req.AddCookie(ck)
@@ -150,20 +152,30 @@ func (c *client) get(path string) *httptest.ResponseRecorder {
 	return c.do(httptest.NewRequest(http.MethodGet, c.app.origin+path, nil))
 }
 
-// csrf is the token the CSRF middleware keeps in its cookie (a GET without
-// fetch metadata sets it).
+// csrf is the CSRF token of this client's session, read from the session
+// cookie with the test keys (so no page, and no flash, is consumed). A client
+// without a session first gets one from the sign-in page.
 func (c *client) csrf() string {
-	u, _ := url.Parse(c.app.origin)
-	for _, ck := range c.jar.Cookies(u) {
-		if ck.Name == "privilege_csrf" {
-			return ck.Value
-		}
+	if t := c.sessionValue(keyCSRF); t != "" {
+		return t
 	}
 	c.get("/login")
+	return c.sessionValue(keyCSRF)
+}
+
+// sessionValue decodes the session cookie in the jar and returns one value.
+func (c *client) sessionValue(k sessionKey) string {
+	u, _ := url.Parse(c.app.origin)
 	for _, ck := range c.jar.Cookies(u) {
-		if ck.Name == "privilege_csrf" {
-			return ck.Value
+		if ck.Name != sessionCookieFor(c.app.h.secure) {
+			continue
 		}
+		values := map[any]any{}
+		if err := securecookie.DecodeMulti(ck.Name, ck.Value, &values, securecookie.CodecsFromPairs(testSessionKeys()...)...); err != nil {
+			c.app.t.Fatalf("decode session cookie: %v", err)
+		}
+		v, _ := values[string(k)].(string)
+		return v
 	}
 	return ""
 }
@@ -198,7 +210,7 @@ func (c *client) login(email, password string) *httptest.ResponseRecorder {
 func (c *client) sessionCookie() string {
 	u, _ := url.Parse(c.app.origin)
 	for _, ck := range c.jar.Cookies(u) {
-		if ck.Name == sessionCookieName {
+		if ck.Name == sessionCookieFor(c.app.h.secure) {
 			return ck.Value
 		}
 	}
@@ -207,6 +219,11 @@ func (c *client) sessionCookie() string {
 
 // apiDo calls the JSON API with an optional bearer token.
 func (a *testApp) apiDo(method, path, token, body string) *httptest.ResponseRecorder {
+	return a.serve(newAPIRequest(a, method, path, token, body))
+}
+
+// newAPIRequest is an API call with a JSON body (when given) and a bearer token.
+func newAPIRequest(a *testApp, method, path, token, body string) *http.Request {
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -218,6 +235,11 @@ func (a *testApp) apiDo(method, path, token, body string) *httptest.ResponseReco
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	return req
+}
+
+// serve answers req without cookies.
+func (a *testApp) serve(req *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	a.e.ServeHTTP(rec, req)
 	return rec

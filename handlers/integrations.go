@@ -105,17 +105,19 @@ func (h *handler) disconnectIntegration(c echo.Context) error {
 	return redirectWithFlash(c, views.FlashSuccess, "The Jira integration is disconnected. Existing tasks stay in Jira.", integrationsPath+"?tab=configured")
 }
 
-// setProjectKeys saves the optional project-key restriction.
+// setProjectKeys saves the optional project-key restriction; invalid keys
+// re-render the page with 422, the error next to the field and the keys as
+// typed.
 func (h *handler) setProjectKeys(c echo.Context) error {
-	id, err := idParam(c)
+	in, err := h.integrationParam(c)
 	if err != nil {
 		return err
 	}
-	keys := strings.Split(c.FormValue("project_keys"), ",")
-	err = h.store.SetProjectKeys(c.Request().Context(), actor(c), id, keys)
+	id, typed := in.ID, c.FormValue("project_keys")
+	err = h.store.SetProjectKeys(c.Request().Context(), actor(c), id, strings.Split(typed, ","))
 	var ve *models.ValidationError
 	if errors.As(err, &ve) {
-		return redirectWithFlash(c, views.FlashError, ve.Fields["project_keys"], integrationURL(id))
+		return h.renderIntegration(c, http.StatusUnprocessableEntity, in, typed, views.FormErrors(ve.Fields))
 	}
 	if err != nil {
 		return err

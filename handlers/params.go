@@ -22,8 +22,17 @@ func idParam(c echo.Context) (int64, error) {
 
 // pageQuery reads ?page= (1-based) with a fixed page size.
 func pageQuery(c echo.Context, perPage int) models.PageQuery {
-	p, _ := strconv.Atoi(c.QueryParam("page"))
-	if p < 1 || p > 1_000_000 {
+	return pageQueryNamed(c, "page", perPage)
+}
+
+// maxPage bounds page numbers, so an absurd one cannot overflow the offset.
+const maxPage = 1_000_000
+
+// pageQueryNamed reads a 1-based page number from the query parameter
+// name (a screen with two lists pages each with its own parameter).
+func pageQueryNamed(c echo.Context, name string, perPage int) models.PageQuery {
+	p, _ := strconv.Atoi(c.QueryParam(name))
+	if p < 1 || p > maxPage {
 		p = 1
 	}
 	return models.PageQuery{Page: p, PerPage: perPage}

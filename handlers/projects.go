@@ -24,8 +24,15 @@ func (h *handler) showIntegration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return h.renderIntegration(c, http.StatusOK, in, in.ProjectKeys, nil)
+}
+
+// renderIntegration shows the integration page, its Project Keys form
+// holding keys (as typed, after an error) and its field errors.
+func (h *handler) renderIntegration(c echo.Context, status int, in models.Integration, keys string, fe views.FormErrors) error {
 	q := strings.TrimSpace(c.QueryParam("q"))
-	page := views.IntegrationPage{Integration: integrationRow(in), Query: q, ProjectKeys: in.ProjectKeys}
+	page := views.IntegrationPage{Integration: integrationRow(in), Query: q, ProjectKeys: keys, Errors: fe}
+	var err error
 	page.Projects, page.Total, err = h.projectRows(c.Request().Context(), in, q)
 	if err != nil {
 		if page.JiraError, err = h.jiraProblem(c, err); err != nil {
@@ -36,7 +43,7 @@ func (h *handler) showIntegration(c echo.Context) error {
 		return err
 	}
 	page.Meta = h.pageMeta(c, in.Name, views.NavIntegrations)
-	return render(c, http.StatusOK, views.Integration(page))
+	return render(c, status, views.Integration(page))
 }
 
 // projectRows lists the integration's projects (restricted to its project

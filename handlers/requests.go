@@ -54,29 +54,45 @@ func (h *handler) viewableRequest(c echo.Context) (models.AccessRequest, error) 
 }
 
 // showRequests: my requests, and for approvers the queue of pending ones.
+// The lists page independently (?page= and ?queue_page=): each list's
+// links keep the other's page.
 func (h *handler) showRequests(c echo.Context) error {
 	ctx, u := c.Request().Context(), currentUser(c)
-	mine, err := h.store.ListRequests(ctx, models.RequestQuery{RequesterID: u.ID, PageQuery: pageQuery(c, requestsPerPage)})
+	mineQ, queueQ := pageQuery(c, requestsPerPage), pageQueryNamed(c, "queue_page", requestsPerPage)
+	mine, err := h.store.ListRequests(ctx, models.RequestQuery{RequesterID: u.ID, PageQuery: mineQ})
 	if err != nil {
 		return err
 	}
 	p := views.RequestsIndexPage{Meta: h.pageMeta(c, "Requests", views.NavRequests), CanApprove: u.Role.CanApprove(),
-		Mine: views.RequestRows(mine.Items, u.ID), MinePager: pagerFor(mine, "/requests", nil)}
+		Mine: views.RequestRows(mine.Items, u.ID)}
+	queuePage := 0 // the queue's page to keep in the other list's links (0: none)
 	if p.CanApprove {
-		qp, _ := strconv.Atoi(c.QueryParam("queue_page"))
-		queue, err := h.store.ListRequests(ctx, models.RequestQuery{Status: models.RequestPending, PageQuery: models.PageQuery{Page: max(qp, 1), PerPage: requestsPerPage}})
+		queue, err := h.store.ListRequests(ctx, models.RequestQuery{Status: models.RequestPending, PageQuery: queueQ})
 		if err != nil {
 			return err
 		}
-		p.Queue, p.QueuePager = views.RequestRows(queue.Items, u.ID), queuePager(queue)
+		queuePage = queue.Page
+		p.Queue = views.RequestRows(queue.Items, u.ID)
+		p.QueuePager = pagerLinks(queue, func(n int) string { return requestsURL(mine.Page, n) })
 	}
+	p.MinePager = pagerLinks(mine, func(n int) string { return requestsURL(n, queuePage) })
 	return render(c, http.StatusOK, views.RequestsIndex(p))
 }
 
-// queuePager pages the queue with its own parameter, so both lists page
-// independently.
-func queuePager(p models.Page[models.AccessRequest]) views.Pager {
-	return pagerLinks(p, func(n int) string { return "/requests?queue_page=" + strconv.Itoa(n) })
+// requestsURL is /requests on page mine of my requests and page queue of
+// the queue (page 1 and 0 are left out).
+func requestsURL(mine, queue int) string {
+	q := url.Values{}
+	if mine > 1 {
+		q.Set("page", strconv.Itoa(mine))
+	}
+	if queue > 1 {
+		q.Set("queue_page", strconv.Itoa(queue))
+	}
+	if len(q) == 0 {
+		return "/requests"
+	}
+	return "/requests?" + q.Encode()
 }
 
 // showRequestHistory: every request, filtered by status, account and
@@ -140,6 +156,11 @@ func (h *handler) createRequest(c echo.Context) error {
 	f, in, parseErrs := readRequestForm(form)
 	req, err := h.store.CreateRequest(c.Request().Context(), *currentUser(c), in, h.pendingFor())
 	var ve *models.ValidationError
+	var rl *models.RateLimitError
+	if errors.As(err, &rl) {
+		f.Errors = views.FormErrors{"form": rateLimitMessage(c, rl) + " Your answers are kept below."}
+		return h.renderRequestForm(c, http.StatusTooManyRequests, f, false)
+	}
 	if errors.As(err, &ve) {
 		f.Errors = views.FormErrors(ve.Fields)
 		for k, v := range parseErrs {
@@ -151,6 +172,24 @@ func (h *handler) createRequest(c echo.Context) error {
 		return err
 	}
 	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf(requestSubmittedFormat, req.ID), views.RequestURL(req.ID))
+}
+
+// rateLimitMessage sets Retry-After and says when the user may ask again.
+func rateLimitMessage(c echo.Context, rl *models.RateLimitError) string {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(rl.RetryAfter.Round(time.Second), time.Second)/time.Second)))
+	return fmt.Sprintf("You have created %d requests in the last %s, the most allowed. Try again in %s.",
+		rl.Limit.Max, humanDuration(rl.Limit.Per), roundWait(rl.RetryAfter))
+}
+
+// humanDuration says a whole number of hours or minutes in words.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "hour"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	}
+	return fmt.Sprintf("%d minutes", d/time.Minute)
 }
 
 func (h *handler) renderRequestForm(c echo.Context, status int, f views.RequestForm, defaults bool) error {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"privilege/static"
 )
@@ -94,17 +93,19 @@ func (h *handler) routeTable() []route {
 		{http.MethodGet, "/accounts/:id/delete", "accounts.delete.confirm", ruleAdmin, h.showDeleteAccount},
 		{http.MethodPost, "/accounts/:id/delete", "accounts.delete", ruleAdmin, h.deleteAccount},
 
-		// Admin: users and API tokens.
+		// Any signed-in user: their own API tokens (admins see and revoke everyone's).
+		{http.MethodGet, "/tokens", "tokens", ruleSignedIn, h.showTokens},
+		{http.MethodGet, "/tokens/new", "tokens.new", ruleSignedIn, h.showNewToken},
+		{http.MethodPost, "/tokens", "tokens.create", ruleSignedIn, h.createToken},
+		{http.MethodPost, "/tokens/:id/revoke", "tokens.revoke", ruleSignedIn, h.revokeToken},
+
+		// Admin: users.
 		{http.MethodGet, "/users", "users", ruleAdmin, h.showUsers},
 		{http.MethodGet, "/users/new", "users.new", ruleAdmin, h.showNewUser},
 		{http.MethodPost, "/users", "users.create", ruleAdmin, h.createUser},
 		{http.MethodPost, "/users/:id/disable", "users.disable", ruleAdmin, h.disableUser},
 		{http.MethodPost, "/users/:id/enable", "users.enable", ruleAdmin, h.enableUser},
 		{http.MethodPost, "/users/:id/jira-links/:link/remove", "users.jira_link.remove", ruleAdmin, h.removeUserJiraLink},
-		{http.MethodGet, "/tokens", "tokens", ruleAdmin, h.showTokens},
-		{http.MethodGet, "/tokens/new", "tokens.new", ruleAdmin, h.showNewToken},
-		{http.MethodPost, "/tokens", "tokens.create", ruleAdmin, h.createToken},
-		{http.MethodPost, "/tokens/:id/revoke", "tokens.revoke", ruleAdmin, h.revokeToken},
 
 		// Admin: audit log.
 		{http.MethodGet, "/audit", "audit", ruleAdmin, h.showAudit},
@@ -136,31 +137,3 @@ func serveStatic() echo.HandlerFunc {
 		return files(c)
 	}
 }
-
-// csrf protects every state-changing browser route. Fetch metadata
-// (Sec-Fetch-Site) decides first; the _csrf token (form field or
-// X-CSRF-Token header) is the fallback for browsers without it. /api uses
-// bearer tokens and no cookies, so it is skipped.
-func (h *handler) csrf() echo.MiddlewareFunc {
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		Skipper:        func(c echo.Context) bool { return skipsSession(c.Request().URL.Path) },
-		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
-		ContextKey:     ctxCSRF,
-		CookieName:     "privilege_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   h.secure,
-		CookieSameSite: http.SameSiteLaxMode,
-		ErrorHandler:   func(error, echo.Context) error { return errCSRF },
-		// A cross-site form post (Sec-Fetch-Site) gets the same message as a
-		// missing token; same-site falls back to the token check.
-		AllowSecFetchSiteFunc: func(c echo.Context) (bool, error) {
-			if c.Request().Header.Get(echo.HeaderSecFetchSite) == "cross-site" {
-				return false, errCSRF
-			}
-			return false, nil
-		},
-	})
-}
-
-var errCSRF = newAPIError(http.StatusForbidden, codeForbidden, "The form expired or came from another site. Reload the page and try again.")

@@ -23,10 +23,16 @@ const (
 	hstsValue           = "max-age=63072000; includeSubDomains"
 )
 
-// secureHeaders sets the security headers of every answer.
+// secureHeaders sets the security headers of every answer. Every answer
+// but the static assets is no-store: signed-in pages and API answers hold
+// personal data and must not stay in a shared computer's browser cache or a
+// proxy (the assets set their own long-lived Cache-Control).
 func (h *handler) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		hd := c.Response().Header()
+		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store")
+		}
 		hd.Set("Content-Security-Policy", cspBeforeFormAction)
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -16,7 +17,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"privilege/jira"
 	"privilege/models"
@@ -37,10 +37,15 @@ type Config struct {
 	SessionKeys [][]byte
 	// SessionMaxAge bounds a signed-in session (default 12h).
 	SessionMaxAge time.Duration
-	// LoginRate and LoginBurst form the per-client-IP token bucket on
-	// sign-in attempts (defaults: 1 every 12s, burst 5).
-	LoginRate  rate.Limit
-	LoginBurst int
+	// SessionIdleTimeout signs a session out after this long without a
+	// request (default 30m).
+	SessionIdleTimeout time.Duration
+	// LoginConcurrency bounds the password checks running at once
+	// (default: GOMAXPROCS, at least 2); LoginHashWait is how long a sign-in
+	// waits for a turn before it is told to retry (default 5s). Failed
+	// sign-ins themselves are throttled in the database (models.SignInPolicy).
+	LoginConcurrency int
+	LoginHashWait    time.Duration
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	// Empty means the TCP peer is the client (XFF is ignored).
 	TrustedProxies []netip.Prefix
@@ -72,6 +77,7 @@ type Deps struct {
 
 const (
 	defaultSessionMaxAge = 12 * time.Hour
+	defaultSessionIdle   = 30 * time.Minute
 	defaultBodyLimit     = "1M"
 )
 
@@ -82,7 +88,7 @@ type handler struct {
 	cfg      Config
 	deps     Deps
 	sessions *sessions.CookieStore
-	limiter  *ipLimiter
+	hashGate *hashGate
 	assetVer string
 	secure   bool // base URL is https
 	setUp    atomic.Bool
@@ -110,11 +116,14 @@ func newHandler(cfg Config, deps Deps) (*handler, error) {
 	if cfg.SessionMaxAge <= 0 {
 		cfg.SessionMaxAge = defaultSessionMaxAge
 	}
-	if cfg.LoginRate == 0 {
-		cfg.LoginRate = rate.Every(12 * time.Second)
+	if cfg.SessionIdleTimeout <= 0 {
+		cfg.SessionIdleTimeout = defaultSessionIdle
 	}
-	if cfg.LoginBurst <= 0 {
-		cfg.LoginBurst = 5
+	if cfg.LoginConcurrency <= 0 {
+		cfg.LoginConcurrency = max(2, runtime.GOMAXPROCS(0))
+	}
+	if cfg.LoginHashWait <= 0 {
+		cfg.LoginHashWait = 5 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -134,7 +143,7 @@ func newHandler(cfg Config, deps Deps) (*handler, error) {
 	}
 	h := &handler{
 		log: deps.Logger, store: deps.Store, cfg: cfg, deps: deps,
-		limiter: newIPLimiter(cfg.LoginRate, cfg.LoginBurst), assetVer: ver,
+		hashGate: newHashGate(cfg.LoginConcurrency, cfg.LoginHashWait), assetVer: ver,
 		secure: cfg.BaseURL.Scheme == "https",
 	}
 	h.sessions = newCookieStore(cfg, h.secure)
@@ -149,6 +158,11 @@ func NewServer(cfg Config, deps Deps) *echo.Echo {
 	if err != nil {
 		panic(err)
 	}
+	return h.server()
+}
+
+// server builds the Echo instance of h.
+func (h *handler) server() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = ipExtractor(h.cfg.TrustedProxies)
@@ -165,7 +179,7 @@ func NewServer(cfg Config, deps Deps) *echo.Echo {
 		middleware.BodyLimit(h.cfg.BodyLimit),
 		h.loadSession,
 		h.requireSetup,
-		h.csrf(),
+		h.csrf,
 	)
 	addRoutes(e, h)
 	return e

@@ -19,16 +19,35 @@ import (
 // This file is the only place that knows session key names and the echo
 // context keys. Everything else goes through the typed accessors below.
 
-const sessionCookieName = "privilege_session"
+const (
+	sessionCookieName = "privilege_session"
+	// hostSessionCookieName is the cookie's name under https. Browsers take a
+	// __Host- cookie only when it is Secure, host-only and for Path=/, so a
+	// sibling subdomain can neither plant nor overwrite it.
+	hostSessionCookieName = "__Host-" + sessionCookieName
+)
+
+// sessionCookieFor is the session cookie's name for a base URL scheme.
+func sessionCookieFor(secure bool) string {
+	if secure {
+		return hostSessionCookieName
+	}
+	return sessionCookieName
+}
 
 // sessionKey names a value in the session cookie. Values are stored under
 // string(key) so gob needs no type registration.
 type sessionKey string
 
 const (
-	keyUserID  sessionKey = "uid"
-	keyAuthAt  sessionKey = "auth_at" // unix nanoseconds of sign-in (absolute expiry, revocation)
-	keyNonce   sessionKey = "nonce"   // random per sign-in: a new cookie every time
+	keyUserID sessionKey = "uid"
+	keyAuthAt sessionKey = "auth_at" // unix nanoseconds of sign-in (absolute expiry, revocation)
+	keyNonce  sessionKey = "nonce"   // random per sign-in: a new cookie every time
+	keySeenAt sessionKey = "seen_at" // unix nanoseconds of the last request (idle timeout)
+	// keyCSRF is the form token of this session. It lives inside the signed,
+	// encrypted session cookie, so a cookie planted for the host cannot
+	// choose it; it is replaced at sign-in and sign-out.
+	keyCSRF    sessionKey = "csrf"
 	keyFlashes sessionKey = "flashes" // JSON []views.Flash
 	// keyJiraFlow is the Jira consent in progress (JSON jiraFlow): OAuth
 	// state, PKCE verifier, expiry and the draft integration, including a
@@ -49,7 +68,8 @@ const (
 const (
 	ctxSession   = "privilege.session"
 	ctxUser      = "privilege.user"
-	ctxCSRF      = "csrf" // set by Echo's CSRF middleware (ContextKey)
+	ctxToken     = "privilege.token" // the bearer token of an /api call
+	ctxCSRF      = "csrf"            // set by Echo's CSRF middleware (ContextKey)
 	routeRuleKey = "privilege.rule"
 )
 
@@ -58,6 +78,7 @@ const (
 type session struct {
 	s     *sessions.Session
 	dirty bool
+	now   func() time.Time // the handler's clock (idle timeout)
 }
 
 func newCookieStore(cfg Config, secure bool) *sessions.CookieStore {
@@ -81,8 +102,8 @@ func (h *handler) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if skipsSession(c.Request().URL.Path) {
 			return next(c)
 		}
-		gs, _ := h.sessions.New(c.Request(), sessionCookieName) // a bad cookie yields a fresh session
-		sess := &session{s: gs}
+		gs, _ := h.sessions.New(c.Request(), sessionCookieFor(h.secure)) // a bad cookie yields a fresh session
+		sess := &session{s: gs, now: h.cfg.Now}
 		c.Set(ctxSession, sess)
 		c.Response().Before(func() {
 			if sess.dirty {
@@ -98,14 +119,22 @@ func (h *handler) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// loadUser signs the session out when it is past its absolute age
+// (SessionMaxAge since sign-in) or idle (no request for SessionIdleTimeout),
+// or when the user was signed out everywhere or disabled.
 func (h *handler) loadUser(c echo.Context, sess *session) error {
 	uid, ok := sess.s.Values[string(keyUserID)].(int64)
 	if !ok {
 		return nil
 	}
+	now := h.cfg.Now()
 	authNanos, _ := sess.s.Values[string(keyAuthAt)].(int64)
 	authAt := time.Unix(0, authNanos)
-	if time.Since(authAt) > h.cfg.SessionMaxAge {
+	seenAt := authAt
+	if n, ok := sess.s.Values[string(keySeenAt)].(int64); ok {
+		seenAt = time.Unix(0, n)
+	}
+	if now.Sub(authAt) > h.cfg.SessionMaxAge || now.Sub(seenAt) > h.cfg.SessionIdleTimeout {
 		clearSession(sess)
 		return nil
 	}
@@ -117,9 +146,18 @@ func (h *handler) loadUser(c echo.Context, sess *session) error {
 	if err != nil {
 		return err
 	}
+	// The cookie is rewritten at most once per idleResolution, not on every request.
+	if now.Sub(seenAt) >= idleResolution(h.cfg.SessionIdleTimeout) {
+		sess.s.Values[string(keySeenAt)] = now.UnixNano()
+		sess.dirty = true
+	}
 	setCurrentUser(c, &u)
 	return nil
 }
+
+// idleResolution is how stale the last-seen time may get before the cookie
+// is rewritten: a tenth of the idle timeout, at most a minute.
+func idleResolution(idle time.Duration) time.Duration { return min(idle/10, time.Minute) }
 
 func skipsSession(path string) bool {
 	return isAPIPath(path) || isInfraPath(path)
@@ -137,32 +175,52 @@ func clearSession(s *session) {
 	s.dirty = true
 }
 
-// startSession signs u in: every pre-sign-in value is dropped and a new
-// nonce makes the cookie value new (session rotation).
+// startSession signs u in: every pre-sign-in value is dropped, and a new
+// nonce and CSRF token make the cookie value new (session rotation).
 func startSession(c echo.Context, u models.User) error {
 	s := sessionOf(c)
 	if s == nil {
 		return errors.New("start session: no session on this route")
 	}
 	clearSession(s)
-	nonce := make([]byte, 16)
-	if _, err := rand.Read(nonce); err != nil {
-		return err
-	}
 	s.s.Values[string(keyUserID)] = u.ID
-	s.s.Values[string(keyAuthAt)] = time.Now().UnixNano()
-	s.s.Values[string(keyNonce)] = hex.EncodeToString(nonce)
+	now := s.now()
+	s.s.Values[string(keyAuthAt)] = now.UnixNano()
+	s.s.Values[string(keySeenAt)] = now.UnixNano()
+	s.s.Values[string(keyNonce)] = randomHex()
+	c.Set(ctxCSRF, sessionCSRFToken(s))
 	setCurrentUser(c, &u)
 	return nil
 }
 
-// endSession signs out: every value is dropped. The cookie stays (it may
-// carry the "signed out" flash) but no longer names a user.
+// endSession signs out: every value is dropped and the CSRF token replaced.
+// The cookie stays (it may carry the "signed out" flash) but no longer names
+// a user.
 func endSession(c echo.Context) {
 	if s := sessionOf(c); s != nil {
 		clearSession(s)
+		c.Set(ctxCSRF, sessionCSRFToken(s))
 	}
 	c.Set(ctxUser, nil)
+}
+
+// sessionCSRFToken is the session's CSRF token, made on first use.
+func sessionCSRFToken(s *session) string {
+	if t, ok := s.s.Values[string(keyCSRF)].(string); ok && t != "" {
+		return t
+	}
+	t := randomHex()
+	s.s.Values[string(keyCSRF)] = t
+	s.dirty = true
+	return t
+}
+
+// randomHex is 128 random bits in hex (crypto/rand never fails on the
+// platforms Go supports: it panics rather than return short).
+func randomHex() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // sessionValue reads a string value (e.g. OAuth state) from the session.
@@ -233,11 +291,22 @@ func currentUser(c echo.Context) *models.User {
 
 func setCurrentUser(c echo.Context, u *models.User) { c.Set(ctxUser, u) }
 
-// actor is who does what, for the audit log.
+// currentToken is the API token an /api call authenticated with, or nil.
+func currentToken(c echo.Context) *models.APIToken {
+	t, _ := c.Get(ctxToken).(*models.APIToken)
+	return t
+}
+
+func setCurrentToken(c echo.Context, t *models.APIToken) { c.Set(ctxToken, t) }
+
+// actor is who does what, for the audit log (with the API token, if any).
 func actor(c echo.Context) models.Actor {
 	a := models.Actor{IP: c.RealIP()}
 	if u := currentUser(c); u != nil {
 		a.UserID, a.Email = u.ID, u.Email
+	}
+	if t := currentToken(c); t != nil {
+		a.TokenID = t.ID
 	}
 	return a
 }

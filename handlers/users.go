@@ -107,9 +107,9 @@ func (h *handler) setUserDisabled(c echo.Context, disabled bool) error {
 	if err != nil {
 		return err
 	}
-	msg := "User enabled: they can sign in again."
+	msg := "User enabled: they can sign in again (old sessions and API tokens stay revoked)."
 	if disabled {
-		msg = "User disabled: their sessions and API tokens stop working now."
+		msg = "User disabled: their sessions ended and their API tokens are revoked for good."
 	}
 	return redirectWithFlash(c, views.FlashSuccess, msg, "/users")
 }

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -17,15 +18,17 @@ import (
 
 // APIToken is a bearer token for the JSON API; only its hash is stored.
 type APIToken struct {
-	ID         int64 `gorm:"primaryKey"`
-	UserID     int64
-	User       User `gorm:"foreignKey:UserID"`
-	Name       string
-	TokenHash  string `json:"-"`
-	Prefix     string
-	CreatedAt  time.Time
-	LastUsedAt *time.Time
-	RevokedAt  *time.Time
+	ID     int64 `gorm:"primaryKey"`
+	UserID int64
+	User   User `gorm:"foreignKey:UserID"`
+	Name   string
+	// CreatedByID is who minted the token (nil: the operator CLI).
+	CreatedByID *int64
+	TokenHash   string `json:"-"`
+	Prefix      string
+	CreatedAt   time.Time
+	LastUsedAt  *time.Time
+	RevokedAt   *time.Time
 }
 
 // Revoked reports whether the token was revoked.
@@ -38,8 +41,17 @@ func hashToken(plain string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// CreateAPIToken makes a token for userID and returns its plaintext, shown once.
+// ErrTokenForOther: a signed-in user mints API tokens only for themselves.
+// (The operator CLI, an actor without a user, may mint for anyone.)
+var ErrTokenForOther = errors.New("API tokens can only be created for yourself")
+
+// CreateAPIToken makes a token for userID and returns its plaintext, shown
+// once. A user may only create their own tokens; an actor without a user
+// (the operator CLI) may create one for anyone.
 func (s *Store) CreateAPIToken(ctx context.Context, a Actor, userID int64, name string) (string, APIToken, error) {
+	if a.UserID != 0 && a.UserID != userID {
+		return "", APIToken{}, ErrTokenForOther
+	}
 	name = strings.TrimSpace(name)
 	fe := FieldErrors{}
 	if name == "" {
@@ -56,6 +68,10 @@ func (s *Store) CreateAPIToken(ctx context.Context, a Actor, userID int64, name 
 	}
 	plain := tokenPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw))
 	t := APIToken{UserID: userID, Name: name, TokenHash: hashToken(plain), Prefix: plain[:len(tokenPrefix)+6], CreatedAt: s.Now()}
+	if a.UserID != 0 {
+		by := a.UserID
+		t.CreatedByID = &by
+	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var u User
 		if err := tx.Take(&u, userID).Error; err != nil {
@@ -73,39 +89,40 @@ func (s *Store) CreateAPIToken(ctx context.Context, a Actor, userID int64, name 
 	return plain, t, nil
 }
 
-// AuthenticateToken resolves a bearer token to its user.
-func (s *Store) AuthenticateToken(ctx context.Context, plain string) (User, error) {
+// AuthenticateToken resolves a bearer token to the token, with its user.
+func (s *Store) AuthenticateToken(ctx context.Context, plain string) (APIToken, error) {
 	if !strings.HasPrefix(plain, tokenPrefix) {
-		return User{}, ErrInvalidToken
+		return APIToken{}, ErrInvalidToken
 	}
 	// Hand-written: every API call runs it (see request_read.go).
 	var t APIToken
 	found := false
-	err := eachRow(s.db.WithContext(ctx), `SELECT t.id, t.revoked_at, t.last_used_at,
+	err := eachRow(s.db.WithContext(ctx), `SELECT t.id, t.user_id, t.name, t.prefix, t.created_by_id, t.created_at, t.revoked_at, t.last_used_at,
 		u.id, u.email, u.name, u.role, u.disabled, u.sessions_valid_after, u.created_at, u.updated_at
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, []any{hashToken(plain)}, func(rows *sql.Rows) error {
 		found = true
 		u := &t.User
-		return rows.Scan(&t.ID, &t.RevokedAt, &t.LastUsedAt, &u.ID, &u.Email, &u.Name, &u.Role, &u.Disabled, &u.SessionsValidAfter, &u.CreatedAt, &u.UpdatedAt)
+		return rows.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.CreatedByID, &t.CreatedAt, &t.RevokedAt, &t.LastUsedAt,
+			&u.ID, &u.Email, &u.Name, &u.Role, &u.Disabled, &u.SessionsValidAfter, &u.CreatedAt, &u.UpdatedAt)
 	})
 	if err != nil {
-		return User{}, fmt.Errorf("find API token: %w", err)
+		return APIToken{}, fmt.Errorf("find API token: %w", err)
 	}
 	if !found {
-		return User{}, ErrInvalidToken
+		return APIToken{}, ErrInvalidToken
 	}
 	if t.Revoked() || t.User.Disabled {
-		return User{}, ErrInvalidToken
+		return APIToken{}, ErrInvalidToken
 	}
 	now := s.Now()
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Minute {
 		if err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
 			return db.Model(&APIToken{}).Where("id = ?", t.ID).Update("last_used_at", now)
 		}).Error; err != nil {
-			return User{}, translate(err, "touch API token")
+			return APIToken{}, translate(err, "touch API token")
 		}
 	}
-	return t.User, nil
+	return t, nil
 }
 
 // ListAPITokens lists tokens, newest first (all users when userID is 0).
@@ -123,11 +140,16 @@ func (s *Store) ListAPITokens(ctx context.Context, userID int64, q PageQuery) (P
 	return p, translate(err, "list API tokens")
 }
 
-// RevokeAPIToken revokes a token; revoking twice is harmless.
-func (s *Store) RevokeAPIToken(ctx context.Context, a Actor, id int64) error {
+// RevokeAPIToken revokes a token; revoking twice is harmless. With
+// ownerID set, only that user's token is found (ErrNotFound otherwise).
+func (s *Store) RevokeAPIToken(ctx context.Context, a Actor, id, ownerID int64) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		var t APIToken
-		if err := tx.Take(&t, id).Error; err != nil {
+		q := tx
+		if ownerID != 0 {
+			q = q.Where("user_id = ?", ownerID)
+		}
+		if err := q.Take(&t, id).Error; err != nil {
 			return translate(err, fmt.Sprintf("API token %d", id))
 		}
 		if t.Revoked() {

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -54,6 +55,7 @@ type AuditEvent struct {
 	TargetID   string
 	Detail     string
 	IP         string
+	APITokenID *int64
 }
 
 func (s *Store) audit(tx *gorm.DB, a Actor, action AuditAction, targetType string, targetID int64, detail string) error {
@@ -68,9 +70,14 @@ func (s *Store) audit(tx *gorm.DB, a Actor, action AuditAction, targetType strin
 	if targetID != 0 {
 		ev.TargetID = strconv.FormatInt(targetID, 10)
 	}
+	if a.TokenID != 0 {
+		id := a.TokenID
+		ev.APITokenID = &id
+		ev.Detail = strings.TrimSpace(ev.Detail + " (API token #" + strconv.FormatInt(id, 10) + ")")
+	}
 	// Hand-written: every change writes one (see request_read.go).
-	err := tx.Exec("INSERT INTO audit_events (at, actor_id, actor_email, action, target_type, target_id, detail, ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		ev.At, ev.ActorID, ev.ActorEmail, ev.Action, ev.TargetType, ev.TargetID, ev.Detail, ev.IP).Error
+	err := tx.Exec("INSERT INTO audit_events (at, actor_id, actor_email, action, target_type, target_id, detail, ip, api_token_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		ev.At, ev.ActorID, ev.ActorEmail, ev.Action, ev.TargetType, ev.TargetID, ev.Detail, ev.IP, ev.APITokenID).Error
 	return translate(err, "record audit event")
 }
 

@@ -47,6 +47,19 @@ func checkReason(reason string, required bool) (string, error) {
 // own request; of two concurrent decisions exactly one wins, the other gets
 // ErrAlreadyDecided.
 func (s *Store) Decide(ctx context.Context, approver User, id int64, d Decision, reason string) (AccessRequest, error) {
+	return s.decide(ctx, approver, nil, id, d, reason)
+}
+
+// DecideWithToken is Decide through the API: tok.User decides, the
+// decision records the token, and separation of duties also holds against
+// whoever minted the token (a token minted by the requester, for instance
+// by an admin before users could only mint their own, cannot decide the
+// requester's request).
+func (s *Store) DecideWithToken(ctx context.Context, tok APIToken, id int64, d Decision, reason string) (AccessRequest, error) {
+	return s.decide(ctx, tok.User, &tok, id, d, reason)
+}
+
+func (s *Store) decide(ctx context.Context, approver User, tok *APIToken, id int64, d Decision, reason string) (AccessRequest, error) {
 	if !approver.Role.CanApprove() {
 		return AccessRequest{}, ErrNotApprover
 	}
@@ -63,7 +76,7 @@ func (s *Store) Decide(ctx context.Context, approver User, id int64, d Decision,
 		if req, err = readRequest(tx, id, nil); err != nil {
 			return err
 		}
-		if req.RequesterID == approver.ID {
+		if req.RequesterID == approver.ID || tok != nil && tok.CreatedByID != nil && *tok.CreatedByID == req.RequesterID {
 			return ErrSelfApproval
 		}
 		now := s.Now()
@@ -82,7 +95,11 @@ func (s *Store) Decide(ctx context.Context, approver User, id int64, d Decision,
 		if endsAt != nil {
 			req.AccessEndsAt = endsAt
 		}
-		return s.recordEvent(tx, &req, Actor{UserID: approver.ID, Email: approver.Email}, kind, reason, action)
+		a := Actor{UserID: approver.ID, Email: approver.Email}
+		if tok != nil {
+			a.TokenID = tok.ID
+		}
+		return s.recordEvent(tx, &req, a, kind, reason, action)
 	})
 	if err != nil {
 		return AccessRequest{}, err

@@ -108,6 +108,8 @@ type RequestEvent struct {
 	ActorEmail string
 	Reason     string
 	At         time.Time
+	// APITokenID is the API token the event came with (nil: a browser session).
+	APITokenID *int64
 }
 
 // ResourceNames lists the requested resource names.
@@ -174,7 +176,8 @@ func (n *NewRequest) validate(acc *CloudAccount) FieldErrors {
 
 // CreateRequest stores a pending request, its resources, its "created" event,
 // its Jira link and (when the account is tracked) its sync job — in one
-// transaction, so the task is created exactly when the request exists.
+// transaction, so the task is created exactly when the request exists. A
+// requester past the per-user limit gets a *RateLimitError.
 func (s *Store) CreateRequest(ctx context.Context, requester User, n NewRequest, pendingFor time.Duration) (AccessRequest, error) {
 	var acc *CloudAccount
 	if n.AccountID != 0 {
@@ -198,6 +201,9 @@ func (s *Store) CreateRequest(ctx context.Context, requester User, n NewRequest,
 		req.Resources = append(req.Resources, RequestResource{Name: name, Kind: kinds[name]})
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.checkRequestRate(tx, requester.ID, now); err != nil {
+			return err
+		}
 		// Re-read the account's link inside the transaction: it decides tracking.
 		var linkID *int64
 		if err := tx.Model(&CloudAccount{}).Where("id = ?", acc.ID).Select("project_link_id").Scan(&linkID).Error; err != nil {
@@ -244,9 +250,13 @@ func (s *Store) recordEvent(tx *gorm.DB, req *AccessRequest, a Actor, kind Event
 		id := a.UserID
 		ev.ActorID = &id
 	}
+	if a.TokenID != 0 {
+		id := a.TokenID
+		ev.APITokenID = &id
+	}
 	var err error
-	if ev.ID, err = insertID(tx, "INSERT INTO request_events (request_id, kind, actor_id, actor_email, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
-		ev.RequestID, ev.Kind, ev.ActorID, ev.ActorEmail, ev.Reason, ev.At); err != nil {
+	if ev.ID, err = insertID(tx, "INSERT INTO request_events (request_id, kind, actor_id, actor_email, reason, at, api_token_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		ev.RequestID, ev.Kind, ev.ActorID, ev.ActorEmail, ev.Reason, ev.At, ev.APITokenID); err != nil {
 		return translate(err, "record request event")
 	}
 	req.Events = append(req.Events, ev)

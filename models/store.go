@@ -18,6 +18,9 @@ type Store struct {
 	sealer  *Sealer
 	now     func() time.Time
 	kdf     PasswordParams
+	signIn  SignInPolicy
+
+	requestLimit RequestRateLimit
 
 	// writeMu serialises this process's SQLite writers in Go. SQLite allows
 	// one writer at a time; without this, writers queue in SQLite's busy
@@ -27,8 +30,10 @@ type Store struct {
 
 	group groupCommit // SQLite transactions waiting to be committed together
 
-	enqueued  atomic.Int64           // sync jobs written by this process
-	onEnqueue atomic.Pointer[func()] // called after a commit that wrote jobs
+	enqueued atomic.Int64 // sync jobs written by this process
+	// lastThrottlePrune is when this process last pruned sign_in_throttles (unix ns).
+	lastThrottlePrune atomic.Int64
+	onEnqueue         atomic.Pointer[func()] // called after a commit that wrote jobs
 }
 
 // OnEnqueue registers fn to run after every commit that wrote a sync job, so
@@ -46,7 +51,7 @@ func WithPasswordParams(p PasswordParams) StoreOption { return func(s *Store) { 
 
 // NewStore wraps an open database.
 func NewStore(db *DB, sealer *Sealer, opts ...StoreOption) *Store {
-	s := &Store{db: db.Gorm, dialect: db.Dialect, sealer: sealer, now: time.Now, kdf: DefaultPasswordParams}
+	s := &Store{db: db.Gorm, dialect: db.Dialect, sealer: sealer, now: time.Now, kdf: DefaultPasswordParams, signIn: DefaultSignInPolicy}
 	for _, o := range opts {
 		o(s)
 	}
@@ -165,6 +170,9 @@ type Actor struct {
 	UserID int64
 	Email  string
 	IP     string
+	// TokenID is the API token the action came with (0: a browser session
+	// or the CLI); audit events and request events record it.
+	TokenID int64
 }
 
 // SystemActor is the actor of background work.

@@ -116,11 +116,24 @@ func (s *Store) CreateUser(ctx context.Context, a Actor, n NewUser) (User, error
 	return u, err
 }
 
+// setupLockID is the PostgreSQL advisory lock key of first-run setup
+// ("privsetu" in ASCII); goose uses its own key.
+const setupLockID int64 = 0x7072697673657475
+
 // CreateFirstAdmin creates the first admin; it fails with ErrSetupDone once any user exists.
 func (s *Store) CreateFirstAdmin(ctx context.Context, ip string, n NewUser) (User, error) {
 	n.Role = RoleAdmin
 	var u User
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		// Two setups racing on PostgreSQL would both count zero users under
+		// READ COMMITTED and both insert: a transaction-scoped advisory lock
+		// makes the second wait and then see the first admin. (SQLite runs
+		// one writer at a time already.)
+		if s.dialect == DialectPostgres {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", setupLockID).Error; err != nil {
+				return translate(err, "lock setup")
+			}
+		}
 		var count int64
 		if err := tx.Model(&User{}).Count(&count).Error; err != nil {
 			return translate(err, "count users")
@@ -198,28 +211,39 @@ func (s *Store) ListUsers(ctx context.Context, q PageQuery) (Page[User], error) 
 	return p, translate(err, "list users")
 }
 
-// SetUserDisabled disables or re-enables a user. An admin cannot disable themselves.
+// SetUserDisabled disables or re-enables a user. An admin cannot disable
+// themselves. Disabling is for good as far as credentials go: every session
+// signed in until now ends (sessions_valid_after) and every API token is
+// revoked, so enabling the user again brings none of them back.
 func (s *Store) SetUserDisabled(ctx context.Context, a Actor, id int64, disabled bool) error {
 	if disabled && id == a.UserID {
 		return &ValidationError{Fields: map[string]string{"user": "You cannot disable your own account."}}
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&User{}).Where("id = ?", id).Updates(map[string]any{"disabled": disabled, "updated_at": s.Now()})
+		now := s.Now()
+		upd := map[string]any{"disabled": disabled, "updated_at": now}
+		if disabled {
+			upd["sessions_valid_after"] = now.Truncate(time.Microsecond)
+		}
+		res := tx.Model(&User{}).Where("id = ?", id).Updates(upd)
 		if res.Error != nil {
 			return translate(res.Error, "update user")
 		}
 		if res.RowsAffected == 0 {
 			return fmt.Errorf("user %d: %w", id, ErrNotFound)
 		}
-		action := AuditUserEnabled
-		if disabled {
-			action = AuditUserDisabled
-			// A disabled user is nobody in Jira any more (design.md §8).
-			if err := s.removeUserJiraIdentities(tx, a, id); err != nil {
-				return err
-			}
+		if !disabled {
+			return s.audit(tx, a, AuditUserEnabled, "user", id, "")
 		}
-		return s.audit(tx, a, action, "user", id, "")
+		// A disabled user is nobody in Jira any more (design.md §8).
+		if err := s.removeUserJiraIdentities(tx, a, id); err != nil {
+			return err
+		}
+		rev := tx.Model(&APIToken{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now)
+		if rev.Error != nil {
+			return translate(rev.Error, "revoke API tokens of disabled user")
+		}
+		return s.audit(tx, a, AuditUserDisabled, "user", id, fmt.Sprintf("sessions ended, %d API tokens revoked", rev.RowsAffected))
 	})
 }
 

@@ -41,6 +41,7 @@ const (
 	NavAccounts     NavItem = "accounts"
 	NavUsers        NavItem = "users"
 	NavAudit        NavItem = "audit"
+	NavTokens       NavItem = "tokens"
 )
 
 type navLink struct {
@@ -58,6 +59,7 @@ func navLinks() []navLink {
 		{NavAccounts, "Accounts", "/accounts", true},
 		{NavUsers, "Users", "/users", true},
 		{NavAudit, "Audit", "/audit", true},
+		{NavTokens, "API tokens", "/tokens", false},
 	}
 }
 
@@ -305,25 +307,11 @@ type TokensPage struct {
 	Pager  Pager
 }
 
-// TokenForm creates an API token.
+// TokenForm creates an API token for the signed-in user.
 type TokenForm struct {
 	Meta   PageMeta
-	Users  []models.User
-	UserID string
 	Name   string
 	Errors FormErrors
-}
-
-func (f TokenForm) userOptions() []Option {
-	opts := []Option{{Value: "", Label: "Choose a user…"}}
-	for _, u := range f.Users {
-		if u.Disabled {
-			continue
-		}
-		id := strconv.FormatInt(u.ID, 10)
-		opts = append(opts, Option{Value: id, Label: u.Email + " (" + string(u.Role) + ")", Selected: id == f.UserID})
-	}
-	return opts
 }
 
 // TokenCreatedPage shows a new token's plaintext, once.

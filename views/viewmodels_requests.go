@@ -194,6 +194,9 @@ type RequestDetailPage struct {
 	CanCancel   bool
 	CanRevoke   bool
 	CanRetry    bool
+	// SyncError says why the sync failed: Jira's message for admins, a
+	// plain sentence for everyone else (see SyncErrorFor).
+	SyncError string
 	// The decision form, kept after a validation error.
 	Reason string
 	Errors FormErrors
@@ -205,6 +208,7 @@ func NewRequestDetailPage(meta PageMeta, r models.AccessRequest, viewer models.U
 		IsRequester: r.RequesterID == viewer.ID}
 	if r.Issue != nil {
 		p.Link = *r.Issue
+		p.SyncError = SyncErrorFor(*r.Issue, viewer)
 	}
 	if r.DecidedBy != nil {
 		p.DecidedBy = r.DecidedBy.Email
@@ -213,6 +217,9 @@ func NewRequestDetailPage(meta PageMeta, r models.AccessRequest, viewer models.U
 		actor := ev.ActorEmail
 		if actor == "" {
 			actor = "Privilege"
+		}
+		if ev.APITokenID != nil {
+			actor += " (API token #" + strconv.FormatInt(*ev.APITokenID, 10) + ")"
 		}
 		p.Events = append(p.Events, EventRow{Kind: ev.Kind, Actor: actor, Reason: ev.Reason, At: ev.At})
 	}
@@ -223,6 +230,28 @@ func NewRequestDetailPage(meta PageMeta, r models.AccessRequest, viewer models.U
 	s := SyncOf(r)
 	p.CanRetry = viewer.Role == models.RoleAdmin && (s == models.SyncFailed || s == models.SyncParked)
 	return p
+}
+
+// SyncErrorFor is what viewer may read of a failed sync. Jira's messages
+// can name internal hosts and addresses (a Data Center behind the
+// firewall), so only admins, who run the integration, get them; everyone
+// else gets a plain sentence for the state. Empty when nothing failed.
+func SyncErrorFor(l models.JiraIssueLink, viewer models.User) string {
+	switch {
+	case l.LastError == "":
+		return ""
+	case viewer.Role == models.RoleAdmin:
+		return l.LastError
+	}
+	switch l.SyncState {
+	case models.SyncFailed:
+		return "Jira did not accept the update of this task. An admin can see why and retry it."
+	case models.SyncParked:
+		return "The Jira connection needs an admin to reconnect it; the task catches up then."
+	case models.SyncPending:
+		return "Jira could not be reached yet; Privilege keeps trying."
+	}
+	return "The Jira task could not be updated. An admin can see why."
 }
 
 // Minutes formats a duration in minutes, with hours when round.

@@ -29,9 +29,9 @@ func TestNavShowsAdminItemsToAdminsOnly(t *testing.T) {
 		role models.Role
 		want []string
 	}{
-		{models.RoleAdmin, []string{"Requests", "Integrations", "Accounts", "Users", "Audit"}},
-		{models.RoleApprover, []string{"Requests"}},
-		{models.RoleRequester, []string{"Requests"}},
+		{models.RoleAdmin, []string{"Requests", "Integrations", "Accounts", "Users", "Audit", "API tokens"}},
+		{models.RoleApprover, []string{"Requests", "API tokens"}},
+		{models.RoleRequester, []string{"Requests", "API tokens"}},
 	} {
 		u := &models.User{ID: 1, Email: "x@example.com", Role: tc.role}
 		doc := renderDoc(t, Nav(PageMeta{User: u, Active: NavRequests, CSRFToken: "tok"}))
