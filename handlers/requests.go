@@ -111,7 +111,53 @@ func (h *handler) showRequest(c echo.Context) error {
 		return err
 	}
 	meta := h.pageMeta(c, fmt.Sprintf("Request #%d", r.ID), views.NavRequests)
-	return render(c, http.StatusOK, views.RequestDetail(views.NewRequestDetailPage(meta, r, *currentUser(c))))
+	p := views.NewRequestDetailPage(meta, r, *currentUser(c))
+	if p.Jira.Tracker, err = h.trackerOf(c, r); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.RequestDetail(p))
+}
+
+// showRequestJira is the request page's Jira box alone: htmx polls it while
+// the task is being written, and it stops asking once the answer is final.
+func (h *handler) showRequestJira(c echo.Context) error {
+	r, err := h.viewableRequest(c)
+	if err != nil {
+		return err
+	}
+	box := views.NewJiraTaskBox(r, *currentUser(c), csrfToken(c), nil)
+	if box.Tracker, err = h.trackerOf(c, r); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.JiraTask(box))
+}
+
+// trackerOf names the integration and project of r's task: where it was
+// created, or where it will be (the account's project); nil when untracked.
+func (h *handler) trackerOf(c echo.Context, r models.AccessRequest) (*views.Tracker, error) {
+	trackers, err := h.store.ProjectTrackers(c.Request().Context())
+	if err != nil {
+		return nil, err
+	}
+	if l := r.Issue; l != nil && l.IntegrationID != nil && l.ProjectKey != "" {
+		if t, ok := models.TrackerOf(trackers, *l.IntegrationID, l.ProjectKey); ok {
+			return views.TrackerFrom(t), nil
+		}
+		in, err := h.store.Integration(c.Request().Context(), *l.IntegrationID)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, nil // the integration is gone: the box says detached
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &views.Tracker{IntegrationID: in.ID, IntegrationName: in.Name, ProjectKey: l.ProjectKey, JiraURL: in.SiteOrBaseURL()}, nil
+	}
+	if id := r.Account.ProjectLinkID; id != nil {
+		if t, ok := trackers[*id]; ok {
+			return views.TrackerFrom(t), nil
+		}
+	}
+	return nil, nil
 }
 
 // showNewRequest is the "Request access" form. ?account_id= (and any typed

@@ -48,6 +48,7 @@ func (h *handler) routeTable() []route {
 		{http.MethodGet, "/requests/new/resources", "requests.new.resources", ruleSignedIn, h.showRequestResources},
 		{http.MethodPost, "/requests", "requests.create", ruleSignedIn, h.createRequest},
 		{http.MethodGet, "/requests/:id", "requests.show", ruleSignedIn, h.showRequest},
+		{http.MethodGet, "/requests/:id/jira", "requests.jira", ruleSignedIn, h.showRequestJira},
 		{http.MethodPost, "/requests/:id/cancel", "requests.cancel", ruleSignedIn, h.cancelRequest},
 
 		// Approvers and admins: the queue's history and decisions.

@@ -70,6 +70,17 @@ type PageMeta struct {
 	Active       NavItem
 	RequestID    string
 	AssetVersion string
+	// Origin is set for admins browsing from an origin other than
+	// PRIVILEGE_BASE_URL (OAuth callbacks and Jira links would go elsewhere).
+	Origin *OriginMismatch
+	// PendingDecisions is how many requests wait for this approver (nav badge).
+	PendingDecisions int64
+}
+
+// OriginMismatch is the origin a browser used beside the configured base URL.
+type OriginMismatch struct {
+	Seen    string // e.g. http://127.0.0.1:8099
+	BaseURL string // PRIVILEGE_BASE_URL
 }
 
 // IsAdmin reports whether the signed-in user is an admin.

@@ -186,6 +186,7 @@ type RequestDetailPage struct {
 	Status    Badge
 	Sync      Badge
 	Link      models.JiraIssueLink // zero when not tracked
+	Jira      JiraTaskBox
 	Events    []EventRow
 	DecidedBy string // email of who decided, when decided
 	// What the viewer may do.
@@ -222,7 +223,20 @@ func NewRequestDetailPage(meta PageMeta, r models.AccessRequest, viewer models.U
 	p.CanRevoke = r.Status == models.RequestApproved && viewer.Role == models.RoleAdmin
 	s := SyncOf(r)
 	p.CanRetry = viewer.Role == models.RoleAdmin && (s == models.SyncFailed || s == models.SyncParked)
+	p.Jira = NewJiraTaskBox(r, viewer, meta.CSRFToken, nil)
 	return p
+}
+
+// NewJiraTaskBox fills the Jira box of request r for viewer; tracker is
+// where its task lives (or will be created), nil when unknown.
+func NewJiraTaskBox(r models.AccessRequest, viewer models.User, csrf string, tracker *Tracker) JiraTaskBox {
+	s := SyncOf(r)
+	b := JiraTaskBox{RequestID: r.ID, Account: r.Account.Name, State: s, Tracker: tracker, IsAdmin: viewer.Role == models.RoleAdmin,
+		CanRetry: viewer.Role == models.RoleAdmin && (s == models.SyncFailed || s == models.SyncParked), CSRFToken: csrf}
+	if r.Issue != nil {
+		b.Link = *r.Issue
+	}
+	return b
 }
 
 // Minutes formats a duration in minutes, with hours when round.
