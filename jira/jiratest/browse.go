@@ -87,8 +87,8 @@ type browsePage struct {
 }
 
 var browseTmpl = template.Must(template.New("browse").Funcs(template.FuncMap{
-	"rich": richHTML,
-	"when": func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
+	"rich":  richHTML,
+	"when":  func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
 	"lower": strings.ToLower,
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

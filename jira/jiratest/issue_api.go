@@ -610,4 +610,3 @@ func (in *instance) deleteProperty(c *call) reply {
 	delete(is.properties, c.r.PathValue("prop"))
 	return reply{status: http.StatusNoContent}
 }
-

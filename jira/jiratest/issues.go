@@ -136,7 +136,7 @@ type issue struct {
 	custom      map[string]any
 	created     time.Time
 	updated     time.Time
-	hiddenFor   int             // search calls that still miss this issue
+	hiddenFor   int            // search calls that still miss this issue
 	history     []StatusChange // every transition, oldest first
 }
 
