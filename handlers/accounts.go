@@ -25,10 +25,30 @@ func (h *handler) showAccounts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Accounts(views.AccountsPage{
+	trackers, err := h.store.ProjectTrackers(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	p := views.AccountsPage{
 		Meta: h.pageMeta(c, accountsListTitle, views.NavAccounts), Accounts: page.Items, Query: q,
-		Pager: pagerFor(page, "/accounts", url.Values{"q": {q}}),
-	}))
+		Pager: pagerFor(page, "/accounts", url.Values{"q": {q}}), Trackers: map[int64]*views.Tracker{},
+	}
+	for _, a := range page.Items {
+		if a.ProjectLinkID != nil {
+			if t, ok := trackers[*a.ProjectLinkID]; ok {
+				p.Trackers[a.ID] = views.TrackerFrom(t)
+			}
+		}
+	}
+	return render(c, http.StatusOK, views.Accounts(p))
+}
+
+// notTrackedFlash warns, after an account is saved, that requests for it
+// will not be tracked in Jira until a project tracks it.
+func notTrackedFlash(c echo.Context, acc models.CloudAccount) {
+	if acc.ProjectLinkID == nil {
+		addFlash(c, views.FlashInfo, "“"+acc.Name+"” is not tracked in Jira: its requests get no Jira task until you link it to a project (Integrations → an integration → a project's Manage page).")
+	}
 }
 
 func (h *handler) showNewAccount(c echo.Context) error {
@@ -44,9 +64,11 @@ func (h *handler) createAccount(c echo.Context) error {
 	if err != nil {
 		return h.accountFormAgain(c, f, err)
 	}
-	if _, err := h.store.CreateAccount(c.Request().Context(), actor(c), in); err != nil {
+	acc, err := h.store.CreateAccount(c.Request().Context(), actor(c), in)
+	if err != nil {
 		return h.accountFormAgain(c, f, err)
 	}
+	notTrackedFlash(c, acc)
 	return redirectWithFlash(c, views.FlashSuccess, "Account “"+in.Name+"” created.", "/accounts")
 }
 
@@ -81,9 +103,11 @@ func (h *handler) updateAccount(c echo.Context) error {
 	if err != nil {
 		return h.accountFormAgain(c, f, err)
 	}
-	if _, err := h.store.UpdateAccount(c.Request().Context(), actor(c), id, in); err != nil {
+	acc, err := h.store.UpdateAccount(c.Request().Context(), actor(c), id, in)
+	if err != nil {
 		return h.accountFormAgain(c, f, err)
 	}
+	notTrackedFlash(c, acc)
 	return redirectWithFlash(c, views.FlashSuccess, "Account “"+in.Name+"” saved.", "/accounts")
 }
 

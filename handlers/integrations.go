@@ -3,7 +3,9 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -112,6 +114,20 @@ func (h *handler) setProjectKeys(c echo.Context) error {
 		return err
 	}
 	keys := strings.Split(c.FormValue("project_keys"), ",")
+	in, err := h.store.Integration(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if unknown, err := h.unknownProjectKeys(c.Request().Context(), in, keys); err != nil {
+		msg, ok := jiraMessage(err)
+		if !ok {
+			return err
+		}
+		return redirectWithFlash(c, views.FlashError, "The keys were not saved: Jira could not be asked which projects exist. "+msg, integrationURL(id))
+	} else if len(unknown) > 0 {
+		return redirectWithFlash(c, views.FlashError, fmt.Sprintf("Not saved: %s is not a project the connected Jira user can create issues in. Check the spelling, or grant that user access in Jira.",
+			strings.Join(unknown, ", ")), integrationURL(id))
+	}
 	err = h.store.SetProjectKeys(c.Request().Context(), actor(c), id, keys)
 	var ve *models.ValidationError
 	if errors.As(err, &ve) {
@@ -120,11 +136,37 @@ func (h *handler) setProjectKeys(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	msg := "Project keys saved."
+	msg := "The project list now shows only these keys."
 	if strings.TrimSpace(strings.ReplaceAll(c.FormValue("project_keys"), ",", "")) == "" {
-		msg = "All projects are fetched."
+		msg = "The project list shows every project again."
 	}
 	return redirectWithFlash(c, views.FlashSuccess, msg, integrationURL(id))
+}
+
+// unknownProjectKeys lists the typed keys that are no project of the
+// integration (as the connected user sees them); it asks Jira only when
+// keys were typed.
+func (h *handler) unknownProjectKeys(ctx context.Context, in models.Integration, typed []string) ([]string, error) {
+	var keys []string
+	for _, k := range typed {
+		if k = strings.ToUpper(strings.TrimSpace(k)); k != "" && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cl, err := h.jiraClient(in)
+	if err != nil {
+		return nil, err
+	}
+	projects, err := cl.ListProjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(keys, func(k string) bool {
+		return slices.ContainsFunc(projects, func(p jira.Project) bool { return strings.EqualFold(p.Key, k) })
+	}), nil
 }
 
 // jiraClient is the API client of an integration.

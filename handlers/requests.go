@@ -55,22 +55,62 @@ func (h *handler) viewableRequest(c echo.Context) (models.AccessRequest, error) 
 
 // showRequests: my requests, and for approvers the queue of pending ones.
 func (h *handler) showRequests(c echo.Context) error {
-	ctx, u := c.Request().Context(), currentUser(c)
-	mine, err := h.store.ListRequests(ctx, models.RequestQuery{RequesterID: u.ID, PageQuery: pageQuery(c, requestsPerPage)})
+	p, err := h.requestsIndex(c)
 	if err != nil {
 		return err
 	}
+	return render(c, http.StatusOK, views.RequestsIndex(p))
+}
+
+// requestsIndex fills /requests: my requests, and the queue for approvers.
+func (h *handler) requestsIndex(c echo.Context) (views.RequestsIndexPage, error) {
+	ctx, u := c.Request().Context(), currentUser(c)
+	mine, err := h.store.ListRequests(ctx, models.RequestQuery{RequesterID: u.ID, PageQuery: pageQuery(c, requestsPerPage)})
+	if err != nil {
+		return views.RequestsIndexPage{}, err
+	}
 	p := views.RequestsIndexPage{Meta: h.pageMeta(c, "Requests", views.NavRequests), CanApprove: u.Role.CanApprove(),
-		Mine: views.RequestRows(mine.Items, u.ID), MinePager: pagerFor(mine, "/requests", nil)}
+		MinePager: pagerFor(mine, "/requests", nil), Now: h.cfg.Now()}
+	if p.Mine, err = h.requestRows(c, mine.Items); err != nil {
+		return p, err
+	}
 	if p.CanApprove {
 		qp, _ := strconv.Atoi(c.QueryParam("queue_page"))
 		queue, err := h.store.ListRequests(ctx, models.RequestQuery{Status: models.RequestPending, PageQuery: models.PageQuery{Page: max(qp, 1), PerPage: requestsPerPage}})
 		if err != nil {
-			return err
+			return p, err
 		}
-		p.Queue, p.QueuePager = views.RequestRows(queue.Items, u.ID), queuePager(queue)
+		p.QueuePager = queuePager(queue)
+		if p.Queue, err = h.requestRows(c, queue.Items); err != nil {
+			return p, err
+		}
 	}
-	return render(c, http.StatusOK, views.RequestsIndex(p))
+	return p, nil
+}
+
+// requestRows fills list rows with the integration and project of each
+// request's task (two sites may both have an OPS project).
+func (h *handler) requestRows(c echo.Context, rs []models.AccessRequest) ([]views.RequestRow, error) {
+	rows := views.RequestRows(rs, currentUser(c).ID)
+	if len(rs) == 0 {
+		return rows, nil
+	}
+	trackers, err := h.store.ProjectTrackers(c.Request().Context())
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range rs {
+		if l := r.Issue; l != nil && l.IntegrationID != nil && l.ProjectKey != "" {
+			if t, ok := models.TrackerOf(trackers, *l.IntegrationID, l.ProjectKey); ok {
+				rows[i].Tracker = views.TrackerFrom(t)
+			}
+		} else if id := r.Account.ProjectLinkID; id != nil && views.SyncOf(r).Tracked() {
+			if t, ok := trackers[*id]; ok {
+				rows[i].Tracker = views.TrackerFrom(t)
+			}
+		}
+	}
+	return rows, nil
 }
 
 // queuePager pages the queue with its own parameter, so both lists page
@@ -97,8 +137,12 @@ func (h *handler) showRequestHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	rows, err := h.requestRows(c, page.Items)
+	if err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.RequestHistory(views.RequestHistoryPage{
-		Meta: h.pageMeta(c, "Request history", views.NavRequests), Rows: views.RequestRows(page.Items, currentUser(c).ID),
+		Meta: h.pageMeta(c, "Request history", views.NavRequests), Rows: rows,
 		Pager:  pagerFor(page, "/requests/history", url.Values{"status": {string(q.Status)}, "account_id": {accID}, "requester": {requester}}),
 		Status: string(q.Status), AccountID: accID, Requester: requester, Accounts: accounts,
 	}))
@@ -110,12 +154,20 @@ func (h *handler) showRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	meta := h.pageMeta(c, fmt.Sprintf("Request #%d", r.ID), views.NavRequests)
-	p := views.NewRequestDetailPage(meta, r, *currentUser(c))
-	if p.Jira.Tracker, err = h.trackerOf(c, r); err != nil {
+	p, err := h.requestDetailPage(c, r)
+	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.RequestDetail(p))
+}
+
+// requestDetailPage fills the approval page of r for the signed-in user.
+func (h *handler) requestDetailPage(c echo.Context, r models.AccessRequest) (views.RequestDetailPage, error) {
+	meta := h.pageMeta(c, fmt.Sprintf("Request #%d", r.ID), views.NavRequests)
+	p := views.NewRequestDetailPage(meta, r, *currentUser(c))
+	var err error
+	p.Jira.Tracker, err = h.trackerOf(c, r)
+	return p, err
 }
 
 // showRequestJira is the request page's Jira box alone: htmx polls it while

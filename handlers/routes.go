@@ -49,6 +49,7 @@ func (h *handler) routeTable() []route {
 		{http.MethodPost, "/requests", "requests.create", ruleSignedIn, h.createRequest},
 		{http.MethodGet, "/requests/:id", "requests.show", ruleSignedIn, h.showRequest},
 		{http.MethodGet, "/requests/:id/jira", "requests.jira", ruleSignedIn, h.showRequestJira},
+		{http.MethodGet, "/requests/:id/cancel", "requests.cancel.confirm", ruleSignedIn, h.showCancelConfirm},
 		{http.MethodPost, "/requests/:id/cancel", "requests.cancel", ruleSignedIn, h.cancelRequest},
 
 		// Approvers and admins: the queue's history and decisions.
@@ -56,6 +57,7 @@ func (h *handler) routeTable() []route {
 		{http.MethodPost, "/requests/:id/decide", "requests.decide", ruleApprover, h.decideRequest},
 
 		// Admin: request actions.
+		{http.MethodGet, "/requests/:id/revoke", "requests.revoke.confirm", ruleAdmin, h.showRevokeConfirm},
 		{http.MethodPost, "/requests/:id/revoke", "requests.revoke", ruleAdmin, h.revokeRequest},
 		{http.MethodPost, "/requests/:id/retry-sync", "requests.retry_sync", ruleAdmin, h.retryRequestSync},
 
@@ -73,6 +75,7 @@ func (h *handler) routeTable() []route {
 		{http.MethodPost, "/integrations/:id/disconnect", "integration.disconnect", ruleAdmin, h.disconnectIntegration},
 		{http.MethodGet, "/integrations/:id/projects/:key", "project", ruleAdmin, h.showProject},
 		{http.MethodPost, "/integrations/:id/projects/:key", "project.update", ruleAdmin, h.saveProject},
+		{http.MethodGet, "/integrations/:id/projects/:key/unlink", "project.unlink.confirm", ruleAdmin, h.showUnlinkConfirm},
 		{http.MethodPost, "/integrations/:id/projects/:key/unlink", "project.unlink", ruleAdmin, h.unlinkProject},
 
 		// Admin: cloud accounts.

@@ -35,7 +35,7 @@ const MaxReasonLength = 1000
 func checkReason(reason string, required bool) (string, error) {
 	reason = strings.TrimSpace(reason)
 	if required && reason == "" {
-		return "", &ValidationError{Fields: map[string]string{"reason": "Give a reason."}}
+		return "", &ValidationError{Fields: map[string]string{"reason": "Write why in the reason box: the requester reads it on the request page and in the Jira task's comment."}}
 	}
 	if utf8.RuneCountInString(reason) > MaxReasonLength {
 		return "", &ValidationError{Fields: map[string]string{"reason": fmt.Sprintf("Use at most %d characters.", MaxReasonLength)}}

@@ -126,6 +126,7 @@ type FieldProps struct {
 	Autocomplete string
 	Required     bool
 	Autofocus    bool
+	List         string // id of a datalist of suggested values
 }
 
 func (f FieldProps) inputType() string {
@@ -229,6 +230,7 @@ type AccountsPage struct {
 	Accounts []models.CloudAccount
 	Query    string
 	Pager    Pager
+	Trackers map[int64]*Tracker // by account id; absent: not tracked in Jira
 }
 
 // ResourceRow is one name+kind row of the account form.
@@ -349,4 +351,20 @@ type ErrorPage struct {
 	Status  int
 	Title   string
 	Message string
+}
+
+// ConfirmPage confirms a destructive action.
+type ConfirmPage struct {
+	Meta           PageMeta
+	Title          string
+	Consequences   []string
+	Action         string // where the form posts
+	Button         string
+	Back           string
+	BackLabel      string
+	ReasonName     string // empty: no reason field
+	ReasonLabel    string
+	ReasonRequired bool
+	Reason         string
+	Errors         FormErrors
 }

@@ -63,15 +63,31 @@ type RequestRow struct {
 	IssueKey  string
 	CreatedAt time.Time
 	Yours     bool // the viewer asked for it: someone else must decide
+	// The queue's extras.
+	Justification string
+	IssueURL      string
+	Tracker       *Tracker // where its task lives or will; nil: not tracked
+}
+
+// Age is how long ago the request was made, as "5 min", "3 h" or "2 d".
+func (r RequestRow) Age(now time.Time) string {
+	d := now.Sub(r.CreatedAt)
+	switch {
+	case d < time.Hour:
+		return strconv.Itoa(max(int(d.Minutes()), 0)) + " min"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d.Hours())) + " h"
+	}
+	return strconv.Itoa(int(d.Hours()/24)) + " d"
 }
 
 // NewRequestRow fills a row; viewerID marks the viewer's own requests.
 func NewRequestRow(r models.AccessRequest, viewerID int64) RequestRow {
 	row := RequestRow{ID: r.ID, Requester: r.Requester.Email, Account: r.Account.Name, Provider: r.Account.Provider,
 		Resources: r.ResourceNames(), Minutes: r.DurationMinutes, Status: RequestStatusBadge(r.Status),
-		Sync: SyncStateBadge(SyncOf(r)), CreatedAt: r.CreatedAt, Yours: r.RequesterID == viewerID}
+		Sync: SyncStateBadge(SyncOf(r)), CreatedAt: r.CreatedAt, Yours: r.RequesterID == viewerID, Justification: r.Justification}
 	if r.Issue != nil {
-		row.IssueKey = r.Issue.IssueKey
+		row.IssueKey, row.IssueURL = r.Issue.IssueKey, r.Issue.IssueURL
 	}
 	return row
 }
@@ -94,6 +110,18 @@ type RequestsIndexPage struct {
 	CanApprove bool
 	Queue      []RequestRow
 	QueuePager Pager
+	Now        time.Time // for the queue's ages
+	// An inline decision that failed validation: its row, reason and error.
+	DecideID     int64
+	DecideReason string
+	DecideError  string
+}
+
+func (p RequestsIndexPage) reasonFor(id int64) string {
+	if p.DecideID == id {
+		return p.DecideReason
+	}
+	return ""
 }
 
 // RequestHistoryPage is /requests/history: every request, filtered.
