@@ -100,6 +100,7 @@ func (h *handler) routeTable() []route {
 
 		// Admin: audit log.
 		{http.MethodGet, "/audit", "audit", ruleAdmin, h.showAudit},
+		{http.MethodGet, "/audit.csv", "audit.export", ruleAdmin, h.exportAudit},
 
 		// JSON API (bearer tokens only; no cookies, no CSRF).
 		{http.MethodGet, "/api/v1/accounts", "api.accounts.list", ruleAPIAny, h.apiListAccounts},

@@ -32,3 +32,11 @@ func idURL(prefix string, id int64, suffix string) string {
 func passwordHint() string {
 	return "At least " + strconv.Itoa(models.MinPasswordLength) + " characters."
 }
+
+// toggle is b when cur is a, else a (a column clicked twice reverses).
+func toggle(cur, a, b string) string {
+	if cur == a {
+		return b
+	}
+	return a
+}

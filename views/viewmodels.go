@@ -6,7 +6,9 @@ package views
 //go:generate go tool templ generate
 
 import (
+	"net/url"
 	"strconv"
+	"strings"
 
 	"privilege/models"
 )
@@ -340,9 +342,78 @@ type TokenCreatedPage struct {
 
 // AuditPage lists audit events.
 type AuditPage struct {
-	Meta   PageMeta
-	Events []models.AuditEvent
-	Pager  Pager
+	Meta    PageMeta
+	Events  []models.AuditEvent
+	Targets map[string]models.AuditTarget // by models.AuditTargetKey
+	Pager   Pager
+	Filter  AuditFilter
+	Errors  FormErrors
+}
+
+// Target is an event's target in words ("" when it has none).
+func (p AuditPage) Target(ev models.AuditEvent) models.AuditTarget {
+	return p.Targets[models.AuditTargetKey(ev)]
+}
+
+// AuditFilter is the audit log's filter form, as typed.
+type AuditFilter struct {
+	Actor, Action, Target, From, To, Sort string
+}
+
+// Values is the filter as query parameters (empty ones left out).
+func (f AuditFilter) Values() url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"actor": f.Actor, "action": f.Action, "target": f.Target, "from": f.From, "to": f.To, "sort": f.Sort} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// Filtered reports whether any filter is set.
+func (f AuditFilter) Filtered() bool {
+	return f.Actor != "" || f.Action != "" || f.Target != "" || f.From != "" || f.To != ""
+}
+
+// ExportURL downloads the filtered log as CSV.
+func (f AuditFilter) ExportURL() string {
+	q := f.Values()
+	q.Del("sort")
+	if s := q.Encode(); s != "" {
+		return "/audit.csv?" + s
+	}
+	return "/audit.csv"
+}
+
+// SortURL sorts by s, keeping the filters.
+func (f AuditFilter) SortURL(s string) string {
+	q := f.Values()
+	q.Del("sort")
+	if s != "" {
+		q.Set("sort", s)
+	}
+	if e := q.Encode(); e != "" {
+		return "/audit?" + e
+	}
+	return "/audit"
+}
+
+func (f AuditFilter) actionOptions() []Option {
+	opts := []Option{{Value: "", Label: "Any action"}}
+	for _, a := range models.AuditActions {
+		opts = append(opts, Option{Value: string(a), Label: AuditActionLabel(a), Selected: string(a) == f.Action})
+	}
+	return opts
+}
+
+// AuditActionLabel is an action in words: "request.approved" → "Request approved".
+func AuditActionLabel(a models.AuditAction) string {
+	s := strings.NewReplacer(".", " ", "_", " ").Replace(string(a))
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // ErrorPage is shown for 4xx/5xx answers to browser requests.
