@@ -101,7 +101,7 @@ main{max-width:60rem;margin:0 auto;padding:1rem;display:grid;grid-template-colum
 h1{font-size:1.4rem;margin:.2rem 0 1rem;overflow-wrap:anywhere}
 h2{font-size:1rem;margin:1.5rem 0 .5rem}
 .crumb{color:#5e6c84;font-size:.9rem}
-.status{display:inline-block;padding:.1rem .5rem;border-radius:3px;background:#dfe1e6;font-weight:700;font-size:.8rem;text-transform:uppercase}
+.status{display:inline-block;padding:.1rem .5rem;border-radius:3px;background:#dfe1e6;font-weight:700;font-size:.8rem}
 .status.done{background:#e3fcef;color:#006644}.status.indeterminate{background:#deebff;color:#0747a6}
 .desc,.comment{overflow-wrap:anywhere}
 .comment{border-top:1px solid #dfe1e6;padding:.5rem 0}
