@@ -200,6 +200,7 @@ func TestBrowserEveryPageFitsAPhone(t *testing.T) {
 		chromedp.Navigate(base + "/audit"), chromedp.WaitVisible(css(`[data-testid=audit-table]`)), screenshot("desktop-audit"),
 		chromedp.Navigate(fmt.Sprintf("%s/integrations/%d", base, integ.ID)), chromedp.WaitVisible(css(`[data-testid=projects-table]`)), screenshot("desktop-integration"),
 		chromedp.Navigate(st.site.BrowseURL(issue.Key)), chromedp.WaitVisible(css(`[data-testid=jira-issue-page]`)), screenshot("desktop-jira-issue"),
+		chromedp.Navigate(base + "/requests"), chromedp.WaitVisible(css(`[data-testid=sign-out]`)),
 		chromedp.Click(css(`[data-testid=sign-out]`)), chromedp.WaitVisible(css(`[data-testid=login-form]`)), chromedp.EmulateViewport(390, 844),
 	})
 	check("login", base+"/login", "login-form")
