@@ -2,6 +2,7 @@ package views
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"privilege/models"
@@ -67,6 +68,12 @@ type RequestRow struct {
 	Justification string
 	IssueURL      string
 	Tracker       *Tracker // where its task lives or will; nil: not tracked
+}
+
+// ShowProvider reports whether the provider is worth adding after the
+// account name ("Production (AWS)" already says it).
+func (r RequestRow) ShowProvider() bool {
+	return !strings.Contains(strings.ToLower(r.Account), strings.ToLower(r.Provider.Label()))
 }
 
 // Age is how long ago the request was made, as "5 min", "3 h" or "2 d".
@@ -156,9 +163,19 @@ func accountOptions(accs []models.CloudAccount, selected, none string) []Option 
 	opts := []Option{{Value: "", Label: none}}
 	for _, a := range accs {
 		id := strconv.FormatInt(a.ID, 10)
-		opts = append(opts, Option{Value: id, Label: a.Name + " (" + a.Provider.Label() + " " + a.ExternalID + ")", Selected: id == selected})
+		opts = append(opts, Option{Value: id, Label: accountLabel(a), Selected: id == selected})
 	}
 	return opts
+}
+
+// accountLabel is "Production (AWS) · 123456789012": the provider is not
+// repeated when the name already says it.
+func accountLabel(a models.CloudAccount) string {
+	name := a.Name
+	if p := a.Provider.Label(); !strings.Contains(strings.ToLower(name), strings.ToLower(p)) {
+		name += " (" + p + ")"
+	}
+	return name + " · " + a.ExternalID
 }
 
 // ResourceChoice is one checkbox of the request form.
@@ -274,4 +291,25 @@ func Minutes(n int) string {
 		return strconv.Itoa(n) + " min (" + strconv.Itoa(n/60) + " h)"
 	}
 	return strconv.Itoa(n) + " min"
+}
+
+// EventLabel is a timeline entry in words.
+func EventLabel(k models.EventKind) string {
+	switch k {
+	case models.EventCreated:
+		return "Requested"
+	case models.EventApproved:
+		return "Approved"
+	case models.EventDenied:
+		return "Denied"
+	case models.EventCancelled:
+		return "Cancelled by the requester"
+	case models.EventExpired:
+		return "Expired: nobody decided in time"
+	case models.EventEnded:
+		return "Access ended"
+	case models.EventRevoked:
+		return "Access revoked"
+	}
+	return string(k)
 }
