@@ -53,7 +53,9 @@ func TestServeLogsDerivedBaseURL(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	bound := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, &syncWriter{w: &log}, &serveOptions{onListen: func(a string) { bound <- a }}) }()
+	go func() {
+		done <- serve(ctx, cfg, &syncWriter{w: &log}, &serveOptions{onListen: func(a string) { bound <- a }})
+	}()
 	addr := <-bound
 	cancel()
 	if err := <-done; err != nil {

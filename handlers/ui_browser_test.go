@@ -234,9 +234,9 @@ func TestBrowserQueueInlineAndAuditExport(t *testing.T) {
 	}
 	runSteps(t, ctx, "approver", []chromedp.Action[chromedp.Void]{
 		chromedp.SendKeys(css(row(r1.ID)+`input[name=reason]`), "No incident open"),
-		chromedp.Click(css(row(r1.ID)+`[data-testid=inline-deny]`)),
+		chromedp.Click(css(row(r1.ID) + `[data-testid=inline-deny]`)),
 		chromedp.WaitVisible(css(`[data-testid=flash-success]`)),
-		chromedp.Click(css(row(r2.ID)+`[data-testid=inline-approve]`)),
+		chromedp.Click(css(row(r2.ID) + `[data-testid=inline-approve]`)),
 		chromedp.WaitVisible(css(`[data-testid=queue-empty]`)),
 	})
 	for id, want := range map[int64]models.RequestStatus{r1.ID: models.RequestDenied, r2.ID: models.RequestApproved} {
