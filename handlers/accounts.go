@@ -20,8 +20,8 @@ const (
 )
 
 func (h *handler) showAccounts(c echo.Context) error {
-	q := strings.TrimSpace(c.QueryParam("q"))
-	page, err := h.store.ListAccounts(c.Request().Context(), models.AccountQuery{PageQuery: pageQuery(c, accountsPerPage), Search: q})
+	q, sort := strings.TrimSpace(c.QueryParam("q")), c.QueryParam("sort")
+	page, err := h.store.ListAccounts(c.Request().Context(), models.AccountQuery{PageQuery: pageQuery(c, accountsPerPage), Search: q, Sort: models.Sort(sort)})
 	if err != nil {
 		return err
 	}
@@ -31,7 +31,8 @@ func (h *handler) showAccounts(c echo.Context) error {
 	}
 	p := views.AccountsPage{
 		Meta: h.pageMeta(c, accountsListTitle, views.NavAccounts), Accounts: page.Items, Query: q,
-		Pager: pagerFor(page, "/accounts", url.Values{"q": {q}}), Trackers: map[int64]*views.Tracker{},
+		Pager: pagerFor(page, "/accounts", url.Values{"q": {q}, "sort": {sort}}), Trackers: map[int64]*views.Tracker{},
+		Sort: views.SortState{Path: "/accounts", Keep: url.Values{"q": {q}}, Current: sort, Default: "name"},
 	}
 	for _, a := range page.Items {
 		if a.ProjectLinkID != nil {

@@ -124,7 +124,8 @@ func queuePager(p models.Page[models.AccessRequest]) views.Pager {
 func (h *handler) showRequestHistory(c echo.Context) error {
 	ctx := c.Request().Context()
 	status, accID, requester := c.QueryParam("status"), c.QueryParam("account_id"), strings.TrimSpace(c.QueryParam("requester"))
-	q := models.RequestQuery{PageQuery: pageQuery(c, requestsPerPage), Requester: requester}
+	sort := c.QueryParam("sort")
+	q := models.RequestQuery{PageQuery: pageQuery(c, requestsPerPage), Requester: requester, Sort: models.Sort(sort)}
 	if models.RequestStatus(status).Valid() {
 		q.Status = models.RequestStatus(status)
 	}
@@ -143,8 +144,10 @@ func (h *handler) showRequestHistory(c echo.Context) error {
 	}
 	return render(c, http.StatusOK, views.RequestHistory(views.RequestHistoryPage{
 		Meta: h.pageMeta(c, "Request history", views.NavRequests), Rows: rows,
-		Pager:  pagerFor(page, "/requests/history", url.Values{"status": {string(q.Status)}, "account_id": {accID}, "requester": {requester}}),
+		Pager:  pagerFor(page, "/requests/history", url.Values{"status": {string(q.Status)}, "account_id": {accID}, "requester": {requester}, "sort": {sort}}),
 		Status: string(q.Status), AccountID: accID, Requester: requester, Accounts: accounts,
+		Sort: views.SortState{Path: "/requests/history", Keep: url.Values{"status": {string(q.Status)}, "account_id": {accID}, "requester": {requester}},
+			Current: sort, Default: "-id"},
 	}))
 }
 

@@ -78,7 +78,7 @@ func (h *handler) revokeToken(c echo.Context) error {
 }
 
 func (h *handler) renderTokenForm(c echo.Context, status int, f views.TokenForm) error {
-	users, err := h.store.ListUsers(c.Request().Context(), models.PageQuery{Page: 1, PerPage: userChoicesMax})
+	users, err := h.store.ListUsers(c.Request().Context(), models.PageQuery{Page: 1, PerPage: userChoicesMax}, "")
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"privilege/jira/jiratest"
 	"privilege/models"
 	"privilege/models/modeltest"
@@ -188,6 +190,50 @@ func TestProjectLinkRefusalsAndNotices(t *testing.T) {
 		eng := parseHTML(t, e.admin.get("/integrations/"+itoa(id)+"/projects/ENG"))
 		if msg := eng.Find(`[data-testid=workflow-notice]`).Text(); !strings.Contains(msg, "no Declined-like done status") || !strings.Contains(msg, "“Done”") {
 			t.Errorf("ENG notice %q", msg)
+		}
+	})
+}
+
+// TestListsSortByColumn: accounts, users and the request history sort by
+// the column clicked, and reverse on a second click; unknown keys fall back.
+func TestListsSortByColumn(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
+		f := newReqFixture(t, store)
+		zeta := f.account("Zeta", "222222222222")
+		f.request(f.alice, zeta, "one")
+		f.request(f.carol, f.acc, "two")
+		admin := f.signedIn("admin@example.com")
+		col := func(path, sel string) []string {
+			var out []string
+			parseHTML(t, admin.get(path)).Find(sel).Each(func(_ int, s *goquery.Selection) { out = append(out, trim(s.Text())) })
+			return out
+		}
+		firstCells := func(path, rowSel string, n int) []string {
+			return col(path, rowSel+" td:nth-child("+itoa(int64(n))+")")
+		}
+		for _, tc := range []struct {
+			path, rowSel string
+			cell         int
+			want         []string
+		}{
+			{"/accounts", "[data-testid=account-row]", 1, []string{"Prod", "Zeta"}},
+			{"/accounts?sort=-name", "[data-testid=account-row]", 1, []string{"Zeta", "Prod"}},
+			{"/accounts?sort=nope", "[data-testid=account-row]", 1, []string{"Prod", "Zeta"}},
+			{"/users?sort=-email", "[data-testid=user-row]", 1, []string{"carol@example.com", "bob@example.com", "alice@example.com", "admin@example.com"}},
+			{"/requests/history?sort=account", "[data-testid=request-row]", 3, []string{"Prod", "Zeta"}},
+			{"/requests/history?sort=-account", "[data-testid=request-row]", 3, []string{"Zeta", "Prod"}},
+			{"/requests/history?sort=requester", "[data-testid=request-row]", 2, []string{"alice@example.com", "carol@example.com"}},
+		} {
+			got := firstCells(tc.path, tc.rowSel, tc.cell)
+			for i := range got {
+				got[i] = strings.Fields(got[i])[0]
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("%s: %v, want %v", tc.path, got, tc.want)
+			}
+		}
+		if href := parseHTML(t, admin.get("/accounts?q=e")).Find(`[data-testid=sort-name]`).AttrOr("href", ""); href != "/accounts?q=e&sort=-name" {
+			t.Errorf("name header links to %q", href)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
@@ -20,12 +21,14 @@ type userForm struct {
 }
 
 func (h *handler) showUsers(c echo.Context) error {
-	page, err := h.store.ListUsers(c.Request().Context(), pageQuery(c, usersPerPage))
+	sort := c.QueryParam("sort")
+	page, err := h.store.ListUsers(c.Request().Context(), pageQuery(c, usersPerPage), models.Sort(sort))
 	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.Users(views.UsersPage{
-		Meta: h.pageMeta(c, "Users", views.NavUsers), Users: page.Items, Pager: pagerFor(page, "/users", nil),
+		Meta: h.pageMeta(c, "Users", views.NavUsers), Users: page.Items, Pager: pagerFor(page, "/users", url.Values{"sort": {sort}}),
+		Sort: views.SortState{Path: "/users", Current: sort, Default: "email"},
 	}))
 }
 

@@ -210,6 +210,7 @@ type RequestQuery struct {
 	AccountID   int64
 	RequesterID int64
 	Requester   string // email substring
+	Sort        Sort   // -id (default, newest first), id, status, duration, account, requester
 }
 
 // ListRequests lists requests, newest first.
@@ -234,6 +235,6 @@ func (s *Store) ListRequests(ctx context.Context, q RequestQuery) (Page[AccessRe
 		return p, translate(err, "count requests")
 	}
 	err := db.Preload("Requester").Preload("Account").Preload("Resources").Preload("Issue").
-		Order("access_requests.id DESC").Limit(q.PerPage).Offset(q.offset()).Find(&p.Items).Error
+		Order(q.Sort.orderBy(requestSorts, "access_requests.id DESC", "access_requests.id DESC")).Limit(q.PerPage).Offset(q.offset()).Find(&p.Items).Error
 	return p, translate(err, "list requests")
 }

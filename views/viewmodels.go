@@ -233,6 +233,7 @@ type AccountsPage struct {
 	Query    string
 	Pager    Pager
 	Trackers map[int64]*Tracker // by account id; absent: not tracked in Jira
+	Sort     SortState
 }
 
 // ResourceRow is one name+kind row of the account form.
@@ -286,6 +287,7 @@ type UsersPage struct {
 	Meta  PageMeta
 	Users []models.User
 	Pager Pager
+	Sort  SortState
 }
 
 // UserForm creates a user.

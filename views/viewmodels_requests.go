@@ -140,6 +140,7 @@ type RequestHistoryPage struct {
 	AccountID string
 	Requester string
 	Accounts  []models.CloudAccount
+	Sort      SortState
 }
 
 func (p RequestHistoryPage) statusOptions() []Option {
