@@ -165,6 +165,21 @@ func (h *handler) renderAccountForm(c echo.Context, status int, f views.AccountF
 		title = "Edit account"
 	}
 	f.Meta = h.pageMeta(c, title, views.NavAccounts)
+	if !f.IsNew() {
+		acc, err := h.store.AccountByID(c.Request().Context(), f.ID)
+		if err != nil {
+			return err
+		}
+		if acc.ProjectLinkID != nil {
+			trackers, err := h.store.ProjectTrackers(c.Request().Context())
+			if err != nil {
+				return err
+			}
+			if t, ok := trackers[*acc.ProjectLinkID]; ok {
+				f.Tracker = views.TrackerFrom(t)
+			}
+		}
+	}
 	return render(c, status, views.AccountEdit(f))
 }
 

@@ -237,3 +237,25 @@ func TestListsSortByColumn(t *testing.T) {
 		}
 	})
 }
+
+// TestAccountEditNamesItsTracker: the edit page says which integration and
+// project track the account, or that none does.
+func TestAccountEditNamesItsTracker(t *testing.T) {
+	e := newJiraEnv(t, models.DialectSQLite)
+	e.sim.AddCloudSite("acme").AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	prod, lab := e.app.addAccount("Production", "111111111111"), e.app.addAccount("Lab", "222222222222")
+	id := e.connectCloud("Acme")
+	path := "/integrations/" + itoa(id) + "/projects/OPS"
+	typ := parseHTML(t, e.admin.get(path)).Find(`select[name=issue_type] option[selected]`).AttrOr("value", "")
+	wantRedirect(t, e.admin.post(path, url.Values{"account": {itoa(prod.ID)}, "issue_type": {typ}, "status_approved": {"Done"},
+		"status_denied": {"Declined"}, "status_cancelled": {"Declined"}, "status_expired": {"Declined"}}), path)
+	if got := trim(parseHTML(t, e.admin.get("/accounts/"+itoa(prod.ID)+"/edit")).Find(`[data-testid=account-tracking]`).Text()); !strings.Contains(got, "Acme · OPS (Operations)") {
+		t.Errorf("Production: %q", got)
+	}
+	if got := trim(parseHTML(t, e.admin.get("/accounts/"+itoa(lab.ID)+"/edit")).Find(`[data-testid=account-tracking]`).Text()); !strings.Contains(got, "Not tracked in Jira") {
+		t.Errorf("Lab: %q", got)
+	}
+	if got := trim(parseHTML(t, e.admin.get("/accounts")).Find(`[data-testid=account-row]`).First().Find(`[data-testid=account-tracker]`).Text()); !strings.HasPrefix(got, "not tracked") || !strings.Contains(got, "link to a project") {
+		t.Errorf("Lab in the list: %q", got)
+	}
+}

@@ -252,6 +252,7 @@ type AccountForm struct {
 	MaxDurationMinutes string
 	Resources          []ResourceRow
 	Errors             FormErrors
+	Tracker            *Tracker // editing: the Jira project tracking it; nil: not tracked
 }
 
 // IsNew reports whether the form creates an account.
