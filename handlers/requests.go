@@ -219,6 +219,10 @@ func (h *handler) trackerOf(c echo.Context, r models.AccessRequest) (*views.Trac
 // value) preselects, so the form works without JavaScript.
 func (h *handler) showNewRequest(c echo.Context) error {
 	f, _, _ := readRequestForm(c.QueryParams())
+	// A duration preset button re-renders the form with its value (no script).
+	if n, err := strconv.Atoi(c.QueryParam("preset")); err == nil && n > 0 {
+		f.Duration = strconv.Itoa(n)
+	}
 	return h.renderRequestForm(c, http.StatusOK, f, true)
 }
 

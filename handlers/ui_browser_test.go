@@ -47,6 +47,9 @@ func submitRequest(accountID int64, justification string) []chromedp.Action[chro
 		}),
 		chromedp.WaitVisible(css(`input[name=resources][value=ReadOnly]`)),
 		chromedp.Click(css(`input[name=resources][value=ReadOnly]`)),
+		// The 4 h preset reloads the form with that duration, keeping the choice.
+		chromedp.Click(css(`[data-testid=preset-240]`)),
+		chromedp.WaitVisible(css(`[data-testid=preset-240]:not(.outline)`)),
 		chromedp.SendKeys(css(`#justification`), justification),
 		chromedp.Click(css(`[data-testid=submit-request]`)),
 		chromedp.WaitVisible(css(`[data-testid=request-page]`)),
@@ -75,6 +78,9 @@ func TestBrowserDemoLoop(t *testing.T) {
 	}
 	if got := textOf(t, alice, `[data-testid=tracker]`); !strings.Contains(got, "Acme · OPS (Operations)") {
 		t.Errorf("tracker %q", got)
+	}
+	if got := textOf(t, alice, `[data-testid=duration]`); got != "240 min (4 h)" {
+		t.Errorf("duration %q, want the 4 h preset", got)
 	}
 	if n := evalJS[int](t, alice, `document.querySelectorAll('[data-testid=sync-headline]').length`); n != 1 {
 		t.Errorf("%d status lines, want one", n)

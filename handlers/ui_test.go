@@ -259,3 +259,21 @@ func TestAccountEditNamesItsTracker(t *testing.T) {
 		t.Errorf("Lab in the list: %q", got)
 	}
 }
+
+// TestDurationPresetKeepsTypedValues: a preset button re-renders the form
+// with that duration and everything typed so far (no script needed).
+func TestDurationPresetKeepsTypedValues(t *testing.T) {
+	f := newReqFixture(t, modeltest.NewStore(t, models.DialectSQLite))
+	alice := f.signedIn("alice@example.com")
+	doc := parseHTML(t, alice.get("/requests/new?"+url.Values{"account_id": {itoa(f.acc.ID)}, "resources": {"ReadOnly"},
+		"duration_minutes": {"60"}, "justification": {"INC-3"}, "preset": {"240"}}.Encode()))
+	if v := doc.Find(`#duration_minutes`).AttrOr("value", ""); v != "240" {
+		t.Errorf("duration %q after the 4 h preset", v)
+	}
+	if trim(doc.Find(`#justification`).Text()) != "INC-3" || doc.Find(`input[name=resources][value=ReadOnly][checked]`).Length() != 1 {
+		t.Error("the preset lost typed values")
+	}
+	if doc.Find(`[data-testid=duration-presets] button`).Length() != 3 {
+		t.Error("presets 1 h, 4 h, 8 h missing")
+	}
+}

@@ -128,7 +128,6 @@ type FieldProps struct {
 	Autocomplete string
 	Required     bool
 	Autofocus    bool
-	List         string // id of a datalist of suggested values
 }
 
 func (f FieldProps) inputType() string {

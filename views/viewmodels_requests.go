@@ -202,6 +202,16 @@ func (f RequestForm) accountOptions() []Option {
 	return accountOptions(f.Accounts, f.AccountID, "Choose an account…")
 }
 
+// DurationPreset is a one-click duration beside the free field.
+type DurationPreset struct {
+	Minutes int
+	Label   string
+}
+
+func durationPresets() []DurationPreset {
+	return []DurationPreset{{60, "1 h"}, {240, "4 h"}, {480, "8 h"}}
+}
+
 // MaxDuration is the chosen account's maximum, in minutes.
 func (f RequestForm) MaxDuration() int {
 	if f.Account == nil {
