@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -21,6 +22,7 @@ import (
 type Config struct {
 	Addr               string
 	BaseURL            *url.URL
+	BaseURLDerived     bool // PRIVILEGE_BASE_URL unset: derived from Addr
 	DataDir            string
 	DatabaseURL        string
 	SecretKeys         [][]byte // newest first; empty until resolveSecretKeys
@@ -59,7 +61,13 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		AtlassianClientID: get("PRIVILEGE_ATLASSIAN_CLIENT_ID", ""),
 		AtlassianSecret:   get("PRIVILEGE_ATLASSIAN_CLIENT_SECRET", ""),
 	}
-	c.BaseURL = parseAbsURL("PRIVILEGE_BASE_URL", get("PRIVILEGE_BASE_URL", "http://localhost:8080"), &errs)
+	if raw := get("PRIVILEGE_BASE_URL", ""); raw != "" {
+		c.BaseURL = parseAbsURL("PRIVILEGE_BASE_URL", raw, &errs)
+	} else if u, err := baseURLFromAddr(c.Addr); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.BaseURL, c.BaseURLDerived = u, true
+	}
 	if u := parseAbsURL("PRIVILEGE_ATLASSIAN_AUTH_URL", get("PRIVILEGE_ATLASSIAN_AUTH_URL", "https://auth.atlassian.com"), &errs); u != nil {
 		c.AtlassianAuthURL = strings.TrimRight(u.String(), "/")
 	}
@@ -118,6 +126,38 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("invalid configuration:\n  - %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// baseURLFromAddr is the console's URL when PRIVILEGE_BASE_URL is unset: the
+// listen address, with a wildcard or missing host read as localhost
+// (":8080" → http://localhost:8080, "127.0.0.1:8099" → http://127.0.0.1:8099).
+// Port 0 stays 0 until the listener is bound (see Config.WithListenAddr).
+func baseURLFromAddr(addr string) (*url.URL, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("PRIVILEGE_ADDR must be host:port or :port, got %q", addr)
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port)}, nil
+}
+
+// WithListenAddr fixes a derived base URL once the listener is bound (it
+// knows the port an ":0" address got). A configured base URL is kept.
+func (c Config) WithListenAddr(bound string) Config {
+	if !c.BaseURLDerived {
+		return c
+	}
+	_, port, err := net.SplitHostPort(bound)
+	if err != nil {
+		return c
+	}
+	host := c.BaseURL.Hostname()
+	u := *c.BaseURL
+	u.Host = net.JoinHostPort(host, port)
+	c.BaseURL = &u
+	return c
 }
 
 func parseAbsURL(name, raw string, errs *[]error) *url.URL {

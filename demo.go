@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 
@@ -24,6 +25,7 @@ type demo struct {
 	idp      *oidcsim.Provider // the built-in OpenID Connect provider ("Demo SSO")
 	info     jiratest.DemoInfo
 	password string
+	listener net.Listener // bound by runDemo; nil: serve binds cfg.Addr
 }
 
 func newDemo(cfg Config) (*demo, error) {
@@ -64,11 +66,19 @@ func startDemoIdP(cfg *Config) *oidcsim.Provider {
 
 // runDemo prints how to sign in and what to type into the Integrate form,
 // then serves until ctx ends.
+// It binds the listener first, so the URL it prints (and registers as the
+// simulator's OAuth callback) is the one it really serves.
 func runDemo(ctx context.Context, cfg Config, stdout io.Writer) error {
-	d, err := newDemo(cfg)
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	d, err := newDemo(cfg.WithListenAddr(ln.Addr().String()))
+	if err != nil {
+		ln.Close()
 		return err
 	}
+	d.listener = ln
 	defer d.sim.Close()
 	defer d.idp.Close()
 	d.banner(stdout)
@@ -77,7 +87,7 @@ func runDemo(ctx context.Context, cfg Config, stdout io.Writer) error {
 
 func (d *demo) banner(w io.Writer) {
 	fmt.Fprintf(w, `Privilege demo
-  console:      %s   (data in %s)
+  console:      %s   (open this URL; data in %s)
   sign in:      admin@demo.test / %s   (also approver@demo.test and requester@demo.test, same password)
   Jira Cloud:   Integrations → Jira → Integrate → Name → Continue → Accept (sites "acme" and "globex")
   Jira DC:      tick Self-Hosted; Base URL %s, Client ID %s, Client secret %s
@@ -95,7 +105,7 @@ func (d *demo) serve(ctx context.Context, stdout io.Writer) error {
 			a.log.Error("seed demo data", "err", err)
 		}
 	}
-	return serve(ctx, d.cfg, stdout, &serveOptions{rootCAs: d.sim.CertPool(), onReady: seed})
+	return serve(ctx, d.cfg, stdout, &serveOptions{rootCAs: d.sim.CertPool(), onReady: seed, listener: d.listener})
 }
 
 func randomPassword() string {

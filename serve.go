@@ -24,6 +24,7 @@ type serveOptions struct {
 	onListen func(addr string) // called with the bound address
 	onReady  func(a *app)      // called once the app is open (demo seeding)
 	syncGate <-chan struct{}   // when set, the syncer starts once it is closed (make bench)
+	listener net.Listener      // already bound (demo binds first to print the real URL)
 }
 
 // serve runs the console and the syncer until ctx ends, then shuts down
@@ -34,6 +35,20 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 	}
 	tuneGC(os.Getenv)
 	logger := newLogger(stdout, cfg.LogLevel)
+	ln := opts.listener
+	if ln == nil {
+		l, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+		ln = l
+	}
+	defer ln.Close()
+	cfg = cfg.WithListenAddr(ln.Addr().String())
+	if cfg.BaseURLDerived {
+		logger.Info("PRIVILEGE_BASE_URL is not set: using the listen address; set it when people or Jira reach the console by another URL",
+			"base_url", cfg.BaseURL.String())
+	}
 	a, err := openApp(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -70,10 +85,6 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 		SSO:            newSSOClient(cfg, opts.rootCAs),
 	})
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
 	srv := &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -20,15 +20,36 @@ const (
 )
 
 func (h *handler) showAccounts(c echo.Context) error {
-	q := strings.TrimSpace(c.QueryParam("q"))
-	page, err := h.store.ListAccounts(c.Request().Context(), models.AccountQuery{PageQuery: pageQuery(c, accountsPerPage), Search: q})
+	q, sort := strings.TrimSpace(c.QueryParam("q")), c.QueryParam("sort")
+	page, err := h.store.ListAccounts(c.Request().Context(), models.AccountQuery{PageQuery: pageQuery(c, accountsPerPage), Search: q, Sort: models.Sort(sort)})
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Accounts(views.AccountsPage{
+	trackers, err := h.store.ProjectTrackers(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	p := views.AccountsPage{
 		Meta: h.pageMeta(c, accountsListTitle, views.NavAccounts), Accounts: page.Items, Query: q,
-		Pager: pagerFor(page, "/accounts", url.Values{"q": {q}}),
-	}))
+		Pager: pagerFor(page, "/accounts", url.Values{"q": {q}, "sort": {sort}}), Trackers: map[int64]*views.Tracker{},
+		Sort: views.SortState{Path: "/accounts", Keep: url.Values{"q": {q}}, Current: sort, Default: "name"},
+	}
+	for _, a := range page.Items {
+		if a.ProjectLinkID != nil {
+			if t, ok := trackers[*a.ProjectLinkID]; ok {
+				p.Trackers[a.ID] = views.TrackerFrom(t)
+			}
+		}
+	}
+	return render(c, http.StatusOK, views.Accounts(p))
+}
+
+// notTrackedFlash warns, after an account is saved, that requests for it
+// will not be tracked in Jira until a project tracks it.
+func notTrackedFlash(c echo.Context, acc models.CloudAccount) {
+	if acc.ProjectLinkID == nil {
+		addFlash(c, views.FlashInfo, "“"+acc.Name+"” is not tracked in Jira: its requests get no Jira task until you link it to a project (Integrations → an integration → a project's Manage page).")
+	}
 }
 
 func (h *handler) showNewAccount(c echo.Context) error {
@@ -44,9 +65,11 @@ func (h *handler) createAccount(c echo.Context) error {
 	if err != nil {
 		return h.accountFormAgain(c, f, err)
 	}
-	if _, err := h.store.CreateAccount(c.Request().Context(), actor(c), in); err != nil {
+	acc, err := h.store.CreateAccount(c.Request().Context(), actor(c), in)
+	if err != nil {
 		return h.accountFormAgain(c, f, err)
 	}
+	notTrackedFlash(c, acc)
 	return redirectWithFlash(c, views.FlashSuccess, "Account “"+in.Name+"” created.", "/accounts")
 }
 
@@ -81,9 +104,11 @@ func (h *handler) updateAccount(c echo.Context) error {
 	if err != nil {
 		return h.accountFormAgain(c, f, err)
 	}
-	if _, err := h.store.UpdateAccount(c.Request().Context(), actor(c), id, in); err != nil {
+	acc, err := h.store.UpdateAccount(c.Request().Context(), actor(c), id, in)
+	if err != nil {
 		return h.accountFormAgain(c, f, err)
 	}
+	notTrackedFlash(c, acc)
 	return redirectWithFlash(c, views.FlashSuccess, "Account “"+in.Name+"” saved.", "/accounts")
 }
 
@@ -140,6 +165,21 @@ func (h *handler) renderAccountForm(c echo.Context, status int, f views.AccountF
 		title = "Edit account"
 	}
 	f.Meta = h.pageMeta(c, title, views.NavAccounts)
+	if !f.IsNew() {
+		acc, err := h.store.AccountByID(c.Request().Context(), f.ID)
+		if err != nil {
+			return err
+		}
+		if acc.ProjectLinkID != nil {
+			trackers, err := h.store.ProjectTrackers(c.Request().Context())
+			if err != nil {
+				return err
+			}
+			if t, ok := trackers[*acc.ProjectLinkID]; ok {
+				f.Tracker = views.TrackerFrom(t)
+			}
+		}
+	}
 	return render(c, status, views.AccountEdit(f))
 }
 

@@ -3,7 +3,9 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -114,7 +116,23 @@ func (h *handler) setProjectKeys(c echo.Context) error {
 		return err
 	}
 	id, typed := in.ID, c.FormValue("project_keys")
-	err = h.store.SetProjectKeys(c.Request().Context(), actor(c), id, strings.Split(typed, ","))
+	keys, err := models.ParseProjectKeys(strings.Split(typed, ","))
+	if err == nil {
+		var unknown []string
+		if unknown, err = h.unknownProjectKeys(c.Request().Context(), in, keys); err != nil {
+			msg, ok := jiraMessage(err)
+			if !ok {
+				return err
+			}
+			err = &models.ValidationError{Fields: map[string]string{"project_keys": "Not saved: Jira could not be asked which projects exist. " + msg}}
+		} else if len(unknown) > 0 {
+			err = &models.ValidationError{Fields: map[string]string{"project_keys": fmt.Sprintf(
+				"Not saved: %s is not a project the connected Jira user can create issues in. Check the spelling, or grant that user access in Jira.",
+				strings.Join(unknown, ", "))}}
+		} else {
+			err = h.store.SetProjectKeys(c.Request().Context(), actor(c), id, keys)
+		}
+	}
 	var ve *models.ValidationError
 	if errors.As(err, &ve) {
 		return h.renderIntegration(c, http.StatusUnprocessableEntity, in, typed, views.FormErrors(ve.Fields))
@@ -122,11 +140,37 @@ func (h *handler) setProjectKeys(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	msg := "Project keys saved."
+	msg := "The project list now shows only these keys."
 	if strings.TrimSpace(strings.ReplaceAll(c.FormValue("project_keys"), ",", "")) == "" {
-		msg = "All projects are fetched."
+		msg = "The project list shows every project again."
 	}
 	return redirectWithFlash(c, views.FlashSuccess, msg, integrationURL(id))
+}
+
+// unknownProjectKeys lists the typed keys that are no project of the
+// integration (as the connected user sees them); it asks Jira only when
+// keys were typed.
+func (h *handler) unknownProjectKeys(ctx context.Context, in models.Integration, typed []string) ([]string, error) {
+	var keys []string
+	for _, k := range typed {
+		if k = strings.ToUpper(strings.TrimSpace(k)); k != "" && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cl, err := h.jiraClient(in)
+	if err != nil {
+		return nil, err
+	}
+	projects, err := cl.ListProjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(keys, func(k string) bool {
+		return slices.ContainsFunc(projects, func(p jira.Project) bool { return strings.EqualFold(p.Key, k) })
+	}), nil
 }
 
 // jiraClient is the API client of an integration.

@@ -399,12 +399,32 @@ func TestJiraProjectListIsComplete(t *testing.T) {
 	}
 	id := e.connectCloud("Globex")
 	doc := parseHTML(t, e.admin.get("/integrations/"+itoa(id)))
-	if n := doc.Find(`[data-testid=project-row]`).Length(); n != 125 {
-		t.Fatalf("%d projects listed, want 125", n)
+	if n, count := doc.Find(`[data-testid=project-row]`).Length(), trim(doc.Find(`[data-testid=project-count]`).Text()); n != 50 || count != "125 of 125 projects" {
+		t.Fatalf("%d projects listed (%q), want the first 50 of 125", n, count)
+	}
+	doc = parseHTML(t, e.admin.get("/integrations/"+itoa(id)+"?page=3"))
+	if n := doc.Find(`[data-testid=project-row]`).Length(); n != 25 || doc.Find(`[data-testid=project-row]`).First().AttrOr("data-key", "") != "G1101" {
+		t.Fatalf("page 3 lists %d projects from %s, want 25 from G1101", n, doc.Find(`[data-testid=project-row]`).First().AttrOr("data-key", ""))
+	}
+	doc = parseHTML(t, e.admin.get("/integrations/"+itoa(id)+"?linked=1"))
+	if n := doc.Find(`[data-testid=project-row]`).Length(); n != 0 {
+		t.Errorf("linked only lists %d projects, want none (nothing is linked)", n)
 	}
 	doc = parseHTML(t, e.admin.get("/integrations/"+itoa(id)+"?q=team+12"))
 	if n := doc.Find(`[data-testid=project-row]`).Length(); n != 7 { // 12, 120–125
 		t.Errorf("search listed %d projects, want 7", n)
+	}
+	// An unknown key is refused, not saved silently.
+	rec := e.admin.post("/integrations/"+itoa(id)+"/project-keys", url.Values{"project_keys": {"g1001, NOPE"}})
+	if rec.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("unknown key: status %d, want 422", rec.Code)
+	}
+	if msg := parseHTML(t, rec).Find(`[data-testid=error-project_keys]`).Text(); !strings.Contains(msg, "NOPE is not a project") {
+		t.Errorf("unknown key error %q", msg)
+	}
+	doc = parseHTML(t, e.admin.get("/integrations/"+itoa(id)))
+	if n := doc.Find(`[data-testid=project-row]`).Length(); n != 50 {
+		t.Errorf("after a refused restriction %d projects listed, want 50 (unrestricted)", n)
 	}
 	wantRedirect(t, e.admin.post("/integrations/"+itoa(id)+"/project-keys", url.Values{"project_keys": {"g1001, G1002"}}), "/integrations/")
 	doc = parseHTML(t, e.admin.get("/integrations/"+itoa(id)))
@@ -465,8 +485,8 @@ func TestJiraProjectManage(t *testing.T) {
 		if msg := parseHTML(t, rec).Find(`[data-testid=error-accounts]`).Text(); !strings.Contains(msg, "Move accounts tracked elsewhere") {
 			t.Errorf("move error %q", msg)
 		}
-		if !strings.Contains(parseHTML(t, e.admin.get(sec)).Find(`[data-testid=elsewhere]`).Text(), "tracked in OPS") {
-			t.Error("SEC page does not say Staging is tracked in OPS")
+		if !strings.Contains(parseHTML(t, e.admin.get(sec)).Find(`[data-testid=elsewhere]`).Text(), "tracked in Acme · OPS (Operations)") {
+			t.Error("SEC page does not say Staging is tracked in Acme's OPS")
 		}
 		form.Set("move_accounts", "1")
 		wantRedirect(t, e.admin.post(sec, form), sec)

@@ -282,7 +282,7 @@ func TestSSOLinksLocalUserWithSameVerifiedEmail(t *testing.T) {
 		e.signedIn("bob@demo.test")
 		c2 := e.client()
 		wantRedirect(t, c2.get(e.authorize(c2.startSSO("/"), "u-1002").RequestURI()), "/")
-		if p := modeltest.Must(store.ListUsers(t.Context(), models.PageQuery{})); p.Total != 2 {
+		if p := modeltest.Must(store.ListUsers(t.Context(), models.PageQuery{}, "")); p.Total != 2 {
 			t.Fatalf("%d users, want 2", p.Total)
 		}
 		if n := countAudit(t, store, models.AuditUserLinked); n != 1 {

@@ -31,7 +31,7 @@ func (h *handler) showIntegration(c echo.Context) error {
 // holding keys (as typed, after an error) and its field errors.
 func (h *handler) renderIntegration(c echo.Context, status int, in models.Integration, keys string, fe views.FormErrors) error {
 	q := strings.TrimSpace(c.QueryParam("q"))
-	page := views.IntegrationPage{Integration: integrationRow(in), Query: q, ProjectKeys: keys, Errors: fe}
+	page := views.IntegrationPage{Integration: integrationRow(in), Query: q, ProjectKeys: keys, Errors: fe, LinkedOnly: c.QueryParam("linked") == "1"}
 	var err error
 	page.Projects, page.Total, err = h.projectRows(c.Request().Context(), in, q)
 	if err != nil {
@@ -42,6 +42,12 @@ func (h *handler) renderIntegration(c echo.Context, status int, in models.Integr
 	if page.PeopleProblems, err = h.peopleProblems(c.Request().Context(), in.ID); err != nil {
 		return err
 	}
+	if page.LinkedOnly {
+		page.Projects = slices.DeleteFunc(page.Projects, func(r views.ProjectRow) bool { return !r.Linked })
+	}
+	page.Matched = len(page.Projects)
+	n, _ := strconv.Atoi(c.QueryParam("page"))
+	page.Projects, page.Pager = pageProjects(page.Projects, max(n, 1), page.PageURL)
 	page.Meta = h.pageMeta(c, in.Name, views.NavIntegrations)
 	return render(c, status, views.Integration(page))
 }
@@ -64,9 +70,13 @@ func (h *handler) projectRows(ctx context.Context, in models.Integration, q stri
 	if err != nil {
 		return nil, 0, err
 	}
-	tracked := map[string]int{}
+	tracked := map[string][]string{}
 	for _, l := range links {
-		tracked[l.ProjectKey] = len(l.Accounts)
+		names := []string{}
+		for _, a := range l.Accounts {
+			names = append(names, a.Name)
+		}
+		tracked[l.ProjectKey] = names
 	}
 	lq := strings.ToLower(q)
 	var rows []views.ProjectRow
@@ -74,10 +84,28 @@ func (h *handler) projectRows(ctx context.Context, in models.Integration, q stri
 		if lq != "" && !strings.Contains(strings.ToLower(p.Key), lq) && !strings.Contains(strings.ToLower(p.Name), lq) {
 			continue
 		}
-		n, linked := tracked[p.Key]
-		rows = append(rows, views.ProjectRow{Key: p.Key, Name: p.Name, Linked: linked, Accounts: n})
+		names, linked := tracked[p.Key]
+		rows = append(rows, views.ProjectRow{Key: p.Key, Name: p.Name, Linked: linked, Accounts: len(names), AccountNames: names})
 	}
 	return rows, len(projects), nil
+}
+
+const projectsPerPage = 50
+
+// pageProjects cuts one page out of the (filtered) project list: a site may
+// have hundreds of projects.
+func pageProjects(rows []views.ProjectRow, page int, pageURL func(int) string) ([]views.ProjectRow, views.Pager) {
+	pages := max(1, (len(rows)+projectsPerPage-1)/projectsPerPage)
+	page = min(page, pages)
+	p := views.Pager{Page: page, Pages: pages, Total: int64(len(rows))}
+	if page > 1 {
+		p.PrevURL = pageURL(page - 1)
+	}
+	if page < pages {
+		p.NextURL = pageURL(page + 1)
+	}
+	lo := (page - 1) * projectsPerPage
+	return rows[lo:min(lo+projectsPerPage, len(rows))], p
 }
 
 var projectKeyParam = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,254}$`)
@@ -132,6 +160,14 @@ func (h *handler) saveProject(c echo.Context) error {
 		page.Errors = nil
 		return h.renderProject(c, http.StatusOK, page)
 	case !page.CanSave() || len(page.Errors) > 0:
+		return h.renderProject(c, http.StatusUnprocessableEntity, page)
+	case len(input.AccountIDs) == 0:
+		// A link that tracks nothing creates no task: say so instead of
+		// saving it silently.
+		page.Errors["accounts"] = "Choose at least one account: a project that tracks no account never gets a task."
+		if page.Linked {
+			page.Errors["accounts"] = "Choose at least one account. To stop tracking every account, use Unlink project below."
+		}
 		return h.renderProject(c, http.StatusUnprocessableEntity, page)
 	}
 	_, err = h.store.SaveProjectLink(c.Request().Context(), actor(c), input)
@@ -221,11 +257,11 @@ func (h *handler) projectPage(c echo.Context, in models.Integration, key string,
 	if err != nil {
 		return page, input, err
 	}
-	linkKeys, err := h.store.ProjectLinkKeys(ctx)
+	trackers, err := h.store.ProjectTrackers(ctx)
 	if err != nil {
 		return page, input, err
 	}
-	page.Accounts, input.AccountIDs = accountChoices(accounts, linkKeys, link.ID, form.accounts)
+	page.Accounts, input.AccountIDs = accountChoices(accounts, trackers, link.ID, form.accounts)
 	facts, err := h.projectFacts(ctx, in, key, form.issueTypeID)
 	if err != nil {
 		page.JiraError, err = h.jiraProblem(c, err)
@@ -238,13 +274,15 @@ func (h *handler) projectPage(c echo.Context, in models.Integration, key string,
 	return page, input, nil
 }
 
-func accountChoices(accounts []models.CloudAccount, linkKeys map[int64]string, linkID int64, chosen map[int64]bool) ([]views.AccountChoice, []int64) {
+func accountChoices(accounts []models.CloudAccount, trackers map[int64]models.ProjectTracker, linkID int64, chosen map[int64]bool) ([]views.AccountChoice, []int64) {
 	out := make([]views.AccountChoice, 0, len(accounts))
 	var ids []int64
 	for _, a := range accounts {
 		ch := views.AccountChoice{ID: a.ID, Name: a.Name, Provider: a.Provider, Checked: chosen[a.ID]}
 		if a.ProjectLinkID != nil && *a.ProjectLinkID != linkID {
-			ch.Elsewhere = linkKeys[*a.ProjectLinkID]
+			if t, ok := trackers[*a.ProjectLinkID]; ok {
+				ch.Elsewhere = views.TrackerFrom(t).Label()
+			}
 		}
 		if ch.Checked {
 			ids = append(ids, a.ID)
@@ -364,6 +402,12 @@ func applyFacts(page *views.ProjectPage, input *models.ProjectLinkInput, f proje
 	if !slices.ContainsFunc(f.statuses, func(s jira.Status) bool { return s.CategoryKey == jira.CategoryDone }) {
 		page.Problems = append(page.Problems, fmt.Sprintf("The workflow of “%s” has no status in the Done category, so a decided request could never close its task.", f.chosen.Name))
 		return
+	}
+	if !slices.ContainsFunc(f.statuses, func(s jira.Status) bool {
+		return s.CategoryKey == jira.CategoryDone && negativeStatus.MatchString(s.Name)
+	}) {
+		page.Notices = append(page.Notices, fmt.Sprintf("The workflow of “%s” has no Declined-like done status, so denied, cancelled and expired requests also go to “%s”, and look like approved ones in Jira. Add a status such as Declined to the workflow (then press Check workflow), or choose the statuses below deliberately.",
+			f.chosen.Name, defaultStatus(models.OutcomeDenied, f.statuses)))
 	}
 	for _, o := range models.Outcomes {
 		oc, chosen, ok := outcomeChoice(o, f.statuses, form.statuses[o])

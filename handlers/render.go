@@ -23,10 +23,23 @@ func render(c echo.Context, status int, cmp templ.Component) error {
 
 // pageMeta fills the shell of a full page; it consumes queued flashes.
 func (h *handler) pageMeta(c echo.Context, title string, active views.NavItem) views.PageMeta {
-	return views.PageMeta{
+	m := views.PageMeta{
 		Title: title, User: currentUser(c), CSRFToken: csrfToken(c), Flashes: takeFlashes(c),
 		Active: active, RequestID: requestID(c), AssetVersion: h.assetVer,
 	}
+	if m.IsAdmin() {
+		m.Origin = h.originMismatch(c)
+	}
+	if m.User != nil && m.User.Role.CanApprove() {
+		// A display value: a failed count leaves the badge off rather than
+		// failing the page.
+		n, err := h.store.CountAwaitingDecision(c.Request().Context(), m.User.ID)
+		if err != nil {
+			h.log.Warn("count requests awaiting a decision", "err", err)
+		}
+		m.PendingDecisions = n
+	}
+	return m
 }
 
 // redirectWithFlash is the success half of PRG: a flash, then 303.

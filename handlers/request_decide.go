@@ -60,6 +60,7 @@ func (h *handler) decideRequest(c echo.Context) error {
 		return newAPIError(http.StatusBadRequest, codeBadRequest, "Choose Approve or Deny.")
 	}
 	ctx, reason := c.Request().Context(), c.FormValue("reason")
+	fromQueue := c.FormValue("from") == "queue" // the inline form of the queue
 	_, err = h.store.Decide(ctx, *currentUser(c), id, d, reason)
 	var ve *models.ValidationError
 	switch {
@@ -69,13 +70,24 @@ func (h *handler) decideRequest(c echo.Context) error {
 			return err
 		}
 		return redirectWithFlash(c, views.FlashError, msg, views.RequestURL(id))
+	case errors.As(err, &ve) && fromQueue:
+		p, err := h.requestsIndex(c)
+		if err != nil {
+			return err
+		}
+		p.DecideID, p.DecideReason, p.DecideError = id, reason, ve.Fields["reason"]
+		return render(c, http.StatusUnprocessableEntity, views.RequestsIndex(p))
 	case errors.As(err, &ve):
 		return h.requestPageAgain(c, id, reason, views.FormErrors(ve.Fields))
 	case err != nil:
 		return requestError(err)
 	}
 	verb := map[models.Decision]string{models.DecisionApprove: "approved", models.DecisionDeny: "denied"}[d]
-	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf("Request #%d %s. The Jira task follows shortly.", id, verb), views.RequestURL(id))
+	msg := fmt.Sprintf("Request #%d %s. The Jira task follows shortly.", id, verb)
+	if fromQueue {
+		return redirectWithFlash(c, views.FlashSuccess, msg, "/requests")
+	}
+	return redirectWithFlash(c, views.FlashSuccess, msg, views.RequestURL(id))
 }
 
 // requestPageAgain re-renders the approval page with 422 and the typed reason.
@@ -84,7 +96,10 @@ func (h *handler) requestPageAgain(c echo.Context, id int64, reason string, fe v
 	if err != nil {
 		return err
 	}
-	p := views.NewRequestDetailPage(h.pageMeta(c, fmt.Sprintf("Request #%d", id), views.NavRequests), r, *currentUser(c))
+	p, err := h.requestDetailPage(c, r)
+	if err != nil {
+		return err
+	}
 	p.Reason, p.Errors = reason, fe
 	return render(c, http.StatusUnprocessableEntity, views.RequestDetail(p))
 }
@@ -118,7 +133,11 @@ func (h *handler) revokeRequest(c echo.Context) error {
 	case errors.Is(err, models.ErrNotRevocable):
 		return redirectWithFlash(c, views.FlashError, "Only approved access can be revoked.", views.RequestURL(id))
 	case errors.As(err, &ve):
-		return h.requestPageAgain(c, id, reason, views.FormErrors{"revoke_reason": ve.Fields["reason"]})
+		r, err := h.store.Request(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		return render(c, http.StatusUnprocessableEntity, views.Confirm(h.revokePage(c, r, reason, views.FormErrors{"revoke_reason": ve.Fields["reason"]})))
 	case err != nil:
 		return requestError(err)
 	}

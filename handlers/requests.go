@@ -54,29 +54,67 @@ func (h *handler) viewableRequest(c echo.Context) (models.AccessRequest, error) 
 }
 
 // showRequests: my requests, and for approvers the queue of pending ones.
+func (h *handler) showRequests(c echo.Context) error {
+	p, err := h.requestsIndex(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.RequestsIndex(p))
+}
+
+// requestsIndex fills /requests: my requests, and the queue for approvers.
 // The lists page independently (?page= and ?queue_page=): each list's
 // links keep the other's page.
-func (h *handler) showRequests(c echo.Context) error {
+func (h *handler) requestsIndex(c echo.Context) (views.RequestsIndexPage, error) {
 	ctx, u := c.Request().Context(), currentUser(c)
 	mineQ, queueQ := pageQuery(c, requestsPerPage), pageQueryNamed(c, "queue_page", requestsPerPage)
 	mine, err := h.store.ListRequests(ctx, models.RequestQuery{RequesterID: u.ID, PageQuery: mineQ})
 	if err != nil {
-		return err
+		return views.RequestsIndexPage{}, err
 	}
-	p := views.RequestsIndexPage{Meta: h.pageMeta(c, "Requests", views.NavRequests), CanApprove: u.Role.CanApprove(),
-		Mine: views.RequestRows(mine.Items, u.ID)}
+	p := views.RequestsIndexPage{Meta: h.pageMeta(c, "Requests", views.NavRequests), CanApprove: u.Role.CanApprove(), Now: h.cfg.Now()}
+	if p.Mine, err = h.requestRows(c, mine.Items); err != nil {
+		return p, err
+	}
 	queuePage := 0 // the queue's page to keep in the other list's links (0: none)
 	if p.CanApprove {
 		queue, err := h.store.ListRequests(ctx, models.RequestQuery{Status: models.RequestPending, PageQuery: queueQ})
 		if err != nil {
-			return err
+			return p, err
 		}
 		queuePage = queue.Page
-		p.Queue = views.RequestRows(queue.Items, u.ID)
+		if p.Queue, err = h.requestRows(c, queue.Items); err != nil {
+			return p, err
+		}
 		p.QueuePager = pagerLinks(queue, func(n int) string { return requestsURL(mine.Page, n) })
 	}
 	p.MinePager = pagerLinks(mine, func(n int) string { return requestsURL(n, queuePage) })
-	return render(c, http.StatusOK, views.RequestsIndex(p))
+	return p, nil
+}
+
+// requestRows fills list rows with the integration and project of each
+// request's task (two sites may both have an OPS project).
+func (h *handler) requestRows(c echo.Context, rs []models.AccessRequest) ([]views.RequestRow, error) {
+	rows := views.RequestRows(rs, currentUser(c).ID)
+	if len(rs) == 0 {
+		return rows, nil
+	}
+	trackers, err := h.store.ProjectTrackers(c.Request().Context())
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range rs {
+		if l := r.Issue; l != nil && l.IntegrationID != nil && l.ProjectKey != "" {
+			if t, ok := models.TrackerOf(trackers, *l.IntegrationID, l.ProjectKey); ok {
+				rows[i].Tracker = views.TrackerFrom(t)
+			}
+		} else if id := r.Account.ProjectLinkID; id != nil && views.SyncOf(r).Tracked() {
+			if t, ok := trackers[*id]; ok {
+				rows[i].Tracker = views.TrackerFrom(t)
+			}
+		}
+	}
+	return rows, nil
 }
 
 // requestsURL is /requests on page mine of my requests and page queue of
@@ -100,7 +138,8 @@ func requestsURL(mine, queue int) string {
 func (h *handler) showRequestHistory(c echo.Context) error {
 	ctx := c.Request().Context()
 	status, accID, requester := c.QueryParam("status"), c.QueryParam("account_id"), strings.TrimSpace(c.QueryParam("requester"))
-	q := models.RequestQuery{PageQuery: pageQuery(c, requestsPerPage), Requester: requester}
+	sort := c.QueryParam("sort")
+	q := models.RequestQuery{PageQuery: pageQuery(c, requestsPerPage), Requester: requester, Sort: models.Sort(sort)}
 	if models.RequestStatus(status).Valid() {
 		q.Status = models.RequestStatus(status)
 	}
@@ -113,10 +152,16 @@ func (h *handler) showRequestHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	rows, err := h.requestRows(c, page.Items)
+	if err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.RequestHistory(views.RequestHistoryPage{
-		Meta: h.pageMeta(c, "Request history", views.NavRequests), Rows: views.RequestRows(page.Items, currentUser(c).ID),
-		Pager:  pagerFor(page, "/requests/history", url.Values{"status": {string(q.Status)}, "account_id": {accID}, "requester": {requester}}),
+		Meta: h.pageMeta(c, "Request history", views.NavRequests), Rows: rows,
+		Pager:  pagerFor(page, "/requests/history", url.Values{"status": {string(q.Status)}, "account_id": {accID}, "requester": {requester}, "sort": {sort}}),
 		Status: string(q.Status), AccountID: accID, Requester: requester, Accounts: accounts,
+		Sort: views.SortState{Path: "/requests/history", Keep: url.Values{"status": {string(q.Status)}, "account_id": {accID}, "requester": {requester}},
+			Current: sort, Default: "-id"},
 	}))
 }
 
@@ -126,14 +171,72 @@ func (h *handler) showRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	p, err := h.requestDetailPage(c, r)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.RequestDetail(p))
+}
+
+// requestDetailPage fills the approval page of r for the signed-in user.
+func (h *handler) requestDetailPage(c echo.Context, r models.AccessRequest) (views.RequestDetailPage, error) {
 	meta := h.pageMeta(c, fmt.Sprintf("Request #%d", r.ID), views.NavRequests)
-	return render(c, http.StatusOK, views.RequestDetail(views.NewRequestDetailPage(meta, r, *currentUser(c))))
+	p := views.NewRequestDetailPage(meta, r, *currentUser(c))
+	var err error
+	p.Jira.Tracker, err = h.trackerOf(c, r)
+	return p, err
+}
+
+// showRequestJira is the request page's Jira box alone: htmx polls it while
+// the task is being written, and it stops asking once the answer is final.
+func (h *handler) showRequestJira(c echo.Context) error {
+	r, err := h.viewableRequest(c)
+	if err != nil {
+		return err
+	}
+	box := views.NewJiraTaskBox(r, *currentUser(c), csrfToken(c), nil)
+	if box.Tracker, err = h.trackerOf(c, r); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.JiraTask(box))
+}
+
+// trackerOf names the integration and project of r's task: where it was
+// created, or where it will be (the account's project); nil when untracked.
+func (h *handler) trackerOf(c echo.Context, r models.AccessRequest) (*views.Tracker, error) {
+	trackers, err := h.store.ProjectTrackers(c.Request().Context())
+	if err != nil {
+		return nil, err
+	}
+	if l := r.Issue; l != nil && l.IntegrationID != nil && l.ProjectKey != "" {
+		if t, ok := models.TrackerOf(trackers, *l.IntegrationID, l.ProjectKey); ok {
+			return views.TrackerFrom(t), nil
+		}
+		in, err := h.store.Integration(c.Request().Context(), *l.IntegrationID)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, nil // the integration is gone: the box says detached
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &views.Tracker{IntegrationID: in.ID, IntegrationName: in.Name, ProjectKey: l.ProjectKey, JiraURL: in.SiteOrBaseURL()}, nil
+	}
+	if id := r.Account.ProjectLinkID; id != nil {
+		if t, ok := trackers[*id]; ok {
+			return views.TrackerFrom(t), nil
+		}
+	}
+	return nil, nil
 }
 
 // showNewRequest is the "Request access" form. ?account_id= (and any typed
 // value) preselects, so the form works without JavaScript.
 func (h *handler) showNewRequest(c echo.Context) error {
 	f, _, _ := readRequestForm(c.QueryParams())
+	// A duration preset button re-renders the form with its value (no script).
+	if n, err := strconv.Atoi(c.QueryParam("preset")); err == nil && n > 0 {
+		f.Duration = strconv.Itoa(n)
+	}
 	return h.renderRequestForm(c, http.StatusOK, f, true)
 }
 

@@ -76,7 +76,7 @@ func newJiraStack(t *testing.T) *jiraStack {
 	// The console, with its base URL known before it serves.
 	st.srv = httptest.NewUnstartedServer(nil)
 	base := "http://" + st.srv.Listener.Addr().String()
-	app := newTestApp(t, st.store, withBaseURL(base))
+	app := newTestApp(t, st.store, withBaseURL(base), func(_ *Config, d *Deps) { d.JiraOAuth, d.JiraClients = oauth, clients })
 	st.srv.Config.Handler = app.e
 	st.srv.Start()
 	t.Cleanup(st.srv.Close)

@@ -302,7 +302,7 @@ func TestRequestHistoryFilters(t *testing.T) {
 			}
 		}
 		doc := parseHTML(t, bob.get("/requests"))
-		if n := doc.Find(`[data-testid=queue] [data-testid=request-row]`).Length(); n != 2 {
+		if n := doc.Find(`[data-testid=queue] [data-testid=queue-row]`).Length(); n != 2 {
 			t.Errorf("queue has %d rows, want the 2 pending", n)
 		}
 	})

@@ -51,6 +51,8 @@ func (h *handler) routeTable() []route {
 		{http.MethodGet, "/account/password", "account.password", ruleSignedIn, h.showPassword},
 		{http.MethodPost, "/account/password", "account.password.change", ruleSignedIn, h.changePassword},
 		{http.MethodGet, "/requests/:id", "requests.show", ruleSignedIn, h.showRequest},
+		{http.MethodGet, "/requests/:id/jira", "requests.jira", ruleSignedIn, h.showRequestJira},
+		{http.MethodGet, "/requests/:id/cancel", "requests.cancel.confirm", ruleSignedIn, h.showCancelConfirm},
 		{http.MethodPost, "/requests/:id/cancel", "requests.cancel", ruleSignedIn, h.cancelRequest},
 
 		// Any signed-in user: their profile and Jira identity (profile.go).
@@ -67,6 +69,7 @@ func (h *handler) routeTable() []route {
 		{http.MethodPost, "/requests/:id/decide", "requests.decide", ruleApprover, h.decideRequest},
 
 		// Admin: request actions.
+		{http.MethodGet, "/requests/:id/revoke", "requests.revoke.confirm", ruleAdmin, h.showRevokeConfirm},
 		{http.MethodPost, "/requests/:id/revoke", "requests.revoke", ruleAdmin, h.revokeRequest},
 		{http.MethodPost, "/requests/:id/retry-sync", "requests.retry_sync", ruleAdmin, h.retryRequestSync},
 
@@ -82,6 +85,7 @@ func (h *handler) routeTable() []route {
 		{http.MethodPost, "/integrations/:id/disconnect", "integration.disconnect", ruleAdmin, h.disconnectIntegration},
 		{http.MethodGet, "/integrations/:id/projects/:key", "project", ruleAdmin, h.showProject},
 		{http.MethodPost, "/integrations/:id/projects/:key", "project.update", ruleAdmin, h.saveProject},
+		{http.MethodGet, "/integrations/:id/projects/:key/unlink", "project.unlink.confirm", ruleAdmin, h.showUnlinkConfirm},
 		{http.MethodPost, "/integrations/:id/projects/:key/unlink", "project.unlink", ruleAdmin, h.unlinkProject},
 
 		// Admin: cloud accounts.
@@ -109,6 +113,7 @@ func (h *handler) routeTable() []route {
 
 		// Admin: audit log.
 		{http.MethodGet, "/audit", "audit", ruleAdmin, h.showAudit},
+		{http.MethodGet, "/audit.csv", "audit.export", ruleAdmin, h.exportAudit},
 
 		// JSON API (bearer tokens only; no cookies, no CSRF).
 		{http.MethodGet, "/api/v1/accounts", "api.accounts.list", ruleAPIAny, h.apiListAccounts},

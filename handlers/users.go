@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
@@ -20,7 +21,8 @@ type userForm struct {
 }
 
 func (h *handler) showUsers(c echo.Context) error {
-	page, err := h.store.ListUsers(c.Request().Context(), pageQuery(c, usersPerPage))
+	sort := c.QueryParam("sort")
+	page, err := h.store.ListUsers(c.Request().Context(), pageQuery(c, usersPerPage), models.Sort(sort))
 	if err != nil {
 		return err
 	}
@@ -29,7 +31,8 @@ func (h *handler) showUsers(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, views.Users(views.UsersPage{
-		Meta: h.pageMeta(c, "Users", views.NavUsers), Users: page.Items, Pager: pagerFor(page, "/users", nil), JiraLinks: links,
+		Meta: h.pageMeta(c, "Users", views.NavUsers), Users: page.Items, JiraLinks: links, Pager: pagerFor(page, "/users", url.Values{"sort": {sort}}),
+		Sort: views.SortState{Path: "/users", Current: sort, Default: "email"},
 	}))
 }
 

@@ -72,7 +72,7 @@ func TestUsersAndTokensPages(t *testing.T) {
 			t.Errorf("token row %q", row.Text())
 		}
 		doc = parseHTML(t, c.get("/audit"))
-		if !strings.Contains(doc.Find(`[data-testid="audit-row"]`).First().Text(), "token.created") {
+		if doc.Find(`[data-testid="audit-row"] [data-testid=audit-action]`).First().AttrOr("title", "") != "token.created" {
 			t.Errorf("newest audit row: %q", doc.Find(`[data-testid="audit-row"]`).First().Text())
 		}
 	})

@@ -113,12 +113,19 @@ func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWor
 		link.IssueKey, link.IssueID, link.IssueURL = ref.Key, ref.ID, ref.URL
 		progress.IssueID, progress.IssueKey, progress.IssueURL = ref.ID, ref.Key, ref.URL
 		s.addWatchers(ctx, client, t, ref.Key, w.Request)
+		if !hasOutcomeAfter(w.Request.Events, link.AppliedEventID) {
+			// The status the task was created in, for the request page (no
+			// outcome follows in this run to report one). Display only.
+			if is, err := client.GetIssue(ctx, ref.Key); err == nil {
+				progress.JiraStatus = is.Status
+			}
+		}
 	}
 	for _, ev := range w.Request.Events {
 		if ev.ID <= link.AppliedEventID || ev.Kind == models.EventCreated {
 			continue
 		}
-		if err := s.applyEvent(ctx, job, client, t, link.IssueKey, w.Request, ev); err != nil {
+		if err := s.applyEvent(ctx, job, client, t, link.IssueKey, w.Request, ev, &progress.JiraStatus); err != nil {
 			return s.classify(job, err, link.IssueKey)
 		}
 		progress.AppliedEventID = ev.ID
@@ -235,7 +242,7 @@ func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Cl
 // already there), then comments. When an earlier attempt of this job may have
 // posted the comment (the job ran before and did not finish), the issue's
 // comments are checked for the event's marker first, so it is posted once.
-func (s *Syncer) applyEvent(ctx context.Context, job models.SyncJob, client *Client, t target, key string, r models.AccessRequest, ev models.RequestEvent) error {
+func (s *Syncer) applyEvent(ctx context.Context, job models.SyncJob, client *Client, t target, key string, r models.AccessRequest, ev models.RequestEvent, reached *string) error {
 	if o := ev.Kind.Outcome(); o != "" {
 		status := ""
 		if t.link != nil {
@@ -244,7 +251,7 @@ func (s *Syncer) applyEvent(ctx context.Context, job models.SyncJob, client *Cli
 		if err := s.assignDecider(ctx, client, t, key, ev); err != nil {
 			return err
 		}
-		var opts []MoveOption
+		opts := []MoveOption{ReportStatus(reached)}
 		if o != models.OutcomeApproved {
 			opts = append(opts, ForDenial())
 		}
@@ -259,6 +266,16 @@ func (s *Syncer) applyEvent(ctx context.Context, job models.SyncJob, client *Cli
 		}
 	}
 	return client.AddComment(ctx, key, EventComment(r, ev))
+}
+
+// hasOutcomeAfter reports whether an event after applied moves the task.
+func hasOutcomeAfter(events []models.RequestEvent, applied int64) bool {
+	for _, ev := range events {
+		if ev.ID > applied && ev.Kind.Outcome() != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // classify turns a Jira error into retry, park or fail.

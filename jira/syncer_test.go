@@ -25,7 +25,7 @@ func TestSyncApprovalMovesTaskToDoneWithComment(t *testing.T) {
 			}
 		}
 		got := h.reqState(r.ID)
-		if got.Issue.IssueKey != is.Key || got.Issue.SyncState != models.SyncSynced || !strings.Contains(got.Issue.IssueURL, "/browse/"+is.Key) {
+		if got.Issue.IssueKey != is.Key || got.Issue.SyncState != models.SyncSynced || !strings.Contains(got.Issue.IssueURL, "/browse/"+is.Key) || got.Issue.JiraStatus != "To Do" {
 			t.Fatalf("link = %+v", got.Issue)
 		}
 		modeltest.Must(h.store.Decide(h.ctx, h.approve, r.ID, models.DecisionApprove, "on call"))
@@ -33,6 +33,9 @@ func TestSyncApprovalMovesTaskToDoneWithComment(t *testing.T) {
 		is = h.oneIssue(r.ID)
 		if is.Status != "Done" || len(is.Comments) != 1 || !strings.Contains(commentText(is.Comments[0]), "Approved by bob@example.com") {
 			t.Fatalf("after approve: status %q comments %+v", is.Status, is.Comments)
+		}
+		if got := h.reqState(r.ID).Issue.JiraStatus; got != "Done" {
+			t.Errorf("recorded Jira status %q after approve, want Done", got)
 		}
 		// Running the reconcile again changes nothing.
 		if err := h.store.RetryRequestSync(h.ctx, models.SystemActor, r.ID); err == nil {

@@ -74,7 +74,12 @@ type MoveOption func(*moveConfig)
 type moveConfig struct {
 	denial   bool
 	maxSteps int
+	reached  *string
 }
+
+// ReportStatus stores in *status the name of the status the issue ends in
+// (also when it was already there).
+func ReportStatus(status *string) MoveOption { return func(m *moveConfig) { m.reached = status } }
 
 // ForDenial prefers, when no target name is given, a done status named like
 // Declined/Rejected/Won't Do/Cancelled, and denial-like resolutions.
@@ -108,6 +113,9 @@ func (c *Client) MoveToStatus(ctx context.Context, key, target string, opts ...M
 	visited := map[string]bool{strings.ToLower(current.Name): true}
 	for step := 0; ; step++ {
 		if reached(current, target) {
+			if cfg.reached != nil {
+				*cfg.reached = current.Name
+			}
 			return nil
 		}
 		options, err := c.Transitions(ctx, key)

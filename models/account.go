@@ -308,6 +308,7 @@ func (s *Store) AccountByID(ctx context.Context, id int64) (CloudAccount, error)
 type AccountQuery struct {
 	PageQuery
 	Search string
+	Sort   Sort // name (default), provider, external_id, max
 }
 
 // ListAccounts lists accounts by name, with their resources.
@@ -322,7 +323,7 @@ func (s *Store) ListAccounts(ctx context.Context, q AccountQuery) (Page[CloudAcc
 		return p, translate(err, "count accounts")
 	}
 	err := db.Preload("Resources", func(db *gorm.DB) *gorm.DB { return db.Order("name") }).
-		Order("name, id").Limit(q.PerPage).Offset(q.offset()).Find(&p.Items).Error
+		Order(q.Sort.orderBy(accountSorts, "id", "name, id")).Limit(q.PerPage).Offset(q.offset()).Find(&p.Items).Error
 	return p, translate(err, "list accounts")
 }
 

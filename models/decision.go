@@ -35,7 +35,7 @@ const MaxReasonLength = 1000
 func checkReason(reason string, required bool) (string, error) {
 	reason = strings.TrimSpace(reason)
 	if required && reason == "" {
-		return "", &ValidationError{Fields: map[string]string{"reason": "Give a reason."}}
+		return "", &ValidationError{Fields: map[string]string{"reason": "Write why in the reason box: the requester reads it on the request page and in the Jira task's comment."}}
 	}
 	if utf8.RuneCountInString(reason) > MaxReasonLength {
 		return "", &ValidationError{Fields: map[string]string{"reason": fmt.Sprintf("Use at most %d characters.", MaxReasonLength)}}
@@ -227,6 +227,7 @@ type RequestQuery struct {
 	AccountID   int64
 	RequesterID int64
 	Requester   string // email substring
+	Sort        Sort   // -id (default, newest first), id, status, duration, account, requester
 }
 
 // ListRequests lists requests, newest first.
@@ -251,6 +252,6 @@ func (s *Store) ListRequests(ctx context.Context, q RequestQuery) (Page[AccessRe
 		return p, translate(err, "count requests")
 	}
 	err := db.Preload("Requester").Preload("Account").Preload("Resources").Preload("Issue").
-		Order("access_requests.id DESC").Limit(q.PerPage).Offset(q.offset()).Find(&p.Items).Error
+		Order(q.Sort.orderBy(requestSorts, "access_requests.id DESC", "access_requests.id DESC")).Limit(q.PerPage).Offset(q.offset()).Find(&p.Items).Error
 	return p, translate(err, "list requests")
 }

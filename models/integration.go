@@ -207,8 +207,9 @@ func (s *Store) ClientSecret(in Integration) (string, error) {
 	return s.sealer.Open(in.ClientSecretEnc, sealAAD(in.ID, "client_secret"))
 }
 
-// SetProjectKeys sets the optional project-key restriction.
-func (s *Store) SetProjectKeys(ctx context.Context, a Actor, id int64, keys []string) error {
+// ParseProjectKeys cleans a typed project-key restriction (upper case, blanks
+// dropped) and refuses what cannot be a Jira project key.
+func ParseProjectKeys(keys []string) ([]string, error) {
 	var clean []string
 	fe := FieldErrors{}
 	for _, k := range keys {
@@ -221,7 +222,13 @@ func (s *Store) SetProjectKeys(ctx context.Context, a Actor, id int64, keys []st
 		}
 		clean = append(clean, k)
 	}
-	if err := fe.Err(); err != nil {
+	return clean, fe.Err()
+}
+
+// SetProjectKeys sets the optional project-key restriction.
+func (s *Store) SetProjectKeys(ctx context.Context, a Actor, id int64, keys []string) error {
+	clean, err := ParseProjectKeys(keys)
+	if err != nil {
 		return err
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {

@@ -23,7 +23,7 @@ const requestQuery = `SELECT %s r.id, r.requester_id, r.account_id, r.duration_m
 	u.email, u.name, u.role, u.disabled, u.created_at, u.updated_at,
 	a.provider, a.external_id, a.name, a.max_duration_minutes, a.project_link_id, a.created_at, a.updated_at,
 	d.email, d.name, d.role, d.disabled,
-	l.request_id, l.integration_id, l.project_key, l.issue_id, l.issue_key, l.issue_url, l.applied_event_id,
+	l.request_id, l.integration_id, l.project_key, l.issue_id, l.issue_key, l.issue_url, l.jira_status, l.applied_event_id,
 	l.sync_state, l.last_error, l.create_attempted_at, l.last_synced_at, l.created_at, l.updated_at
 FROM access_requests r
 JOIN users u ON u.id = r.requester_id
@@ -86,6 +86,7 @@ func scanRequest(rows *sql.Rows, r *AccessRequest, extra ...any) error {
 		link struct {
 			requestID, integrationID, appliedEventID *int64
 			projectKey, issueID, issueKey, issueURL  *string
+			jiraStatus                               *string
 			syncState                                *SyncState
 			lastError                                *string
 			attempted, synced, created, updated      *time.Time
@@ -97,7 +98,7 @@ func scanRequest(rows *sql.Rows, r *AccessRequest, extra ...any) error {
 		&r.Account.Provider, &r.Account.ExternalID, &r.Account.Name, &r.Account.MaxDurationMinutes, &r.Account.ProjectLinkID,
 		&r.Account.CreatedAt, &r.Account.UpdatedAt,
 		&decider.email, &decider.name, &decider.role, &decider.disabled,
-		&link.requestID, &link.integrationID, &link.projectKey, &link.issueID, &link.issueKey, &link.issueURL, &link.appliedEventID,
+		&link.requestID, &link.integrationID, &link.projectKey, &link.issueID, &link.issueKey, &link.issueURL, &link.jiraStatus, &link.appliedEventID,
 		&link.syncState, &link.lastError, &link.attempted, &link.synced, &link.created, &link.updated)...)
 	if err != nil {
 		return err
@@ -108,7 +109,7 @@ func scanRequest(rows *sql.Rows, r *AccessRequest, extra ...any) error {
 	}
 	if link.requestID != nil {
 		r.Issue = &JiraIssueLink{RequestID: *link.requestID, IntegrationID: link.integrationID, ProjectKey: deref(link.projectKey),
-			IssueID: deref(link.issueID), IssueKey: deref(link.issueKey), IssueURL: deref(link.issueURL), AppliedEventID: deref(link.appliedEventID),
+			IssueID: deref(link.issueID), IssueKey: deref(link.issueKey), IssueURL: deref(link.issueURL), JiraStatus: deref(link.jiraStatus), AppliedEventID: deref(link.appliedEventID),
 			SyncState: deref(link.syncState), LastError: deref(link.lastError), CreateAttemptedAt: link.attempted, LastSyncedAt: link.synced,
 			CreatedAt: deref(link.created), UpdatedAt: deref(link.updated)}
 	}

@@ -33,6 +33,7 @@ type JiraIssueLink struct {
 	IssueID           string
 	IssueKey          string
 	IssueURL          string
+	JiraStatus        string // the status the syncer last left the task in
 	AppliedEventID    int64
 	SyncState         SyncState
 	LastError         string
@@ -207,6 +208,7 @@ func (s *Store) RecordCreateAttempt(ctx context.Context, requestID, integrationI
 type SyncProgress struct {
 	IssueID, IssueKey, IssueURL string // the issue the run created or found
 	AppliedEventID              int64  // the newest lifecycle event now on the issue
+	JiraStatus                  string // the task's status after the run ("" = not known)
 }
 
 // linkUpdate is an UPDATE of a request's jira_issue_links row, written by
@@ -225,6 +227,9 @@ func (u *linkUpdate) add(expr string, args ...any) {
 func (u *linkUpdate) progress(p SyncProgress) {
 	if p.IssueKey != "" {
 		u.add("issue_id = ?, issue_key = ?, issue_url = ?", p.IssueID, p.IssueKey, p.IssueURL)
+	}
+	if p.JiraStatus != "" {
+		u.add("jira_status = ?", p.JiraStatus)
 	}
 	if p.AppliedEventID != 0 {
 		u.add("applied_event_id = CASE WHEN applied_event_id < ? THEN ? ELSE applied_event_id END", p.AppliedEventID, p.AppliedEventID)

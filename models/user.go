@@ -200,14 +200,15 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
 }
 
 // ListUsers lists users by email.
-func (s *Store) ListUsers(ctx context.Context, q PageQuery) (Page[User], error) {
+func (s *Store) ListUsers(ctx context.Context, q PageQuery, sort Sort) (Page[User], error) {
 	q = q.normalize()
+	order := sort.orderBy(userSorts, "id", "email")
 	p := Page[User]{Page: q.Page, PerPage: q.PerPage}
 	db := s.db.WithContext(ctx).Model(&User{})
 	if err := db.Count(&p.Total).Error; err != nil {
 		return p, translate(err, "count users")
 	}
-	err := db.Order("email").Limit(q.PerPage).Offset(q.offset()).Find(&p.Items).Error
+	err := db.Order(order).Limit(q.PerPage).Offset(q.offset()).Find(&p.Items).Error
 	return p, translate(err, "list users")
 }
 

@@ -43,7 +43,7 @@ func TestCreateFirstAdminRaceMakesOneAdmin(t *testing.T) {
 				t.Errorf("setup %d: %v, want success or ErrSetupDone", i, err)
 			}
 		}
-		users := modeltest.Must(store.ListUsers(t.Context(), models.PageQuery{}))
+		users := modeltest.Must(store.ListUsers(t.Context(), models.PageQuery{}, ""))
 		if won != 1 || users.Total != 1 {
 			t.Fatalf("%d setups succeeded and %d users exist; want exactly one admin", won, users.Total)
 		}

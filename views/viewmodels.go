@@ -6,7 +6,9 @@ package views
 //go:generate go tool templ generate
 
 import (
+	"net/url"
 	"strconv"
+	"strings"
 
 	"privilege/models"
 )
@@ -72,6 +74,17 @@ type PageMeta struct {
 	Active       NavItem
 	RequestID    string
 	AssetVersion string
+	// Origin is set for admins browsing from an origin other than
+	// PRIVILEGE_BASE_URL (OAuth callbacks and Jira links would go elsewhere).
+	Origin *OriginMismatch
+	// PendingDecisions is how many requests wait for this approver (nav badge).
+	PendingDecisions int64
+}
+
+// OriginMismatch is the origin a browser used beside the configured base URL.
+type OriginMismatch struct {
+	Seen    string // e.g. http://127.0.0.1:8099
+	BaseURL string // PRIVILEGE_BASE_URL
 }
 
 // IsAdmin reports whether the signed-in user is an admin.
@@ -226,6 +239,8 @@ type AccountsPage struct {
 	Accounts []models.CloudAccount
 	Query    string
 	Pager    Pager
+	Trackers map[int64]*Tracker // by account id; absent: not tracked in Jira
+	Sort     SortState
 }
 
 // ResourceRow is one name+kind row of the account form.
@@ -244,6 +259,7 @@ type AccountForm struct {
 	MaxDurationMinutes string
 	Resources          []ResourceRow
 	Errors             FormErrors
+	Tracker            *Tracker // editing: the Jira project tracking it; nil: not tracked
 }
 
 // IsNew reports whether the form creates an account.
@@ -281,6 +297,7 @@ type UsersPage struct {
 	Pager Pager
 	// JiraLinks are each user's linked Jira accounts, by user id.
 	JiraLinks map[int64][]UserJiraLink
+	Sort      SortState
 }
 
 // UserForm creates a user.
@@ -323,9 +340,78 @@ type TokenCreatedPage struct {
 
 // AuditPage lists audit events.
 type AuditPage struct {
-	Meta   PageMeta
-	Events []models.AuditEvent
-	Pager  Pager
+	Meta    PageMeta
+	Events  []models.AuditEvent
+	Targets map[string]models.AuditTarget // by models.AuditTargetKey
+	Pager   Pager
+	Filter  AuditFilter
+	Errors  FormErrors
+}
+
+// Target is an event's target in words ("" when it has none).
+func (p AuditPage) Target(ev models.AuditEvent) models.AuditTarget {
+	return p.Targets[models.AuditTargetKey(ev)]
+}
+
+// AuditFilter is the audit log's filter form, as typed.
+type AuditFilter struct {
+	Actor, Action, Target, From, To, Sort string
+}
+
+// Values is the filter as query parameters (empty ones left out).
+func (f AuditFilter) Values() url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"actor": f.Actor, "action": f.Action, "target": f.Target, "from": f.From, "to": f.To, "sort": f.Sort} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// Filtered reports whether any filter is set.
+func (f AuditFilter) Filtered() bool {
+	return f.Actor != "" || f.Action != "" || f.Target != "" || f.From != "" || f.To != ""
+}
+
+// ExportURL downloads the filtered log as CSV.
+func (f AuditFilter) ExportURL() string {
+	q := f.Values()
+	q.Del("sort")
+	if s := q.Encode(); s != "" {
+		return "/audit.csv?" + s
+	}
+	return "/audit.csv"
+}
+
+// SortURL sorts by s, keeping the filters.
+func (f AuditFilter) SortURL(s string) string {
+	q := f.Values()
+	q.Del("sort")
+	if s != "" {
+		q.Set("sort", s)
+	}
+	if e := q.Encode(); e != "" {
+		return "/audit?" + e
+	}
+	return "/audit"
+}
+
+func (f AuditFilter) actionOptions() []Option {
+	opts := []Option{{Value: "", Label: "Any action"}}
+	for _, a := range models.AuditActions {
+		opts = append(opts, Option{Value: string(a), Label: AuditActionLabel(a), Selected: string(a) == f.Action})
+	}
+	return opts
+}
+
+// AuditActionLabel is an action in words: "request.approved" → "Request approved".
+func AuditActionLabel(a models.AuditAction) string {
+	s := strings.NewReplacer(".", " ", "_", " ").Replace(string(a))
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // ErrorPage is shown for 4xx/5xx answers to browser requests.
@@ -334,4 +420,20 @@ type ErrorPage struct {
 	Status  int
 	Title   string
 	Message string
+}
+
+// ConfirmPage confirms a destructive action.
+type ConfirmPage struct {
+	Meta           PageMeta
+	Title          string
+	Consequences   []string
+	Action         string // where the form posts
+	Button         string
+	Back           string
+	BackLabel      string
+	ReasonName     string // empty: no reason field
+	ReasonLabel    string
+	ReasonRequired bool
+	Reason         string
+	Errors         FormErrors
 }

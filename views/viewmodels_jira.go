@@ -1,6 +1,7 @@
 package views
 
 import (
+	"net/url"
 	"strconv"
 	"time"
 
@@ -138,14 +139,36 @@ type IntegrationPage struct {
 	Errors      FormErrors
 	// PeopleProblems: what Jira refused on tasks (reporter, assignee, watchers).
 	PeopleProblems []PeopleProblem
+	LinkedOnly     bool  // ?linked=1: only projects that track accounts
+	Matched        int   // projects after the search and linked filters
+	Pager          Pager // the list is paged (a site may have hundreds)
+}
+
+// PageURL is page n of the list with the current filters.
+func (p IntegrationPage) PageURL(n int) string {
+	q := url.Values{}
+	if p.Query != "" {
+		q.Set("q", p.Query)
+	}
+	if p.LinkedOnly {
+		q.Set("linked", "1")
+	}
+	if n > 1 {
+		q.Set("page", strconv.Itoa(n))
+	}
+	if len(q) == 0 {
+		return p.Integration.ManageURL()
+	}
+	return p.Integration.ManageURL() + "?" + q.Encode()
 }
 
 // ProjectRow is one Jira project on the Manage page.
 type ProjectRow struct {
-	Key      string
-	Name     string
-	Linked   bool
-	Accounts int
+	Key          string
+	Name         string
+	Linked       bool
+	Accounts     int
+	AccountNames []string // the accounts it tracks
 }
 
 // ManageURL is the project's Manage page.
@@ -200,7 +223,7 @@ type AccountChoice struct {
 	Name      string
 	Provider  models.Provider
 	Checked   bool
-	Elsewhere string // key of the other project tracking it, if any
+	Elsewhere string // integration and project tracking it elsewhere, if any
 }
 
 // InputID is the checkbox's id.

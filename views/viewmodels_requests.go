@@ -2,6 +2,7 @@ package views
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"privilege/models"
@@ -63,15 +64,37 @@ type RequestRow struct {
 	IssueKey  string
 	CreatedAt time.Time
 	Yours     bool // the viewer asked for it: someone else must decide
+	// The queue's extras.
+	Justification string
+	IssueURL      string
+	Tracker       *Tracker // where its task lives or will; nil: not tracked
+}
+
+// ShowProvider reports whether the provider is worth adding after the
+// account name ("Production (AWS)" already says it).
+func (r RequestRow) ShowProvider() bool {
+	return !strings.Contains(strings.ToLower(r.Account), strings.ToLower(r.Provider.Label()))
+}
+
+// Age is how long ago the request was made, as "5 min", "3 h" or "2 d".
+func (r RequestRow) Age(now time.Time) string {
+	d := now.Sub(r.CreatedAt)
+	switch {
+	case d < time.Hour:
+		return strconv.Itoa(max(int(d.Minutes()), 0)) + " min"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d.Hours())) + " h"
+	}
+	return strconv.Itoa(int(d.Hours()/24)) + " d"
 }
 
 // NewRequestRow fills a row; viewerID marks the viewer's own requests.
 func NewRequestRow(r models.AccessRequest, viewerID int64) RequestRow {
 	row := RequestRow{ID: r.ID, Requester: r.Requester.Email, Account: r.Account.Name, Provider: r.Account.Provider,
 		Resources: r.ResourceNames(), Minutes: r.DurationMinutes, Status: RequestStatusBadge(r.Status),
-		Sync: SyncStateBadge(SyncOf(r)), CreatedAt: r.CreatedAt, Yours: r.RequesterID == viewerID}
+		Sync: SyncStateBadge(SyncOf(r)), CreatedAt: r.CreatedAt, Yours: r.RequesterID == viewerID, Justification: r.Justification}
 	if r.Issue != nil {
-		row.IssueKey = r.Issue.IssueKey
+		row.IssueKey, row.IssueURL = r.Issue.IssueKey, r.Issue.IssueURL
 	}
 	return row
 }
@@ -94,6 +117,18 @@ type RequestsIndexPage struct {
 	CanApprove bool
 	Queue      []RequestRow
 	QueuePager Pager
+	Now        time.Time // for the queue's ages
+	// An inline decision that failed validation: its row, reason and error.
+	DecideID     int64
+	DecideReason string
+	DecideError  string
+}
+
+func (p RequestsIndexPage) reasonFor(id int64) string {
+	if p.DecideID == id {
+		return p.DecideReason
+	}
+	return ""
 }
 
 // RequestHistoryPage is /requests/history: every request, filtered.
@@ -105,6 +140,7 @@ type RequestHistoryPage struct {
 	AccountID string
 	Requester string
 	Accounts  []models.CloudAccount
+	Sort      SortState
 }
 
 func (p RequestHistoryPage) statusOptions() []Option {
@@ -128,9 +164,19 @@ func accountOptions(accs []models.CloudAccount, selected, none string) []Option 
 	opts := []Option{{Value: "", Label: none}}
 	for _, a := range accs {
 		id := strconv.FormatInt(a.ID, 10)
-		opts = append(opts, Option{Value: id, Label: a.Name + " (" + a.Provider.Label() + " " + a.ExternalID + ")", Selected: id == selected})
+		opts = append(opts, Option{Value: id, Label: accountLabel(a), Selected: id == selected})
 	}
 	return opts
+}
+
+// accountLabel is "Production (AWS) · 123456789012": the provider is not
+// repeated when the name already says it.
+func accountLabel(a models.CloudAccount) string {
+	name := a.Name
+	if p := a.Provider.Label(); !strings.Contains(strings.ToLower(name), strings.ToLower(p)) {
+		name += " (" + p + ")"
+	}
+	return name + " · " + a.ExternalID
 }
 
 // ResourceChoice is one checkbox of the request form.
@@ -154,6 +200,16 @@ type RequestForm struct {
 
 func (f RequestForm) accountOptions() []Option {
 	return accountOptions(f.Accounts, f.AccountID, "Choose an account…")
+}
+
+// DurationPreset is a one-click duration beside the free field.
+type DurationPreset struct {
+	Minutes int
+	Label   string
+}
+
+func durationPresets() []DurationPreset {
+	return []DurationPreset{{60, "1 h"}, {240, "4 h"}, {480, "8 h"}}
 }
 
 // MaxDuration is the chosen account's maximum, in minutes.
@@ -186,6 +242,7 @@ type RequestDetailPage struct {
 	Status    Badge
 	Sync      Badge
 	Link      models.JiraIssueLink // zero when not tracked
+	Jira      JiraTaskBox
 	Events    []EventRow
 	DecidedBy string // email of who decided, when decided
 	// What the viewer may do.
@@ -194,9 +251,6 @@ type RequestDetailPage struct {
 	CanCancel   bool
 	CanRevoke   bool
 	CanRetry    bool
-	// SyncError says why the sync failed: Jira's message for admins, a
-	// plain sentence for everyone else (see SyncErrorFor).
-	SyncError string
 	// The decision form, kept after a validation error.
 	Reason string
 	Errors FormErrors
@@ -208,7 +262,6 @@ func NewRequestDetailPage(meta PageMeta, r models.AccessRequest, viewer models.U
 		IsRequester: r.RequesterID == viewer.ID}
 	if r.Issue != nil {
 		p.Link = *r.Issue
-		p.SyncError = SyncErrorFor(*r.Issue, viewer)
 	}
 	if r.DecidedBy != nil {
 		p.DecidedBy = r.DecidedBy.Email
@@ -229,6 +282,7 @@ func NewRequestDetailPage(meta PageMeta, r models.AccessRequest, viewer models.U
 	p.CanRevoke = r.Status == models.RequestApproved && viewer.Role == models.RoleAdmin
 	s := SyncOf(r)
 	p.CanRetry = viewer.Role == models.RoleAdmin && (s == models.SyncFailed || s == models.SyncParked)
+	p.Jira = NewJiraTaskBox(r, viewer, meta.CSRFToken, nil)
 	return p
 }
 
@@ -254,6 +308,21 @@ func SyncErrorFor(l models.JiraIssueLink, viewer models.User) string {
 	return "The Jira task could not be updated. An admin can see why."
 }
 
+// NewJiraTaskBox fills the Jira box of request r for viewer; tracker is
+// where its task lives (or will be created), nil when unknown.
+func NewJiraTaskBox(r models.AccessRequest, viewer models.User, csrf string, tracker *Tracker) JiraTaskBox {
+	s := SyncOf(r)
+	b := JiraTaskBox{RequestID: r.ID, Account: r.Account.Name, State: s, Tracker: tracker, IsAdmin: viewer.Role == models.RoleAdmin,
+		CanRetry: viewer.Role == models.RoleAdmin && (s == models.SyncFailed || s == models.SyncParked), CSRFToken: csrf}
+	if r.Issue != nil {
+		b.Error = SyncErrorFor(*r.Issue, viewer)
+	}
+	if r.Issue != nil {
+		b.Link = *r.Issue
+	}
+	return b
+}
+
 // Minutes formats a duration in minutes, with hours when round.
 func Minutes(n int) string {
 	switch {
@@ -261,4 +330,25 @@ func Minutes(n int) string {
 		return strconv.Itoa(n) + " min (" + strconv.Itoa(n/60) + " h)"
 	}
 	return strconv.Itoa(n) + " min"
+}
+
+// EventLabel is a timeline entry in words.
+func EventLabel(k models.EventKind) string {
+	switch k {
+	case models.EventCreated:
+		return "Requested"
+	case models.EventApproved:
+		return "Approved"
+	case models.EventDenied:
+		return "Denied"
+	case models.EventCancelled:
+		return "Cancelled by the requester"
+	case models.EventExpired:
+		return "Expired: nobody decided in time"
+	case models.EventEnded:
+		return "Access ended"
+	case models.EventRevoked:
+		return "Access revoked"
+	}
+	return string(k)
 }

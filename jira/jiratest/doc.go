@@ -12,7 +12,9 @@
 //   - an API gateway (APIURL): /oauth/token/accessible-resources and
 //     /ex/jira/{cloudId}/rest/api/3/...;
 //   - a "site" server that stands in for https://{name}.atlassian.net: it serves
-//     /browse/{key} pages and rejects bearer tokens on /rest/* with 401;
+//     /browse/{key} pages (the issue as Jira shows it, with a button per
+//     available transition, taken as the connected user on POST) and rejects
+//     bearer tokens on /rest/* with 401;
 //   - one TLS server per Data Center instance, honouring its context path.
 //
 // Everything the simulator does is driven by a clock (Options.Now, usually a

@@ -3,7 +3,6 @@ package jiratest
 import (
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
@@ -492,7 +491,19 @@ func (in *instance) doTransition(c *call) reply {
 	if len(errs) > 0 {
 		return fieldErrors(http.StatusBadRequest, errs)
 	}
+	in.move(is, t, res, c.now)
+	for _, b := range comments {
+		in.appendComment(is, b, c.now)
+	}
+	in.sim.stats.Transitions++
+	return reply{status: http.StatusNoContent}
+}
+
+// move takes transition t (already checked as available), setting the
+// resolution as the workflow would, and records the status history.
+func (in *instance) move(is *issue, t Transition, res string, now time.Time) {
 	to, _ := is.project.wf.status(t.To)
+	is.history = append(is.history, StatusChange{From: is.status, To: t.To, By: userDisplayName, At: now})
 	is.status = t.To
 	switch {
 	case to.Category != CategoryDone:
@@ -504,12 +515,7 @@ func (in *instance) doTransition(c *call) reply {
 	default:
 		is.resolution = "Done"
 	}
-	for _, b := range comments {
-		in.appendComment(is, b, c.now)
-	}
-	is.updated = c.now
-	in.sim.stats.Transitions++
-	return reply{status: http.StatusNoContent}
+	is.updated = now
 }
 
 // appendComment adds a comment to an issue.
@@ -612,30 +618,4 @@ func (in *instance) deleteProperty(c *call) reply {
 	}
 	delete(is.properties, c.r.PathValue("prop"))
 	return reply{status: http.StatusNoContent}
-}
-
-// serveBrowse renders the human issue page at /browse/{key}.
-func (in *instance) serveBrowse(w http.ResponseWriter, key string) {
-	in.sim.mu.Lock()
-	is := in.issue(key)
-	var snap Issue
-	if is != nil {
-		snap = is.snapshot()
-	}
-	in.sim.mu.Unlock()
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if is == nil {
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintf(w, "<!doctype html><title>Issue not found</title><h1>%s</h1><p>%s</p>\n", template.HTMLEscapeString(key), msgIssueMissing)
-		return
-	}
-	tmpl := template.Must(template.New("browse").Parse(`<!doctype html><title>[{{.Key}}] {{.Summary}}</title>
-<h1 data-testid="issue-key">{{.Key}}</h1><h2 data-testid="summary">{{.Summary}}</h2>
-<p>Status: <strong data-testid="status">{{.Status}}</strong>{{if .Resolution}} · Resolution: {{.Resolution}}{{end}}</p>
-<p>Reporter: <span data-testid="reporter">{{.Reporter.DisplayName}}</span> · Assignee: <span data-testid="assignee">{{with .Assignee.DisplayName}}{{.}}{{else}}Unassigned{{end}}</span></p>
-<p>Watchers: <span data-testid="watchers">{{range .Watchers}}{{.DisplayName}} {{end}}</span></p>
-<p>Labels: {{range .Labels}}<code>{{.}}</code> {{end}}</p>
-<p>{{len .Comments}} comment(s)</p>
-`))
-	_ = tmpl.Execute(w, snap)
 }

@@ -36,6 +36,7 @@ type Issue struct {
 	Description                             any
 	Status, StatusCategory, Resolution      string
 	Comments                                []Comment
+	History                                 []StatusChange
 	Properties                              map[string]json.RawMessage
 	Fields                                  map[string]any // custom fields sent on create, by field id
 	Reporter, Assignee                      User           // zero User: nobody
@@ -142,7 +143,14 @@ type issue struct {
 	watchers    []*simUser
 	created     time.Time
 	updated     time.Time
-	hiddenFor   int // search calls that still miss this issue
+	hiddenFor   int            // search calls that still miss this issue
+	history     []StatusChange // every transition, oldest first
+}
+
+// StatusChange is one entry of an issue's status history.
+type StatusChange struct {
+	From, To, By string
+	At           time.Time
 }
 
 type comment struct {
@@ -380,6 +388,7 @@ func (is *issue) snapshot() Issue {
 	for _, u := range is.watchers {
 		out.Watchers = append(out.Watchers, u.User)
 	}
+	out.History = slices.Clone(is.history)
 	for _, c := range is.comments {
 		out.Comments = append(out.Comments, Comment{ID: c.id, Body: cloneJSON(c.body), Created: c.created})
 	}
