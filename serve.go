@@ -39,6 +39,9 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 		return err
 	}
 	defer a.Close()
+	if _, err := a.resealSecrets(ctx); err != nil {
+		return err
+	}
 	if opts.onReady != nil {
 		opts.onReady(a)
 	}

@@ -1,0 +1,20 @@
+package models
+
+import "context"
+
+// SealedSecrets exposes one integration's sealed columns to models_test, so a
+// test can hold a stale read while another writer moves on.
+type SealedSecrets = sealedSecrets
+
+// ReadSealedSecrets reads integration id's sealed columns.
+func (s *Store) ReadSealedSecrets(ctx context.Context, id int64) (SealedSecrets, error) {
+	var row sealedSecrets
+	err := s.db.WithContext(ctx).Model(&Integration{}).
+		Select("id, access_token_enc, refresh_token_enc, client_secret_enc").Where("id = ?", id).Take(&row).Error
+	return row, err
+}
+
+// ResealFrom re-seals an integration starting from a (possibly stale) read.
+func (s *Store) ResealFrom(ctx context.Context, row SealedSecrets) (bool, error) {
+	return s.resealIntegration(ctx, row)
+}
