@@ -153,4 +153,3 @@ func waitForIssue(t *testing.T, site *jiratest.Site, requestID int64) {
 	}
 	t.Fatalf("request %d never reached Jira", requestID)
 }
-
