@@ -36,6 +36,7 @@ const usage = `usage:
   privilege demo             the same, plus a built-in Jira simulator and sample data
   privilege migrate          apply database migrations and exit
   privilege rotate-keys      re-encrypt stored Jira secrets under the newest PRIVILEGE_SECRET_KEY
+  privilege backup FILE      online copy of the SQLite database to FILE (PostgreSQL: use pg_dump)
   privilege user create --email E --role admin|approver|requester [--name N] [--password P | --password-stdin]
   privilege token create --email E --name N
   privilege healthcheck      exit 0 when the local server answers /healthz (container HEALTHCHECK)
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return usageError{"rotate-keys takes no arguments"}
 		}
 		return rotateKeys(ctx, cfg, stdout)
+	case "backup":
+		return backup(ctx, cfg, args, stdout)
 	case "user":
 		return userCommand(ctx, cfg, args, stdin, stdout)
 	case "token":

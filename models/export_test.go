@@ -18,3 +18,14 @@ func (s *Store) ReadSealedSecrets(ctx context.Context, id int64) (SealedSecrets,
 func (s *Store) ResealFrom(ctx context.Context, row SealedSecrets) (bool, error) {
 	return s.resealIntegration(ctx, row)
 }
+
+// MigrateTo applies the migrations up to and including version v, as an
+// older release would have.
+func (d *DB) MigrateTo(ctx context.Context, v int64) error {
+	p, err := d.provider(nil)
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, v)
+	return err
+}
