@@ -44,4 +44,3 @@ func backup(ctx context.Context, cfg Config, args []string, stdout io.Writer) er
 	}
 	return nil
 }
-
