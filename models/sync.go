@@ -150,6 +150,23 @@ func (s *Store) claimable(tx *gorm.DB, n int) *gorm.DB {
 	return q
 }
 
+// RenewLeases extends owner's leases on its running jobs ids to now+lease
+// (the syncer's heartbeat) and returns the ids it still holds: a job missing
+// from the answer was claimed by another worker after the lease ran out, or
+// settled, and its worker must stop.
+func (s *Store) RenewLeases(ctx context.Context, owner string, ids []int64, lease time.Duration) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	now := s.Now()
+	var held []int64
+	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Raw("UPDATE sync_jobs SET locked_until = ? WHERE id IN ? AND locked_by = ? AND state = ? RETURNING id",
+			now.Add(lease), ids, owner, JobRunning).Scan(&held)
+	}).Error
+	return held, translate(err, "renew job leases")
+}
+
 // ReleaseJobs hands claimed jobs that never started back to the pool (a
 // stopping syncer), so they need not wait for their lease to end.
 func (s *Store) ReleaseJobs(ctx context.Context, owner string, jobs []SyncJob) error {
