@@ -89,16 +89,14 @@ func (s *Store) backfill(tx *gorm.DB, accountIDs []int64) error {
 	if err != nil {
 		return translate(err, "find requests to backfill")
 	}
-	for _, id := range ids {
-		if err := tx.Model(&JiraIssueLink{}).Where("request_id = ?", id).
-			Updates(map[string]any{"sync_state": SyncPending, "last_error": "", "updated_at": s.Now()}).Error; err != nil {
-			return translate(err, "backfill issue link")
-		}
-		if err := s.enqueue(tx, id); err != nil {
-			return err
-		}
+	if len(ids) == 0 {
+		return nil
 	}
-	return nil
+	if err := tx.Model(&JiraIssueLink{}).Where("request_id IN ?", ids).
+		Updates(map[string]any{"sync_state": SyncPending, "last_error": "", "updated_at": s.Now()}).Error; err != nil {
+		return translate(err, "backfill issue links")
+	}
+	return s.enqueueMany(tx, ids)
 }
 
 // ClaimJobs leases up to n due jobs to owner until now+lease. Only the oldest
