@@ -43,12 +43,12 @@ type replica struct {
 	base string
 }
 
-func startReplica(t *testing.T, vars map[string]string) *replica {
+func startReplica(t testing.TB, vars map[string]string) *replica {
 	t.Helper()
 	return startReplicaAt(t, freeAddr(t), t.TempDir(), vars)
 }
 
-func startReplicaAt(t *testing.T, addr, dataDir string, vars map[string]string) *replica {
+func startReplicaAt(t testing.TB, addr, dataDir string, vars map[string]string) *replica {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), serveChildEnv+"=1", "PRIVILEGE_ADDR="+addr, "PRIVILEGE_BASE_URL=http://"+addr, "PRIVILEGE_DATA_DIR="+dataDir)
