@@ -396,3 +396,74 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkBurstMemory runs the console as its own `privilege serve` process
+// (SQLite, the syncer, the default memory settings unless GOGC or GOMEMLIMIT
+// are set), sends a burst of 400 requests created then approved through the
+// API by 16 clients, waits until Jira matches, and reports the process's peak
+// resident memory (VmHWM) beside the burst's throughput. The simulator and
+// the load generator run in this process, so they do not count.
+func BenchmarkBurstMemory(b *testing.B) {
+	const n = 400
+	for b.Loop() {
+		sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{simCallback}})
+		site := sim.AddCloudSite("acme")
+		site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+		id, secret := sim.CloudClient()
+		dataDir := b.TempDir()
+		r := startReplicaAt(b, freeAddr(b), dataDir, map[string]string{
+			"PRIVILEGE_SECRET_KEY": string(modeltest.TestKey), "PRIVILEGE_ATLASSIAN_AUTH_URL": sim.AuthURL(), "PRIVILEGE_ATLASSIAN_API_URL": sim.APIURL(),
+			"PRIVILEGE_ATLASSIAN_CLIENT_ID": id, "PRIVILEGE_ATLASSIAN_CLIENT_SECRET": secret, "PRIVILEGE_OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8",
+			"PRIVILEGE_JIRA_RATE_LIMIT": "0", "PRIVILEGE_LOG_LEVEL": "error",
+		})
+		waitHealthy(b, r.base)
+		db, err := models.OpenSQLite(context.Background(), dataDir+"/privilege.db")
+		if err != nil {
+			b.Fatal(err)
+		}
+		sealer, _ := models.NewSealer([][]byte{modeltest.TestKey})
+		store := models.NewStore(db, sealer, models.WithPasswordParams(modeltest.CheapPasswords))
+		f := setUpFixture(b, store, sim)
+		s := &benchStack{sim: sim, site: site, store: store, base: r.base, requester: f.requester, approver: f.approver, accountID: f.accountID,
+			client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+		idle := peakRSS(b, r.cmd.Process.Pid)
+		st0, start := sim.Stats(), time.Now()
+		s.createAndApprove(b, n)
+		s.waitSettled(b, n, st0.Comments)
+		elapsed := time.Since(start)
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "burst_req/s")
+		b.ReportMetric(idle, "idle_peak_rss_MiB")
+		peak := peakRSS(b, r.cmd.Process.Pid)
+		b.ReportMetric(peak, "peak_rss_MiB")
+		if peak > burstRSSBudget && os.Getenv("GOMEMLIMIT") == "" {
+			b.Errorf("peak RSS %.1f MiB over the %d MiB budget", peak, burstRSSBudget)
+		}
+		_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		_ = r.cmd.Wait()
+		db.Close()
+		sim.Close()
+	}
+}
+
+// burstRSSBudget is the most a console process may hold during the burst
+// with the default memory settings (issue 9).
+const burstRSSBudget = 60
+
+// peakRSS is the process's peak resident set (VmHWM) in MiB.
+func peakRSS(b *testing.B, pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err != nil {
+				b.Fatal(err)
+			}
+			return kb / 1024
+		}
+	}
+	b.Fatal("no VmHWM in /proc status")
+	return 0
+}

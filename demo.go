@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -26,23 +27,30 @@ type demo struct {
 	info     jiratest.DemoInfo
 	password string
 	listener net.Listener // bound by runDemo; nil: serve binds cfg.Addr
+	ignored  []string     // operator settings the demo refused to use, said in the banner
 }
 
+// newDemo never touches an operator's data: it always runs on SQLite in a
+// fresh temporary data dir (removed by Close), whatever PRIVILEGE_DATABASE_URL
+// and PRIVILEGE_DATA_DIR say; an ignored database URL is named in the banner.
 func newDemo(cfg Config) (*demo, error) {
-	if cfg.DatabaseURL == "" {
-		dir, err := os.MkdirTemp("", "privilege-demo-")
-		if err != nil {
-			return nil, fmt.Errorf("demo data dir: %w", err)
-		}
-		cfg.DataDir = dir
+	var ignored []string
+	if cfg.DatabaseURL != "" {
+		ignored = append(ignored, "PRIVILEGE_DATABASE_URL")
+		cfg.DatabaseURL = ""
 	}
+	dir, err := os.MkdirTemp("", "privilege-demo-")
+	if err != nil {
+		return nil, fmt.Errorf("demo data dir: %w", err)
+	}
+	cfg.DataDir = dir
 	callback := cfg.BaseURL.String() + "/integrations/jira/callback"
 	sim, info := jiratest.NewDemo(jiratest.Options{CloudRedirectURIs: []string{callback}})
 	cfg.AtlassianAuthURL, cfg.AtlassianAPIURL = info.AuthURL, info.APIURL
 	cfg.AtlassianClientID, cfg.AtlassianSecret = info.CloudClientID, info.CloudClientSecret
 	cfg.OutboundAllowCIDRs = append(cfg.OutboundAllowCIDRs, netip.MustParsePrefix("127.0.0.0/8"))
 	idp := startDemoIdP(&cfg)
-	return &demo{cfg: cfg, sim: sim, idp: idp, info: info, password: randomPassword()}, nil
+	return &demo{cfg: cfg, sim: sim, idp: idp, info: info, password: randomPassword(), ignored: ignored}, nil
 }
 
 // startDemoIdP runs the built-in OpenID Connect provider (plain HTTP on
@@ -64,6 +72,16 @@ func startDemoIdP(cfg *Config) *oidcsim.Provider {
 	return idp
 }
 
+// Close stops the simulators and removes the demo's temporary data dir.
+func (d *demo) Close() error {
+	d.sim.Close()
+	d.idp.Close()
+	if err := os.RemoveAll(d.cfg.DataDir); err != nil {
+		return fmt.Errorf("remove demo data dir: %w", err)
+	}
+	return nil
+}
+
 // runDemo prints how to sign in and what to type into the Integrate form,
 // then serves until ctx ends.
 // It binds the listener first, so the URL it prints (and registers as the
@@ -79,15 +97,17 @@ func runDemo(ctx context.Context, cfg Config, stdout io.Writer) error {
 		return err
 	}
 	d.listener = ln
-	defer d.sim.Close()
-	defer d.idp.Close()
 	d.banner(stdout)
-	return d.serve(ctx, stdout)
+	err = d.serve(ctx, stdout)
+	return errors.Join(err, d.Close())
 }
 
 func (d *demo) banner(w io.Writer) {
+	for _, name := range d.ignored {
+		fmt.Fprintf(w, "WARNING: privilege demo ignores %s: it never uses an operator's database; its sample data lives in a temporary directory that is removed on exit\n", name)
+	}
 	fmt.Fprintf(w, `Privilege demo
-  console:      %s   (open this URL; data in %s)
+  console:      %s   (open this URL; data in %s, removed on exit)
   sign in:      admin@demo.test / %s   (also approver@demo.test and requester@demo.test, same password)
   Jira Cloud:   Integrations → Jira → Integrate → Name → Continue → Accept (sites "acme" and "globex")
   Jira DC:      tick Self-Hosted; Base URL %s, Client ID %s, Client secret %s

@@ -32,13 +32,13 @@ func newJiraStack(cfg Config, a *app, logger *slog.Logger, reg prometheus.Regist
 	if cfg.JiraRateLimit > 0 {
 		limit, burst = rate.Limit(cfg.JiraRateLimit), max(1, int(cfg.JiraRateLimit))
 	}
-	hc.Transport = jira.NewPacer(limit, burst).Wrap(hc.Transport)
+	metrics := jira.NewMetrics(reg)
+	hc.Transport = jira.NewPacer(limit, burst, jira.PacerMetrics(metrics)).Wrap(hc.Transport)
 	oauth := jira.NewOAuth(jira.OAuthConfig{
 		AuthURL: cfg.AtlassianAuthURL, APIURL: cfg.AtlassianAPIURL,
 		CloudClientID: cfg.AtlassianClientID, CloudClientSecret: cfg.AtlassianSecret,
 		RedirectURL: cfg.BaseURL.String() + "/integrations/jira/callback", HTTPClient: hc,
 	})
-	metrics := jira.NewMetrics(reg)
 	clients := jira.NewClients(oauth, a.store, hc, jira.WithMetrics(metrics))
 	syncer := jira.NewSyncer(logger, a.store, clients, jira.NewSyncMetrics(reg, a.store.SyncStats), jira.SyncerConfig{
 		BaseURL: cfg.BaseURL.String(), PollInterval: syncPollInterval,

@@ -35,6 +35,8 @@ const usage = `usage:
   privilege [serve]          run the console and the Jira syncer
   privilege demo             the same, plus a built-in Jira simulator and sample data
   privilege migrate          apply database migrations and exit
+  privilege rotate-keys      re-encrypt stored Jira secrets under the newest PRIVILEGE_SECRET_KEY
+  privilege backup FILE      online copy of the SQLite database to FILE (PostgreSQL: use pg_dump)
   privilege user create --email E --role admin|approver|requester [--name N] [--password P | --password-stdin]
   privilege user set-password --email E [--password P | --password-stdin]
   privilege token create --email E --name N
@@ -68,6 +70,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return usageError{"migrate takes no arguments"}
 		}
 		return migrate(ctx, cfg, stdout)
+	case "rotate-keys":
+		if len(args) > 0 {
+			return usageError{"rotate-keys takes no arguments"}
+		}
+		return rotateKeys(ctx, cfg, stdout)
+	case "backup":
+		return backup(ctx, cfg, args, stdout)
 	case "user":
 		return userCommand(ctx, cfg, args, stdin, stdout)
 	case "token":

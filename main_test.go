@@ -188,3 +188,29 @@ func TestUnknownCommandIsAUsageError(t *testing.T) {
 }
 
 func loopback() []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} }
+
+// TestGCSettings: GOGC 200 and a 48 MiB soft memory limit by default; an
+// operator's GOGC or GOMEMLIMIT is left to the runtime; a container limit
+// smaller than the default lowers the soft limit to three quarters of it.
+func TestGCSettings(t *testing.T) {
+	noCgroup := func() (int64, bool) { return 0, false }
+	tests := []struct {
+		vars      map[string]string
+		container func() (int64, bool)
+		gogc      int
+		limit     int64
+	}{
+		{nil, noCgroup, 200, 48 << 20},
+		{map[string]string{"GOGC": "100"}, noCgroup, 0, 48 << 20},
+		{map[string]string{"GOMEMLIMIT": "200MiB"}, noCgroup, 200, 0},
+		{nil, func() (int64, bool) { return 1 << 30, true }, 200, 48 << 20},
+		{nil, func() (int64, bool) { return 40 << 20, true }, 200, 30 << 20},
+		{map[string]string{"GOMEMLIMIT": "20MiB"}, func() (int64, bool) { return 40 << 20, true }, 200, 0},
+	}
+	for _, tc := range tests {
+		gogc, limit := gcSettings(env(tc.vars), tc.container)
+		if gogc != tc.gogc || limit != tc.limit {
+			t.Errorf("%v: gogc %d limit %d, want %d and %d", tc.vars, gogc, limit, tc.gogc, tc.limit)
+		}
+	}
+}

@@ -43,12 +43,12 @@ type replica struct {
 	base string
 }
 
-func startReplica(t *testing.T, vars map[string]string) *replica {
+func startReplica(t testing.TB, vars map[string]string) *replica {
 	t.Helper()
 	return startReplicaAt(t, freeAddr(t), t.TempDir(), vars)
 }
 
-func startReplicaAt(t *testing.T, addr, dataDir string, vars map[string]string) *replica {
+func startReplicaAt(t testing.TB, addr, dataDir string, vars map[string]string) *replica {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), serveChildEnv+"=1", "PRIVILEGE_ADDR="+addr, "PRIVILEGE_BASE_URL=http://"+addr, "PRIVILEGE_DATA_DIR="+dataDir)
@@ -218,5 +218,129 @@ func TestThreeReplicasShareABurst(t *testing.T) {
 	}
 	if n := sim.Stats().TokenRefreshes - refreshesBefore; n != 1 {
 		t.Errorf("%d token refreshes for one expiry across three replicas, want 1", n)
+	}
+}
+
+// TestDeadReplicasJobsAreTakenQuickly: a replica is SIGKILLed while its
+// workers wait on Jira to apply decisions; another replica finishes them
+// within one short lease (renewed by the heartbeat while the dead replica
+// was alive) plus a poll, not the old two-minute lease. Each task ends in
+// its final status with one comment. (A create in flight at the kill is
+// picked up as quickly but, being ambiguous, is only repeated after
+// Jira search had time to show it: the syncer's 60 s AmbiguousGrace.)
+func TestDeadReplicasJobsAreTakenQuickly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scale-out test skipped in -short mode")
+	}
+	const total = jira.DefaultSyncWorkers // one claim batch for the doomed replica
+	ctx := context.Background()
+	dsn := modeltest.PostgresSchemaURL(t)
+	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{simCallback}})
+	t.Cleanup(sim.Close)
+	site := sim.AddCloudSite("acme")
+	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	id, secret := sim.CloudClient()
+	vars := map[string]string{
+		"PRIVILEGE_DATABASE_URL": dsn, "PRIVILEGE_SECRET_KEY": string(modeltest.TestKey),
+		"PRIVILEGE_ATLASSIAN_AUTH_URL": sim.AuthURL(), "PRIVILEGE_ATLASSIAN_API_URL": sim.APIURL(),
+		"PRIVILEGE_ATLASSIAN_CLIENT_ID": id, "PRIVILEGE_ATLASSIAN_CLIENT_SECRET": secret,
+		"PRIVILEGE_OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8", "PRIVILEGE_JIRA_RATE_LIMIT": "0", "PRIVILEGE_LOG_LEVEL": "error",
+	}
+	doomed := startReplica(t, vars)
+	waitHealthy(t, doomed.base)
+	db, err := models.Open(ctx, dsn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sealer, _ := models.NewSealer([][]byte{modeltest.TestKey})
+	store := models.NewStore(db, sealer, models.WithPasswordParams(modeltest.CheapPasswords))
+	f := setUpFixture(t, store, sim)
+	waitFor := func(what string, budget time.Duration, done func() int) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for {
+			n := done()
+			if n == total {
+				return time.Since(start)
+			}
+			if time.Since(start) > budget {
+				t.Fatalf("%s: %d of %d after %s", what, n, total, budget)
+			}
+			time.Sleep(50 * time.Millisecond) // polling with a deadline
+		}
+	}
+	issueOf := func(id int64) (jiratest.Issue, bool) {
+		for _, is := range site.Issues() {
+			if is.HasLabel(jira.CorrelationLabel(id)) {
+				return is, true
+			}
+		}
+		return jiratest.Issue{}, false
+	}
+
+	var ids []int64
+	for i := 0; i < total; i++ {
+		var created struct {
+			ID int64 `json:"id"`
+		}
+		code, err := apiCall(http.DefaultClient, "POST", doomed.base+"/api/v1/requests", f.requester, map[string]any{
+			"account_id": f.accountID, "resources": []string{"ReadOnly"}, "duration_minutes": 60, "justification": fmt.Sprint("doomed ", i)}, &created)
+		if err != nil || code != 201 {
+			t.Fatalf("create %d: %d %v", i, code, err)
+		}
+		ids = append(ids, created.ID)
+	}
+	waitFor("tasks created", 30*time.Second, func() int {
+		n := 0
+		for _, id := range ids {
+			if _, ok := issueOf(id); ok {
+				n++
+			}
+		}
+		return n
+	})
+
+	// Jira hangs on transitions: the doomed replica's workers all wait on it.
+	// (The simulator only notices a dead client after the wait: keep it short.)
+	sim.Inject(jiratest.Fault{Method: "POST", Path: "/transitions", Latency: 30 * time.Second, Times: -1})
+	for _, id := range ids {
+		if code, err := apiCall(http.DefaultClient, "POST", fmt.Sprintf("%s/api/v1/requests/%d/approve", doomed.base, id), f.approver, map[string]string{"reason": "on call"}, nil); err != nil || code != 200 {
+			t.Fatalf("approve %d: %d %v", id, code, err)
+		}
+	}
+	waitFor("decision jobs running on the doomed replica", 30*time.Second, func() int {
+		var running int64
+		if err := db.Gorm.Raw("SELECT count(*) FROM sync_jobs WHERE state = 'running'").Scan(&running).Error; err != nil {
+			t.Fatal(err)
+		}
+		return int(running)
+	})
+	survivor := startReplica(t, vars)
+	waitHealthy(t, survivor.base)
+
+	if err := doomed.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = doomed.cmd.Wait()
+	sim.ClearFaults()
+	const recoveryBudget = jira.DefaultLease + syncPollInterval + 6*time.Second // the lease, a poll, the Jira calls
+	took := waitFor("approvals applied after the kill", recoveryBudget, func() int {
+		n := 0
+		for _, id := range ids {
+			if is, ok := issueOf(id); ok && is.Status == "Done" && len(is.Comments) == 1 {
+				n++
+			}
+		}
+		return n
+	})
+	t.Logf("the dead replica's %d decisions reached Jira %s after the kill", total, took.Round(time.Millisecond))
+	if n := len(site.Issues()); n != total {
+		t.Fatalf("Jira holds %d issues for %d requests", n, total)
+	}
+	for _, id := range ids {
+		if is, _ := issueOf(id); len(is.Comments) != 1 {
+			t.Errorf("request %d: %d comments, want 1", id, len(is.Comments))
+		}
 	}
 }

@@ -3,7 +3,9 @@ package jira
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,5 +213,53 @@ func TestSimDataCenterLifecycle(t *testing.T) {
 	found, err := c.FindIssuesByLabel(ctx, "OPS", "privilege-request-9", nil)
 	if err != nil || len(found) != 1 {
 		t.Fatalf("found = %v, err %v", found, err)
+	}
+}
+
+// TestMoveGivesUpAtTheStepLimitNamingTheStatuses: a workflow whose only way
+// to Done is seven transitions long (the simulator offers one step at a time)
+// stops after the console's five steps with an error that names every status
+// it went through and what to do, not "no way to move".
+func TestMoveGivesUpAtTheStepLimitNamingTheStatuses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sim, oauth := newSim(t)
+	site := sim.AddCloudSite("acme")
+	long := jiratest.Workflow{Initial: "To Do", Statuses: []jiratest.Status{{Name: "To Do", Category: jiratest.CategoryNew}}}
+	prev := "To Do"
+	for _, st := range []string{"Triage", "Review", "Security review", "Manager review", "Provisioning", "Verification", "Done"} {
+		cat := jiratest.CategoryIndeterminate
+		if st == "Done" {
+			cat = jiratest.CategoryDone
+		}
+		long.Statuses = append(long.Statuses, jiratest.Status{Name: st, Category: cat})
+		long.Transitions = append(long.Transitions, jiratest.Transition{ID: fmt.Sprint(len(long.Transitions) + 11), Name: "To " + st, From: []string{prev}, To: st})
+		prev = st
+	}
+	site.AddProject("OPS", "Operations", long)
+	tok, err := oauth.ExchangeCloud(ctx, consentCode(t, sim, oauth.CloudAuthCodeURL("state-1"), "acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClients(oauth, newMemStore(tok), nil).For(Connection{IntegrationID: 1, Deployment: models.DeploymentCloud, CloudID: site.CloudID, SiteURL: site.URL})
+	types, err := c.IssueTypes(ctx, "OPS")
+	if err != nil || len(types) == 0 {
+		t.Fatalf("types %v %v", types, err)
+	}
+	ref, err := c.CreateIssue(ctx, IssueInput{ProjectKey: "OPS", IssueTypeID: types[0].ID, Summary: "JIT", Description: sampleDoc(), Labels: []string{"privilege-request-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.MoveToStatus(ctx, ref.Key, "Done")
+	var nt *NoTransitionError
+	if !errors.Is(err, ErrNoTransition) || !errors.As(err, &nt) {
+		t.Fatalf("err = %v", err)
+	}
+	want := `gave up moving ` + ref.Key + ` to status "Done" after 5 transitions ("To Do" → "Triage" → "Review" → "Security review" → "Manager review" → "Provisioning")`
+	if !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "no way to move") || !strings.Contains(err.Error(), "project link") {
+		t.Fatalf("message:\n%s\nwant it to start with\n%s", err, want)
+	}
+	if is, _ := site.Issue(ref.Key); is.Status != "Provisioning" {
+		t.Fatalf("the issue is in %q after the steps", is.Status)
 	}
 }

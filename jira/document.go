@@ -271,13 +271,43 @@ const wikiSpecial = `*_-+^~{}[]|!#?`
 // break in wiki markup), so it is written as a numeric character reference.
 const wikiBackslash = "&#92;"
 
+// wikiColon replaces the colon of a URL scheme in user text. Jira's wiki
+// renderer turns bare "http://…", "mailto:…" (and other schemes) into live
+// links; a numeric character reference renders as the same colon but breaks
+// the autolink, so a requester's text cannot plant a clickable link.
+const wikiColon = "&#58;"
+
+// wikiAutolink matches a scheme and its colon as Jira's autolinker would see
+// them after escaping: any scheme followed by "//", and the schemes that link
+// without slashes.
+var wikiAutolink = regexp.MustCompile(`(?i)\b([a-z][a-z0-9]*):(//)?`)
+
+// slashlessSchemes link in Jira without "//" after the colon.
+var slashlessSchemes = map[string]bool{"mailto": true, "file": true, "news": true, "nntp": true, "tel": true, "callto": true, "skype": true, "sip": true}
+
+// breakAutolinks rewrites the colon of every linkable scheme in escaped text.
+func breakAutolinks(s string) string {
+	if !strings.Contains(s, ":") {
+		return s
+	}
+	return wikiAutolink.ReplaceAllStringFunc(s, func(m string) string {
+		i := strings.IndexByte(m, ':')
+		scheme, rest := m[:i], m[i+1:]
+		if rest == "" && !slashlessSchemes[strings.ToLower(scheme)] {
+			return m
+		}
+		return scheme + wikiColon + rest
+	})
+}
+
 // lineStart matches block markers that only count at the start of a line
 // (headings hN. and bq.) after the per-character escaping.
 var wikiLineStart = regexp.MustCompile(`(?i)^(\s*)(h[1-6]|bq)\.`)
 
 // Wiki renders the document as Jira wiki markup with every piece of user
-// text escaped, so it cannot create markup, macros ({code}, {html}), links,
-// images or mentions.
+// text escaped, so it cannot create markup, macros ({code}, {html}), links
+// (bracketed or bare URLs and mailto:), images or mentions; only the
+// document's own Link runs become links.
 func (d Document) Wiki() string {
 	var parts []string
 	for _, b := range d.Blocks {
@@ -387,5 +417,5 @@ func wikiEscape(s string) string {
 			b.WriteRune(r)
 		}
 	}
-	return b.String()
+	return breakAutolinks(b.String())
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -80,6 +81,8 @@ var hostile = []string{
 	"h1. heading", "bq. quote", "line1\nh2. sneaky\n* item\n# num\n----", "!image.png!", "[~admin]",
 	`back\slash \\ double`, "emoji 🎉👩‍💻 ünïcödé", "tab\tand\r\nCRLF", "\x00\x07control\x1b",
 	strings.Repeat("x", 10000), string([]byte{0xff, 0xfe, 'o', 'k'}),
+	"see https://evil.example/login and HTTP://EVIL.example", "mail mailto:ceo@corp.example?subject=x now",
+	"ftp://files.example/x file:///etc/passwd news:comp.lang.go", "C:\\Users and a: b",
 }
 
 func hostileDocs() []Document {
@@ -119,6 +122,10 @@ func TestADFShape(t *testing.T) {
 	}
 }
 
+// jiraAutolink is what Jira's wiki renderer turns into a link without
+// brackets: a URL scheme and "://", or a slashless scheme such as mailto:.
+var jiraAutolink = regexp.MustCompile(`(?i)[a-z][a-z0-9+.-]*://|(mailto|file|news|nntp|tel|callto|skype|sip):`)
+
 // assertWikiEscaped checks that text rendered from Text(s) carries every
 // special character escaped and no markup of its own.
 func assertWikiEscaped(t testing.TB, s, out string) {
@@ -127,6 +134,10 @@ func assertWikiEscaped(t testing.TB, s, out string) {
 		c := out[i]
 		if strings.HasPrefix(out[i:], wikiBackslash) {
 			i += len(wikiBackslash) - 1
+			continue
+		}
+		if strings.HasPrefix(out[i:], wikiColon) {
+			i += len(wikiColon) - 1
 			continue
 		}
 		if c == '\\' {
@@ -140,6 +151,9 @@ func assertWikiEscaped(t testing.TB, s, out string) {
 			t.Fatalf("unescaped %q at %d in %q (from %q)", c, i, out, s)
 		}
 	}
+	if m := jiraAutolink.FindString(out); m != "" {
+		t.Fatalf("Jira would autolink %q in %q (from %q)", m, out, s)
+	}
 	for _, line := range strings.Split(out, "\n") {
 		if wikiLineStart.MatchString(line) && !strings.Contains(line, `\.`) {
 			t.Fatalf("line-leading marker survived: %q", line)
@@ -152,6 +166,9 @@ func assertWikiEscaped(t testing.TB, s, out string) {
 		case strings.HasPrefix(out[i:], wikiBackslash):
 			b.WriteByte('\\')
 			i += len(wikiBackslash) - 1
+		case strings.HasPrefix(out[i:], wikiColon):
+			b.WriteByte(':')
+			i += len(wikiColon) - 1
 		case out[i] == '\\' && i+1 < len(out):
 			i++
 			b.WriteByte(out[i])
@@ -188,6 +205,9 @@ func TestWikiRendering(t *testing.T) {
 		{NewDocument(Paragraph(Link("", "https://p.example/x"))), `[https://p.example/x]`},
 		{NewDocument(Paragraph(Text("h1. not a heading\nbq. nor a quote"))), "h1\\. not a heading\nbq\\. nor a quote"},
 		{NewDocument(Paragraph(Text(`C:\temp`))), `C:&#92;temp`},
+		{NewDocument(Paragraph(Text("Why: see https://evil.example/x or mailto:a@b.example"), Link("approve", "https://p.example/requests/1"))),
+			`Why: see https&#58;//evil.example/x or mailto&#58;a@b.example[approve|https://p.example/requests/1]`},
+		{NewDocument(Paragraph(Code("http://x.example"), Link("", "mailto:ops@p.example"))), `{{http&#58;//x.example}}[mailto:ops@p.example]`},
 		{NewDocument(Paragraph(), Paragraph(Text("")), Heading(2)), ``},
 	}
 	for _, tc := range tests {

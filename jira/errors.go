@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -126,12 +127,20 @@ type NoTransitionError struct {
 	Target  string   // wanted status name; "" means any done status
 	Current string   // status the issue is in
 	Offered []string // transition names Jira offered from Current
+	// Path is set when the console gave up after its step limit: the
+	// statuses the issue went through, from where it started to Current.
+	Path []string
 }
 
 func (e *NoTransitionError) Error() string {
 	target := fmt.Sprintf("status %q", e.Target)
 	if e.Target == "" {
 		target = "a done status"
+	}
+	if len(e.Path) > 1 {
+		return fmt.Sprintf("gave up moving %s to %s after %d transitions (%s): the workflow needs a longer path than the console walks; "+
+			"map the outcome to a status closer to %q in the project link, or add a transition to %s in the Jira workflow",
+			e.Issue, target, len(e.Path)-1, quoteJoin(e.Path, " → "), e.Current, target)
 	}
 	msg := fmt.Sprintf("the Jira workflow offers no way to move %s from %q to %s", e.Issue, e.Current, target)
 	if len(e.Offered) > 0 {
@@ -140,6 +149,14 @@ func (e *NoTransitionError) Error() string {
 		msg += " (no transitions offered; does the connected user have the Transition Issues permission?)"
 	}
 	return msg
+}
+
+func quoteJoin(names []string, sep string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, sep)
 }
 
 // Is makes errors.Is(err, ErrNoTransition) true.

@@ -12,6 +12,7 @@ import (
 type Metrics struct {
 	requests    *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec
+	resends     *prometheus.CounterVec
 	refreshes   *prometheus.CounterVec
 }
 
@@ -28,6 +29,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "jira_rate_limited_total",
 			Help: "Jira answers with 429 or 503, by RateLimit-Reason.",
 		}, []string{"reason"}),
+		resends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "jira_paced_resends_total",
+			Help: "Calls the pacer sent again itself after waiting out a 429 or 503 (also counted in jira_rate_limited_total), by the status that was waited out.",
+		}, []string{"status"}),
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oauth_refresh_total",
 			Help: "OAuth token refresh attempts by result.",
@@ -36,6 +41,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		m.requests = register(reg, m.requests)
 		m.rateLimited = register(reg, m.rateLimited)
+		m.resends = register(reg, m.resends)
 		m.refreshes = register(reg, m.refreshes)
 	}
 	return m
@@ -82,6 +88,16 @@ func (m *Metrics) rateLimit(reason string) {
 		reason = "unspecified"
 	}
 	m.rateLimited.WithLabelValues(reason).Inc()
+}
+
+// pacedResend counts a limited answer the pacer absorbed by sending the
+// call again: the caller never sees it, so the client cannot count it.
+func (m *Metrics) pacedResend(status int, reason string) {
+	if m == nil {
+		return
+	}
+	m.rateLimit(reason)
+	m.resends.WithLabelValues(strconv.Itoa(status)).Inc()
 }
 
 func (m *Metrics) refresh(result string) {

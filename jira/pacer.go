@@ -24,6 +24,7 @@ type Pacer struct {
 	ceiling rate.Limit
 	burst   int
 	now     func() time.Time
+	metrics *Metrics // nil records nothing
 
 	mu    sync.Mutex
 	sites map[string]*sitePace
@@ -40,10 +41,22 @@ type sitePace struct {
 
 const okRing = 4096
 
+// PacerOption configures a Pacer.
+type PacerOption func(*Pacer)
+
+// PacerMetrics counts the 429 and 503 answers the pacer waits out and sends
+// again itself (jira_rate_limited_total, jira_paced_resends_total); the
+// client counts only the answers it gets.
+func PacerMetrics(m *Metrics) PacerOption { return func(p *Pacer) { p.metrics = m } }
+
 // NewPacer paces each site to at most r calls per second with the given
 // burst (r = rate.Inf: no ceiling, only Retry-After and learned limits).
-func NewPacer(r rate.Limit, burst int) *Pacer {
-	return &Pacer{ceiling: r, burst: max(burst, 1), now: time.Now, sites: map[string]*sitePace{}}
+func NewPacer(r rate.Limit, burst int, opts ...PacerOption) *Pacer {
+	p := &Pacer{ceiling: r, burst: max(burst, 1), now: time.Now, sites: map[string]*sitePace{}}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
 }
 
 // siteKey is the host, plus the cloud id for the Atlassian gateway, so two
@@ -182,6 +195,7 @@ func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !limited || attempt == 2 || wait > maxTransparentWait || !replayable(req, resp) || !fitsDeadline(req, wait) {
 			return resp, nil
 		}
+		t.p.metrics.pacedResend(resp.StatusCode, resp.Header.Get("RateLimit-Reason"))
 		if req.GetBody != nil {
 			body, err := req.GetBody()
 			if err != nil {

@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 )
 
@@ -116,5 +118,51 @@ func TestPacerFailsFastDuringALongPause(t *testing.T) {
 	_, err = client.Get(srv.URL + "/rest/api/2/issue/X-2")
 	if d, ok := RetryAfter(err); !ok || d < 290*time.Second || hits.Load() != 1 {
 		t.Fatalf("second call: %v (retry after %v), hits %d; want an immediate rate-limit error", err, d, hits.Load())
+	}
+}
+
+// TestPacerCountsTheLimitsItAbsorbs: a 429 the pacer waits out and resends
+// never reaches the client, so the pacer counts it itself: one
+// jira_rate_limited_total by reason and one jira_paced_resends_total.
+func TestPacerCountsTheLimitsItAbsorbs(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("RateLimit-Reason", "jira-burst-based")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	reg := prometheus.NewRegistry()
+	client := &http.Client{Transport: NewPacer(rate.Inf, 1, PacerMetrics(NewMetrics(reg))).Wrap(http.DefaultTransport)}
+	resp, err := client.Get(srv.URL + "/rest/api/2/serverInfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || hits.Load() != 2 {
+		t.Fatalf("status %d after %d hits", resp.StatusCode, hits.Load())
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			got[mf.GetName()+"{"+strings.Join(labels, ",")+"}"] = fmt.Sprint(m.GetCounter().GetValue())
+		}
+	}
+	for k, v := range map[string]string{"jira_rate_limited_total{reason=jira-burst-based}": "1", "jira_paced_resends_total{status=429}": "1"} {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %s (all: %v)", k, got[k], v, got)
+		}
 	}
 }

@@ -32,12 +32,19 @@ const (
 	resultPark
 )
 
-func (s *Syncer) runJob(ctx context.Context, job models.SyncJob) {
-	jctx, cancel := context.WithTimeout(ctx, s.cfg.JobTimeout)
+func (s *Syncer) runJob(ctx context.Context, job models.SyncJob, claimedAt time.Time) {
+	leased, release := s.leases.hold(ctx, job, claimedAt)
+	jctx, cancel := context.WithTimeout(leased, s.cfg.JobTimeout)
 	defer cancel()
 	start := time.Now()
 	res := s.reconcile(jctx, job)
 	log := s.log.With("job", job.ID, "access_request_id", job.RequestID, "attempt", job.Attempts)
+	if release() {
+		// Another worker holds the job now and records its outcome.
+		log.Warn("sync job outcome dropped: the lease was lost")
+		s.metrics.observeJob(res.kind, time.Since(start))
+		return
+	}
 	var err error
 	switch res.kind {
 	case resultDone:

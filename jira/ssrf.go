@@ -27,7 +27,8 @@ import (
 //
 // Never allowed, even when listed: link-local (169.254.0.0/16, fe80::/10),
 // which holds the cloud metadata services (169.254.169.254, fd00:ec2::254 on
-// AWS IPv6), and the metadata addresses themselves. Their credentials must
+// AWS IPv6, fd20:ce::254 on Google Cloud IPv6), and the metadata addresses
+// themselves. Their credentials must
 // never be reachable from an admin-typed URL.
 //
 // The check runs in the dialer's Control hook, i.e. on the resolved IP at
@@ -53,6 +54,7 @@ var neverAllowedPrefixes = [...]string{
 	"169.254.0.0/16",    // IPv4 link-local, incl. 169.254.169.254 metadata
 	"fe80::/10",         // IPv6 link-local
 	"fd00:ec2::254/128", // AWS metadata over IPv6
+	"fd20:ce::254/128",  // GCP metadata over IPv6
 }
 
 // privatePrefixes are allowed by default: self-hosted Jira lives there.

@@ -23,6 +23,9 @@ func TestAddressGuard(t *testing.T) {
 		{"169.254.10.1", []string{"169.254.0.0/16"}, false},
 		{"fd00:ec2::254", nil, false},
 		{"fd00:ec2::254", []string{"fd00::/8"}, false},
+		{"fd20:ce::254", nil, false}, // GCP metadata over IPv6 (fc00::/7 is otherwise allowed)
+		{"fd20:ce::254", []string{"fd20:ce::/64"}, false},
+		{"fd20:ce::253", nil, true},
 		{"fe80::1", []string{"fe80::/10"}, false},
 		{"127.0.0.1", nil, false},
 		{"127.0.0.1", []string{"127.0.0.0/8"}, true},

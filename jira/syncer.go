@@ -31,18 +31,26 @@ type SyncStore interface {
 	UserJiraIdentity(ctx context.Context, integrationID, userID int64) (models.JiraIdentity, error)
 	ApproverJiraIdentities(ctx context.Context, integrationID, requesterID int64) ([]models.JiraIdentity, error)
 	RecordPeopleProblem(ctx context.Context, projectLinkID int64, part models.PeoplePart, problem string) error
+	// Leases (lease.go).
+	RenewLeases(ctx context.Context, owner string, ids []int64, lease time.Duration) ([]int64, error)
 }
 
 // DefaultSyncWorkers is how many jobs a syncer runs at once by default.
 const DefaultSyncWorkers = 8
+
+// DefaultLease is a claimed job's lease. The heartbeat renews it every
+// DefaultLease/4 while the job runs, so only a dead replica lets it run out:
+// other replicas then take its jobs within DefaultLease plus a poll interval.
+// Replicas' clocks must agree to well within DefaultLease/3 (NTP does).
+const DefaultLease = 12 * time.Second
 
 // SyncerConfig tunes the syncer; zero values take the defaults.
 type SyncerConfig struct {
 	BaseURL        string        // PRIVILEGE_BASE_URL, for approval links
 	Workers        int           // jobs in flight (default DefaultSyncWorkers)
 	PollInterval   time.Duration // how often to look for work written elsewhere (default 2s)
-	Lease          time.Duration // claim lease; a crashed worker's jobs return after it (default 2m)
-	JobTimeout     time.Duration // one reconcile, all Jira calls included (default 60s, < Lease)
+	Lease          time.Duration // claim lease, renewed every Lease/4 while a job runs; a dead replica's jobs return after it (default 12s)
+	JobTimeout     time.Duration // one reconcile, all Jira calls included (default 60s)
 	ExpireInterval time.Duration // how often pending/approved requests are checked for expiry (default 15s)
 	AmbiguousGrace time.Duration // after an ambiguous create, how long search may lag (default 60s)
 	BackoffBase    time.Duration // default 2s
@@ -61,17 +69,12 @@ func (c *SyncerConfig) defaults() {
 		c.Workers = DefaultSyncWorkers
 	}
 	set(&c.PollInterval, 2*time.Second)
-	set(&c.Lease, 2*time.Minute)
+	set(&c.Lease, DefaultLease)
 	set(&c.JobTimeout, 60*time.Second)
 	set(&c.ExpireInterval, 15*time.Second)
 	set(&c.AmbiguousGrace, 60*time.Second)
 	set(&c.BackoffBase, 2*time.Second)
 	set(&c.BackoffCap, 10*time.Minute)
-	// A job must end well within its lease: no lease extension is needed and
-	// no two workers ever run one job at the same time.
-	if c.JobTimeout > c.Lease*3/4 {
-		c.JobTimeout = c.Lease * 3 / 4
-	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 25
 	}
@@ -94,6 +97,7 @@ type Syncer struct {
 	wake    chan struct{}
 	beat    atomic.Int64 // unix nanos of the last loop turn
 	metrics *SyncMetrics
+	leases  *leaseKeeper
 
 	successMu   sync.Mutex
 	lastSuccess map[int64]time.Time // per integration, to record success at most every 30s
@@ -102,8 +106,25 @@ type Syncer struct {
 // NewSyncer builds a syncer; Run starts it.
 func NewSyncer(log *slog.Logger, store SyncStore, clients *Clients, metrics *SyncMetrics, cfg SyncerConfig) *Syncer {
 	cfg.defaults()
-	return &Syncer{log: log, store: store, clients: clients, cfg: cfg, owner: "syncer-" + randomOwner(),
-		wake: make(chan struct{}, 1), metrics: metrics, lastSuccess: map[int64]time.Time{}}
+	owner := "syncer-" + randomOwner()
+	return &Syncer{log: log, store: store, clients: clients, cfg: cfg, owner: owner,
+		wake: make(chan struct{}, 1), metrics: metrics, lastSuccess: map[int64]time.Time{},
+		leases: newLeaseKeeper(store, owner, cfg.Lease, cfg.Now, log)}
+}
+
+// heartbeat renews the leases of running jobs until the returned stop is
+// called (after the last job ended).
+func (s *Syncer) heartbeat(ctx context.Context) (stop func()) {
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.leases.run(hctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // Notify wakes the syncer at once (a job was just written in this process).
@@ -135,10 +156,13 @@ func (s *Syncer) Run(ctx context.Context) {
 	poll := time.NewTicker(s.cfg.PollInterval)
 	defer poll.Stop()
 	done := make(chan struct{}, s.cfg.Workers)
+	stopHeartbeat := s.heartbeat(ctx)
+	defer stopHeartbeat() // after the jobs in flight: they keep their leases to the end
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	inflight := 0
 	var queue []models.SyncJob // claimed, waiting for a free worker
+	var claimedAt time.Time
 	var lastExpire time.Time
 	for {
 		s.beat.Store(time.Now().UnixNano())
@@ -146,6 +170,7 @@ func (s *Syncer) Run(ctx context.Context) {
 		// Claim a batch (one transaction) for the free workers only: a claimed
 		// job's lease runs from the claim, so none may wait for a worker.
 		if len(queue) == 0 && inflight < s.cfg.Workers && ctx.Err() == nil {
+			claimedAt = s.cfg.Now()
 			jobs, err := s.store.ClaimJobs(ctx, s.owner, s.cfg.Workers-inflight, s.cfg.Lease)
 			if err != nil && ctx.Err() == nil {
 				s.log.Error("claim sync jobs", "err", err)
@@ -157,11 +182,11 @@ func (s *Syncer) Run(ctx context.Context) {
 			queue = queue[1:]
 			inflight++
 			wg.Add(1)
-			go func() {
+			go func(claimedAt time.Time) {
 				defer wg.Done()
-				s.runJob(context.WithoutCancel(ctx), job)
+				s.runJob(context.WithoutCancel(ctx), job, claimedAt)
 				done <- struct{}{}
-			}()
+			}(claimedAt)
 		}
 		wait := s.cfg.PollInterval
 		if len(queue) == 0 && inflight < s.cfg.Workers {
@@ -228,16 +253,19 @@ func (s *Syncer) ProcessOnce(ctx context.Context) (int, error) {
 	if _, err := s.store.ExpireDue(ctx, 500); err != nil {
 		return 0, err
 	}
+	claimedAt := s.cfg.Now()
 	jobs, err := s.store.ClaimJobs(ctx, s.owner, s.cfg.Workers, s.cfg.Lease)
 	if err != nil {
 		return 0, err
 	}
+	stopHeartbeat := s.heartbeat(ctx)
+	defer stopHeartbeat()
 	var wg sync.WaitGroup
 	for _, job := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.runJob(ctx, job)
+			s.runJob(ctx, job, claimedAt)
 		}()
 	}
 	wg.Wait()

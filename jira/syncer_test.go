@@ -1,6 +1,7 @@
 package jira_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -330,4 +331,41 @@ func TestSyncRetryAfterRefusedCreate(t *testing.T) {
 			t.Fatalf("after retry: %+v", st)
 		}
 	})
+}
+
+// TestDataCenterDescriptionKeepsUserLinksInert: bare URLs and mailto: in a
+// requester's justification (and in the account name an admin typed) reach
+// the Data Center task as text Jira's wiki renderer cannot autolink, while the
+// approval link stays a live [text|url] link.
+func TestDataCenterDescriptionKeepsUserLinksInert(t *testing.T) {
+	for _, d := range []models.Dialect{models.DialectSQLite, models.DialectPostgres} {
+		t.Run(string(d), func(t *testing.T) {
+			h := newHarness(t, d, models.DeploymentDataCenter)
+			acc := h.newAccount("210987654321", "Billing see http://wiki.corp.example/billing")
+			h.linkProject("OPS", acc.ID)
+			r := modeltest.Must(h.store.CreateRequest(h.ctx, h.alice, models.NewRequest{
+				AccountID: acc.ID, Resources: []string{"AdministratorAccess"}, DurationMinutes: 60,
+				Justification: "Log in at https://evil.example/login or write to mailto:ceo@corp.example",
+			}, time.Hour))
+			h.drain()
+			desc, ok := h.oneIssue(r.ID).Description.(string)
+			if !ok {
+				t.Fatalf("Data Center description is not wiki markup: %#v", h.oneIssue(r.ID).Description)
+			}
+			for _, live := range []string{"https://evil.example", "mailto:ceo", "http://wiki.corp.example"} {
+				if strings.Contains(desc, live) {
+					t.Errorf("description carries %q, which Jira's wiki renderer autolinks:\n%s", live, desc)
+				}
+			}
+			for _, inert := range []string{"https&#58;//evil.example/login", "mailto&#58;ceo@corp.example", "http&#58;//wiki.corp.example/billing"} {
+				if !strings.Contains(desc, inert) {
+					t.Errorf("description lacks the inert %q:\n%s", inert, desc)
+				}
+			}
+			approval := "[open the approval page|https://privilege.example.com/requests/" + strconv.FormatInt(r.ID, 10) + "]"
+			if !strings.Contains(desc, approval) {
+				t.Errorf("the approval link is not a live wiki link %s:\n%s", approval, desc)
+			}
+		})
+	}
 }

@@ -111,6 +111,7 @@ func (c *Client) MoveToStatus(ctx context.Context, key, target string, opts ...M
 	}
 	current := Status{Name: issue.Status, CategoryKey: issue.StatusCategory}
 	visited := map[string]bool{strings.ToLower(current.Name): true}
+	path := []string{current.Name}
 	for step := 0; ; step++ {
 		if reached(current, target) {
 			if cfg.reached != nil {
@@ -123,8 +124,11 @@ func (c *Client) MoveToStatus(ctx context.Context, key, target string, opts ...M
 			return err
 		}
 		next, ok := pickTransition(options, target, visited, cfg)
-		if !ok || step >= cfg.maxSteps {
+		if !ok {
 			return &NoTransitionError{Issue: key, Target: target, Current: current.Name, Offered: transitionNames(options)}
+		}
+		if step >= cfg.maxSteps {
+			return &NoTransitionError{Issue: key, Target: target, Current: current.Name, Offered: transitionNames(options), Path: path}
 		}
 		resolution := ""
 		if next.HasResolution {
@@ -135,6 +139,7 @@ func (c *Client) MoveToStatus(ctx context.Context, key, target string, opts ...M
 		}
 		current = Status{Name: next.ToStatus, CategoryKey: next.ToCategory}
 		visited[strings.ToLower(current.Name)] = true
+		path = append(path, current.Name)
 	}
 }
 

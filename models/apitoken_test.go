@@ -74,7 +74,7 @@ func TestMigrationBackfillsTokenMinter(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := t.Context()
 			db := modeltest.OpenRaw(t, d)
-			if err := models.MigrateUpTo(ctx, db, 6); err != nil {
+			if err := db.MigrateTo(ctx, 6); err != nil {
 				t.Fatal(err)
 			}
 			now := time.Now().UTC()

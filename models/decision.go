@@ -187,33 +187,35 @@ func (s *Store) ExpireDue(ctx context.Context, limit int) (int, error) {
 		{RequestPending, RequestExpired, "pending_until", EventExpired, AuditRequestExpired, "not decided in time"},
 		{RequestApproved, RequestEnded, "access_ends_at", EventEnded, AuditRequestEnded, "access window is over"},
 	} {
-		var ids []int64
-		err := s.db.WithContext(ctx).Model(&AccessRequest{}).Where("status = ? AND "+step.column+" <= ?", step.from, now).
-			Order("id").Limit(limit).Pluck("id", &ids).Error
-		if err != nil {
+		// One transaction per step: the due requests change status in one
+		// statement (which re-checks the status, so a decision racing the
+		// sweep wins or loses as a whole), then their events, jobs and audit.
+		var due []int64
+		if err := s.db.WithContext(ctx).Model(&AccessRequest{}).Where("status = ? AND "+step.column+" <= ?", step.from, now).
+			Limit(1).Pluck("id", &due).Error; err != nil {
 			return n, translate(err, "find due requests")
 		}
-		for _, id := range ids {
-			err := s.tx(ctx, func(tx *gorm.DB) error {
-				req := AccessRequest{ID: id}
-				if err := s.transition(tx, &req, step.from, map[string]any{"status": step.to, "updated_at": now}, errSkip); err != nil {
-					return err
-				}
-				return s.recordEvent(tx, &req, SystemActor, step.kind, step.reason, step.action)
-			})
-			switch {
-			case errors.Is(err, errSkip):
-			case err != nil:
-				return n, err
-			default:
-				n++
-			}
+		if len(due) == 0 {
+			continue // the usual case: no write transaction
 		}
+		var ids []int64
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			ids = ids[:0]
+			err := tx.Raw("UPDATE access_requests SET status = ?, updated_at = ? WHERE status = ? AND "+step.column+" <= ? AND id IN "+
+				"(SELECT id FROM access_requests WHERE status = ? AND "+step.column+" <= ? ORDER BY id LIMIT ?) RETURNING id",
+				step.to, now, step.from, now, step.from, now, limit).Scan(&ids).Error
+			if err != nil {
+				return translate(err, "expire due requests")
+			}
+			return s.recordEvents(tx, ids, SystemActor, step.kind, step.reason, step.action)
+		})
+		if err != nil {
+			return n, err
+		}
+		n += len(ids)
 	}
 	return n, nil
 }
-
-var errSkip = errors.New("skip")
 
 // Request loads a request with everything its page shows.
 func (s *Store) Request(ctx context.Context, id int64) (AccessRequest, error) {

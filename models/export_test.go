@@ -2,12 +2,30 @@ package models
 
 import "context"
 
-// MigrateUpTo applies migrations up to version (tests of data migrations).
-func MigrateUpTo(ctx context.Context, d *DB, version int64) error {
+// SealedSecrets exposes one integration's sealed columns to models_test, so a
+// test can hold a stale read while another writer moves on.
+type SealedSecrets = sealedSecrets
+
+// ReadSealedSecrets reads integration id's sealed columns.
+func (s *Store) ReadSealedSecrets(ctx context.Context, id int64) (SealedSecrets, error) {
+	var row sealedSecrets
+	err := s.db.WithContext(ctx).Model(&Integration{}).
+		Select("id, access_token_enc, refresh_token_enc, client_secret_enc").Where("id = ?", id).Take(&row).Error
+	return row, err
+}
+
+// ResealFrom re-seals an integration starting from a (possibly stale) read.
+func (s *Store) ResealFrom(ctx context.Context, row SealedSecrets) (bool, error) {
+	return s.resealIntegration(ctx, row)
+}
+
+// MigrateTo applies the migrations up to and including version v, as an
+// older release would have.
+func (d *DB) MigrateTo(ctx context.Context, v int64) error {
 	p, err := d.provider(nil)
 	if err != nil {
 		return err
 	}
-	_, err = p.UpTo(ctx, version)
+	_, err = p.UpTo(ctx, v)
 	return err
 }

@@ -90,16 +90,14 @@ func (s *Store) backfill(tx *gorm.DB, accountIDs []int64) error {
 	if err != nil {
 		return translate(err, "find requests to backfill")
 	}
-	for _, id := range ids {
-		if err := tx.Model(&JiraIssueLink{}).Where("request_id = ?", id).
-			Updates(map[string]any{"sync_state": SyncPending, "last_error": "", "updated_at": s.Now()}).Error; err != nil {
-			return translate(err, "backfill issue link")
-		}
-		if err := s.enqueue(tx, id); err != nil {
-			return err
-		}
+	if len(ids) == 0 {
+		return nil
 	}
-	return nil
+	if err := tx.Model(&JiraIssueLink{}).Where("request_id IN ?", ids).
+		Updates(map[string]any{"sync_state": SyncPending, "last_error": "", "updated_at": s.Now()}).Error; err != nil {
+		return translate(err, "backfill issue links")
+	}
+	return s.enqueueMany(tx, ids)
 }
 
 // ClaimJobs leases up to n due jobs to owner until now+lease. Only the oldest
@@ -149,6 +147,23 @@ func (s *Store) claimable(tx *gorm.DB, n int) *gorm.DB {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
 	}
 	return q
+}
+
+// RenewLeases extends owner's leases on its running jobs ids to now+lease
+// (the syncer's heartbeat) and returns the ids it still holds: a job missing
+// from the answer was claimed by another worker after the lease ran out, or
+// settled, and its worker must stop.
+func (s *Store) RenewLeases(ctx context.Context, owner string, ids []int64, lease time.Duration) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	now := s.Now()
+	var held []int64
+	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Raw("UPDATE sync_jobs SET locked_until = ? WHERE id IN ? AND locked_by = ? AND state = ? RETURNING id",
+			now.Add(lease), ids, owner, JobRunning).Scan(&held)
+	}).Error
+	return held, translate(err, "renew job leases")
 }
 
 // ReleaseJobs hands claimed jobs that never started back to the pool (a
