@@ -101,7 +101,7 @@ func TestDemoIgnoresOperatorDatabaseAndCleansUp(t *testing.T) {
 		t.Fatalf("the banner does not say the database URL is ignored:\n%s", banner)
 	}
 	m := regexp.MustCompile(`admin@demo\.test / (\S+)`).FindStringSubmatch(banner)
-	d := regexp.MustCompile(`\(data in (\S+), removed on exit\)`).FindStringSubmatch(banner)
+	d := regexp.MustCompile(`data in (\S+), removed on exit\)`).FindStringSubmatch(banner)
 	if m == nil || d == nil {
 		t.Fatalf("banner lacks the login or the data dir:\n%s", banner)
 	}

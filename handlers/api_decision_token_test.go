@@ -25,7 +25,7 @@ func TestAPIDecisionRecordsToken(t *testing.T) {
 		if tl := parseHTML(t, admin.get(itoaURL(r.ID))).Find(`[data-testid="timeline"]`).Text(); !strings.Contains(tl, "bob@example.com ("+mark+")") {
 			t.Errorf("timeline does not name the token:\n%s", tl)
 		}
-		if row := parseHTML(t, admin.get("/audit")).Find(`[data-testid="audit-row"]:contains("request.approved")`).Text(); !strings.Contains(row, mark) {
+		if row := parseHTML(t, admin.get("/audit")).Find(`[data-testid="audit-row"]:has([data-testid=audit-action][title="request.approved"])`).Text(); !strings.Contains(row, mark) {
 			t.Errorf("audit row of the approval %q does not name the token", row)
 		}
 	})
