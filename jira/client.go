@@ -88,7 +88,7 @@ func (c *Clients) Forget(integrationID int64) {
 }
 
 func (c *Clients) newClient(conn Connection) *Client {
-	cl := &Client{conn: conn, http: c.http, tokens: c.tokens, opts: c.opts}
+	cl := &Client{conn: conn, http: c.http, tokens: c.tokens, opts: c.opts, moves: newMoveMemory(c.opts.now)}
 	if conn.isCloud() {
 		cl.apiBase = c.oauth.APIURL() + "/ex/jira/" + url.PathEscape(conn.CloudID) + "/rest/api/3"
 		cl.browseBase = strings.TrimRight(conn.SiteURL, "/")
@@ -108,6 +108,7 @@ type Client struct {
 	http       *http.Client
 	tokens     *TokenManager
 	opts       clientOptions
+	moves      *moveMemory // transitions and comment refusals per workflow (moves.go)
 }
 
 // Connection is the integration this client talks to.

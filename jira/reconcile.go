@@ -114,11 +114,12 @@ func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWor
 		progress.IssueID, progress.IssueKey, progress.IssueURL = ref.ID, ref.Key, ref.URL
 		s.addWatchers(ctx, client, t, ref.Key, w.Request)
 	}
+	known := knownStatus(w.Request.Events, link.AppliedEventID)
 	for _, ev := range w.Request.Events {
 		if ev.ID <= link.AppliedEventID || ev.Kind == models.EventCreated {
 			continue
 		}
-		if err := s.applyEvent(ctx, job, client, t, link.IssueKey, w.Request, ev); err != nil {
+		if err := s.applyEvent(ctx, job, client, t, link.IssueKey, w.Request, ev, &known); err != nil {
 			return s.classify(job, err, link.IssueKey)
 		}
 		progress.AppliedEventID = ev.ID
@@ -231,34 +232,54 @@ func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Cl
 	return ref, result{}, true
 }
 
-// applyEvent moves the task to the outcome's status (idempotent: no-op when
-// already there), then comments. When an earlier attempt of this job may have
-// posted the comment (the job ran before and did not finish), the issue's
-// comments are checked for the event's marker first, so it is posted once.
-func (s *Syncer) applyEvent(ctx context.Context, job models.SyncJob, client *Client, t target, key string, r models.AccessRequest, ev models.RequestEvent) error {
-	if o := ev.Kind.Outcome(); o != "" {
-		status := ""
-		if t.link != nil {
-			status = t.link.StatusFor(o)
-		}
-		if err := s.assignDecider(ctx, client, t, key, ev); err != nil {
-			return err
-		}
-		var opts []MoveOption
-		if o != models.OutcomeApproved {
-			opts = append(opts, ForDenial())
-		}
-		if err := client.MoveToStatus(ctx, key, status, opts...); err != nil {
-			return err
+// knownStatus is what Privilege knows of the task's status before applying
+// the events after applied: as created when no outcome moved it yet,
+// otherwise unknown (read it before moving).
+func knownStatus(events []models.RequestEvent, applied int64) string {
+	for _, ev := range events {
+		if ev.ID <= applied && ev.Kind.Outcome() != "" {
+			return ""
 		}
 	}
+	return StatusAsCreated
+}
+
+// applyEvent moves the task to the outcome's status (idempotent: no-op when
+// already there) and comments, in one call where the workflow accepts the
+// comment in the transition. When an earlier attempt of this job may have
+// posted the comment (the job ran before and did not finish), the issue's
+// comments are checked for the event's marker first: the comment is posted
+// after (or with) the move, so a posted comment means the event is applied.
+// known is the task's status as far as Privilege knows ("" = unknown); it
+// is updated by the move.
+func (s *Syncer) applyEvent(ctx context.Context, job models.SyncJob, client *Client, t target, key string, r models.AccessRequest, ev models.RequestEvent, known *string) error {
+	marker := EventMarker(ev)
 	if job.Attempts > 1 {
-		posted, err := client.HasComment(ctx, key, EventMarker(ev))
+		posted, err := client.HasComment(ctx, key, marker)
 		if err != nil || posted {
 			return err
 		}
 	}
-	return client.AddComment(ctx, key, EventComment(r, ev))
+	comment := EventComment(r, ev)
+	if o := ev.Kind.Outcome(); o != "" {
+		m := Move{Key: key, Known: *known, Denial: o != models.OutcomeApproved, Comment: comment, Marker: marker}
+		if t.link != nil {
+			m.Target, m.ProjectKey, m.IssueTypeID = t.link.StatusFor(o), t.key, t.link.IssueTypeID
+		}
+		if err := s.assignDecider(ctx, client, t, key, ev); err != nil {
+			return err
+		}
+		moved, err := client.Move(ctx, m)
+		if err != nil {
+			*known = ""
+			return err
+		}
+		*known = moved.Status
+		if moved.Commented {
+			return nil
+		}
+	}
+	return client.AddComment(ctx, key, comment)
 }
 
 // classify turns a Jira error into retry, park or fail.

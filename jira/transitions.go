@@ -57,15 +57,7 @@ func (c *Client) Transitions(ctx context.Context, key string) ([]TransitionOptio
 // DoTransition performs a transition; resolution is sent only when not empty
 // (send it only if the transition's screen has the field).
 func (c *Client) DoTransition(ctx context.Context, key, transitionID, resolution string) error {
-	body := map[string]any{"transition": map[string]string{"id": transitionID}}
-	if resolution != "" {
-		body["fields"] = map[string]any{"resolution": map[string]string{"name": resolution}}
-	}
-	path := "/issue/" + url.PathEscape(key) + "/transitions"
-	if err := c.do(ctx, call{op: "do_transition", method: http.MethodPost, path: path, body: body}); err != nil {
-		return fmt.Errorf("jira: transition %s (transition %s): %w", key, transitionID, err)
-	}
-	return nil
+	return c.doTransition(ctx, key, transitionID, resolution, nil)
 }
 
 // MoveOption tunes MoveToStatus.
@@ -100,34 +92,8 @@ func (c *Client) MoveToStatus(ctx context.Context, key, target string, opts ...M
 	for _, o := range opts {
 		o(&cfg)
 	}
-	issue, err := c.GetIssue(ctx, key)
-	if err != nil {
-		return err
-	}
-	current := Status{Name: issue.Status, CategoryKey: issue.StatusCategory}
-	visited := map[string]bool{strings.ToLower(current.Name): true}
-	for step := 0; ; step++ {
-		if reached(current, target) {
-			return nil
-		}
-		options, err := c.Transitions(ctx, key)
-		if err != nil {
-			return err
-		}
-		next, ok := pickTransition(options, target, visited, cfg)
-		if !ok || step >= cfg.maxSteps {
-			return &NoTransitionError{Issue: key, Target: target, Current: current.Name, Offered: transitionNames(options)}
-		}
-		resolution := ""
-		if next.HasResolution {
-			resolution = pickResolution(next.Resolutions, cfg)
-		}
-		if err := c.DoTransition(ctx, key, next.ID, resolution); err != nil {
-			return err
-		}
-		current = Status{Name: next.ToStatus, CategoryKey: next.ToCategory}
-		visited[strings.ToLower(current.Name)] = true
-	}
+	_, err := c.walk(ctx, Move{Key: key, Target: target, Denial: cfg.denial}, workflowKey{}, cfg, false)
+	return err
 }
 
 func reached(s Status, target string) bool {

@@ -188,6 +188,7 @@ func (in *instance) createIssue(c *call) reply {
 	in.issues = append(in.issues, is)
 	in.byRef[strings.ToUpper(is.key)], in.byRef[strconv.Itoa(is.id)] = is, is
 	in.sim.stats.IssuesCreated++
+	in.sim.stats.IssueCalls[is.key]++
 	id := strconv.Itoa(is.id)
 	return reply{status: http.StatusCreated, body: obj{"id": id, "key": is.key, "self": in.restBase() + "/issue/" + id}}
 }
@@ -475,7 +476,7 @@ func (in *instance) doTransition(c *call) reply {
 	var comments []any
 	update, _ := body["update"].(map[string]any)
 	for k, v := range update {
-		if k != "comment" {
+		if k != "comment" || is.project.wf.RefuseTransitionComment {
 			errs[k] = msgNotOnScreen(k)
 			continue
 		}
