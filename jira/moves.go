@@ -146,68 +146,56 @@ type Moved struct {
 	Commented bool   // the comment is on the issue (sent with a transition, or found)
 }
 
-// Move brings the issue to m.Target. With a known status it takes a direct
-// transition from the cached (or freshly read) list without reading the
+// Move brings the issue to m.Target. With a known status it walks from
+// there, with transitions from the cache (or read once), without reading the
 // issue; a refusal of that guess (Cloud 400/409, Data Center 500 for a
-// transition not valid from the real status) drops the cache and falls back
-// to reading the issue and walking the workflow as MoveToStatus does.
-// Nothing is moved when the issue is already in the target status.
+// transition not valid from the real status, or no way on from the guessed
+// status) drops the workflow's cache and falls back to reading the issue and
+// walking from its real status, as MoveToStatus does. Nothing is moved when
+// the issue is already in the target status.
 func (c *Client) Move(ctx context.Context, m Move) (Moved, error) {
 	cfg := moveConfig{maxSteps: defaultMoveSteps, denial: m.Denial}
 	wf := workflowKey{project: m.ProjectKey, issueType: m.IssueTypeID}
 	ambiguous := false
 	if m.Known != "" && (m.Known == StatusAsCreated || !reached(Status{Name: m.Known}, m.Target)) {
-		moved, ok, err := c.moveFromKnown(ctx, m, wf, cfg)
-		switch {
-		case ok:
+		moved, err := c.walkFrom(ctx, m, wf, cfg, Status{Name: m.Known}, false, false)
+		if err == nil {
 			return moved, nil
-		case err != nil && !staleGuess(err):
-			return Moved{}, err
-		case err != nil:
-			c.moves.forget(wf)
-			var se *ServerError
-			ambiguous = errors.As(err, &se)
 		}
+		if !staleGuess(err) && !errors.Is(err, ErrNoTransition) {
+			return Moved{}, err
+		}
+		c.moves.forget(wf)
+		var se *ServerError
+		ambiguous = errors.As(err, &se)
 	}
 	return c.walk(ctx, m, wf, cfg, ambiguous)
 }
 
-// moveFromKnown takes a direct transition from the known status: ok=false
-// with a nil error when there is none (walk instead).
-func (c *Client) moveFromKnown(ctx context.Context, m Move, wf workflowKey, cfg moveConfig) (Moved, bool, error) {
-	options, _, err := c.transitionsFrom(ctx, m.Key, wf, m.Known)
-	if err != nil {
-		return Moved{}, false, err
-	}
-	visited := map[string]bool{}
-	if m.Known != StatusAsCreated {
-		visited[strings.ToLower(m.Known)] = true
-	}
-	next, ok := pickTransition(options, m.Target, visited, cfg)
-	if !ok || !reached(Status{Name: next.ToStatus, CategoryKey: next.ToCategory}, m.Target) {
-		return Moved{}, false, nil
-	}
-	commented, err := c.transition(ctx, m.Key, wf, next, cfg, m.Comment)
-	if err != nil {
-		return Moved{}, false, err
-	}
-	return Moved{Status: next.ToStatus, Commented: commented}, true, nil
-}
-
-// walk reads the issue's status, then takes transitions (cached per status)
-// until the target, at most defaultMoveSteps, never visiting a status twice.
-// After an ambiguous attempt found the issue already there, the comment is
-// looked for before anyone posts it again.
+// walk reads the issue's status and walks from it. After an ambiguous
+// attempt, an issue found already there has its comment looked for before
+// anyone posts it again.
 func (c *Client) walk(ctx context.Context, m Move, wf workflowKey, cfg moveConfig, ambiguous bool) (Moved, error) {
 	issue, err := c.GetIssue(ctx, m.Key)
 	if err != nil {
 		return Moved{}, err
 	}
-	current := Status{Name: issue.Status, CategoryKey: issue.StatusCategory}
-	visited := map[string]bool{strings.ToLower(current.Name): true}
-	if reached(current, m.Target) {
+	return c.walkFrom(ctx, m, wf, cfg, Status{Name: issue.Status, CategoryKey: issue.StatusCategory}, ambiguous, true)
+}
+
+// walkFrom takes transitions (cached per status) from current until the
+// target, at most defaultMoveSteps, never visiting a status twice; the
+// comment rides on the final transition. read says current was read from
+// Jira: a refusal from a cached list is then retried once with a fresh list.
+func (c *Client) walkFrom(ctx context.Context, m Move, wf workflowKey, cfg moveConfig, current Status, ambiguous, read bool) (Moved, error) {
+	visited := map[string]bool{}
+	if current.Name != StatusAsCreated {
+		visited[strings.ToLower(current.Name)] = true
+	}
+	if read && reached(current, m.Target) {
 		moved := Moved{Status: current.Name}
 		if ambiguous && m.Marker != "" && !m.Comment.IsEmpty() {
+			var err error
 			if moved.Commented, err = c.HasComment(ctx, m.Key, m.Marker); err != nil {
 				return Moved{}, err
 			}
@@ -233,7 +221,7 @@ func (c *Client) walk(ctx context.Context, m Move, wf workflowKey, cfg moveConfi
 		commented, err := c.transition(ctx, m.Key, wf, next, cfg, comment)
 		if err != nil {
 			c.moves.forget(wf)
-			if cached && !retried && staleGuess(err) {
+			if read && cached && !retried && staleGuess(err) {
 				retried = true // the cached list was stale: read it again
 				step--
 				continue

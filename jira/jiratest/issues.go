@@ -280,7 +280,7 @@ func (in *instance) AddProject(key, name string, wf Workflow) *Project {
 }
 
 func cloneWorkflow(wf Workflow) Workflow {
-	out := Workflow{Initial: wf.Initial, Statuses: slices.Clone(wf.Statuses)}
+	out := Workflow{Initial: wf.Initial, Statuses: slices.Clone(wf.Statuses), RefuseTransitionComment: wf.RefuseTransitionComment}
 	for _, t := range wf.Transitions {
 		t.From = slices.Clone(t.From)
 		out.Transitions = append(out.Transitions, t)
