@@ -530,6 +530,11 @@ func (c *Client) CreateIssue(ctx context.Context, in IssueInput) (IssueRef, erro
 	if in.Assignee != nil {
 		fields["assignee"] = c.ref(in.Assignee)
 	}
+	for id, v := range in.Fields {
+		if _, builtIn := fields[id]; !builtIn {
+			fields[id] = v
+		}
+	}
 	var created struct {
 		ID  string `json:"id"`
 		Key string `json:"key"`

@@ -208,9 +208,9 @@ func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Cl
 	if t.link == nil {
 		return IssueRef{}, done(models.SyncDetached, "The Jira project was unlinked before the task was created."), false
 	}
-	in := IssueInput{
-		ProjectKey: t.key, IssueTypeID: t.link.IssueTypeID, Summary: IssueSummary(w.Request),
-		Description: IssueDescription(w.Request, s.cfg.BaseURL), Labels: []string{ProductLabel, CorrelationLabel(reqID)},
+	in, res, ok := s.shapeIssue(job, t, w.Request)
+	if !ok {
+		return IssueRef{}, res, false
 	}
 	// Read before the attempt is noted: a database hiccup here must not
 	// make the next run wait for search as after an ambiguous create.
@@ -227,7 +227,13 @@ func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Cl
 			return IssueRef{}, result{kind: resultRetry, runAfter: s.cfg.Now().Add(s.backoff(1)),
 				note: "Creating the task may or may not have worked (" + err.Error() + "); it will be checked before trying again."}, false
 		}
+		if msg, refused := s.fieldRefused(ctx, t, err); refused {
+			return IssueRef{}, result{kind: resultFail, note: msg}, false
+		}
 		return IssueRef{}, s.classify(job, err, ""), false
+	}
+	if t.link.FieldsProblem != "" {
+		s.noteFields(ctx, t, "")
 	}
 	return ref, result{}, true
 }

@@ -31,6 +31,8 @@ type SyncStore interface {
 	UserJiraIdentity(ctx context.Context, integrationID, userID int64) (models.JiraIdentity, error)
 	ApproverJiraIdentities(ctx context.Context, integrationID, requesterID int64) ([]models.JiraIdentity, error)
 	RecordPeopleProblem(ctx context.Context, projectLinkID int64, part models.PeoplePart, problem string) error
+	// Ticket shaping (shaping_sync.go).
+	RecordFieldsProblem(ctx context.Context, projectLinkID int64, problem string) error
 }
 
 // DefaultSyncWorkers is how many jobs a syncer runs at once by default.

@@ -1,6 +1,10 @@
 package jira
 
-import "privilege/models"
+import (
+	"encoding/json"
+
+	"privilege/models"
+)
 
 // Connection identifies one Jira integration and where its API lives.
 type Connection struct {
@@ -96,6 +100,9 @@ type IssueInput struct {
 	Labels      []string // no spaces allowed (Jira rejects them)
 	Reporter    *Person  // nil: the connected user
 	Assignee    *Person  // nil: nobody
+	// Fields are further create-screen fields by id, each value as Jira
+	// takes it (the project link's required fields, design.md §10).
+	Fields map[string]json.RawMessage
 }
 
 // IssueRef identifies an issue; URL is its browse page for humans.

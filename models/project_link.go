@@ -47,9 +47,15 @@ type ProjectLink struct {
 	ReporterProblem string
 	AssigneeProblem string
 	WatchersProblem string
-	Accounts        []CloudAccount `gorm:"foreignKey:ProjectLinkID"`
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Ticket shaping (design.md §10): templates ('' = the defaults), values
+	// of required fields, and what Jira last refused of them ('' = nothing).
+	SummaryTemplate     string
+	DescriptionTemplate string
+	FieldValues         FieldValues
+	FieldsProblem       string
+	Accounts            []CloudAccount `gorm:"foreignKey:ProjectLinkID"`
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // StatusFor is the Jira status name an outcome moves the task to ("" = any done status).
@@ -83,6 +89,10 @@ type ProjectLinkInput struct {
 	AssigneeMode   AssigneeMode
 	AssigneeUserID int64 // AssigneeFixed: a user linked on this integration
 	AddWatchers    bool
+	// Ticket shaping: templates checked by the caller (jira.ParseTemplates)
+	// and the values of required fields.
+	SummaryTemplate, DescriptionTemplate string
+	FieldValues                          FieldValues
 }
 
 // SaveProjectLink creates or updates the link of a Jira project and sets the
@@ -130,6 +140,10 @@ func (s *Store) SaveProjectLink(ctx context.Context, a Actor, in ProjectLinkInpu
 		if in.AssigneeMode == AssigneeFixed {
 			link.AssigneeUserID = &in.AssigneeUserID
 		}
+		if !link.FieldValues.Equal(in.FieldValues) {
+			link.FieldsProblem = "" // new values are tried afresh
+		}
+		link.SummaryTemplate, link.DescriptionTemplate, link.FieldValues = in.SummaryTemplate, in.DescriptionTemplate, in.FieldValues
 		link.UpdatedAt = now
 		if isNew {
 			link.CreatedAt = now

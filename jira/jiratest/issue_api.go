@@ -145,11 +145,11 @@ func (in *instance) createIssue(c *call) reply {
 	reporter, assignee := in.validatePeople(p, fields, in.caller(c), errs)
 	allowed := []string{"project", "issuetype", "summary", "labels", "description", "reporter", "assignee", "parent"}
 	for _, f := range p.requiredFields(t.name) {
-		v := fields[f.id]
-		if s, isString := v.(string); v == nil || (isString && strings.TrimSpace(s) == "") {
-			errs[f.id] = f.name + " is required."
-		} else {
-			custom[f.id] = v
+		v, present := fields[f.id]
+		if stored, msg := in.checkField(f, v, present); msg != "" {
+			errs[f.id] = msg
+		} else if stored != nil {
+			custom[f.id] = stored
 		}
 		allowed = append(allowed, f.id)
 	}

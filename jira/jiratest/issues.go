@@ -37,7 +37,7 @@ type Issue struct {
 	Status, StatusCategory, Resolution      string
 	Comments                                []Comment
 	Properties                              map[string]json.RawMessage
-	Fields                                  map[string]any // custom fields sent on create, by field id
+	Fields                                  map[string]any // custom fields sent on create, by field id (options by name, users by id)
 	Reporter, Assignee                      User           // zero User: nobody
 	Watchers                                []User
 	Created, Updated                        time.Time
@@ -91,6 +91,7 @@ type instance struct {
 	nextProjectID   int
 	issueTypeIDs    map[string]string
 	nextIssueTypeID int
+	nextOptionID    int // AddCreateField
 
 	issues        []*issue
 	byRef         map[string]*issue // upper-case key and numeric id → live issue
@@ -173,8 +174,6 @@ type issueType struct {
 	subtask  bool
 }
 
-type requiredField struct{ id, name string }
-
 // ID returns the project's numeric id.
 func (p *Project) ID() string { return p.id }
 
@@ -212,7 +211,7 @@ func (p *Project) RemoveIssueType(name string) {
 func (p *Project) RequireField(issueType, fieldID, name string) {
 	p.inst.sim.mu.Lock()
 	defer p.inst.sim.mu.Unlock()
-	p.required[issueType] = append(p.required[issueType], requiredField{id: fieldID, name: name})
+	p.required[issueType] = append(p.required[issueType], requiredField{id: fieldID, name: name, kind: FieldText, required: true})
 }
 
 // SetCreatePermission controls whether the user may create issues in the

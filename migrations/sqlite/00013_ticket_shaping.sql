@@ -1,0 +1,15 @@
+-- +goose Up
+-- Ticket shaping (design.md §10): per project link, the summary and
+-- description templates ('' = the defaults), the values of the fields the
+-- issue type requires that Privilege cannot fill (JSON: field id → the value
+-- as sent to Jira, its name and label), and what Jira last refused of them.
+ALTER TABLE project_links ADD COLUMN summary_template TEXT NOT NULL DEFAULT '';
+ALTER TABLE project_links ADD COLUMN description_template TEXT NOT NULL DEFAULT '';
+ALTER TABLE project_links ADD COLUMN field_values TEXT NOT NULL DEFAULT '';
+ALTER TABLE project_links ADD COLUMN fields_problem TEXT NOT NULL DEFAULT '';
+
+-- +goose Down
+ALTER TABLE project_links DROP COLUMN fields_problem;
+ALTER TABLE project_links DROP COLUMN field_values;
+ALTER TABLE project_links DROP COLUMN description_template;
+ALTER TABLE project_links DROP COLUMN summary_template;
