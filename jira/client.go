@@ -2,6 +2,7 @@ package jira
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -410,11 +411,19 @@ func (c *Client) IssueTypes(ctx context.Context, projectKey string) ([]IssueType
 }
 
 type createMetaField struct {
-	FieldID         string `json:"fieldId"`
-	Key             string `json:"key"`
-	Name            string `json:"name"`
-	Required        bool   `json:"required"`
-	HasDefaultValue bool   `json:"hasDefaultValue"`
+	FieldID         string      `json:"fieldId"`
+	Key             string      `json:"key"`
+	Name            string      `json:"name"`
+	Required        bool        `json:"required"`
+	HasDefaultValue bool        `json:"hasDefaultValue"`
+	Schema          FieldSchema `json:"schema"`
+	// Allowed values: custom options carry "value", components, priorities
+	// and versions "name"; other types carry objects this ignores.
+	AllowedValues []struct {
+		ID    string `json:"id"`
+		Value string `json:"value"`
+		Name  string `json:"name"`
+	} `json:"allowedValues"`
 }
 
 // IssueTypeFields lists the create-screen fields of an issue type in a project.
@@ -430,7 +439,13 @@ func (c *Client) IssueTypeFields(ctx context.Context, projectKey, issueTypeID st
 		if id == "" {
 			id = f.Key
 		}
-		fields = append(fields, Field{ID: id, Name: f.Name, Required: f.Required, HasDefault: f.HasDefaultValue})
+		fl := Field{ID: id, Name: f.Name, Required: f.Required, HasDefault: f.HasDefaultValue, Schema: f.Schema}
+		for _, a := range f.AllowedValues {
+			if a.ID != "" {
+				fl.AllowedValues = append(fl.AllowedValues, FieldOption{ID: a.ID, Name: cmp.Or(a.Value, a.Name, a.ID)})
+			}
+		}
+		fields = append(fields, fl)
 	}
 	return fields, nil
 }

@@ -20,11 +20,8 @@ func (s *Syncer) shapeIssue(job models.SyncJob, t target, r models.AccessRequest
 	if err != nil {
 		return IssueInput{}, result{kind: resultFail, note: "The task template of " + t.key + " is invalid (" + err.Error() + "); fix it on the project's Manage page, then Retry."}, false
 	}
-	data := TemplateData{Request: r, BaseURL: s.cfg.BaseURL}
-	in := IssueInput{
-		ProjectKey: t.key, IssueTypeID: t.link.IssueTypeID, Summary: tm.Summary(data), Description: tm.Description(data),
-		Labels: []string{ProductLabel, CorrelationLabel(r.ID)},
-	}
+	task := ShapeTask(tm, r, s.cfg.BaseURL)
+	in := IssueInput{ProjectKey: t.key, IssueTypeID: t.link.IssueTypeID, Summary: task.Summary, Description: task.Description, Labels: task.Labels}
 	if len(t.link.FieldValues) > 0 {
 		in.Fields = make(map[string]json.RawMessage, len(t.link.FieldValues))
 		for id, fv := range t.link.FieldValues {

@@ -361,3 +361,78 @@ func (t Templates) runs(segs []segment, d TemplateData, linked *bool) []Inline {
 	}
 	return runs
 }
+
+// OutlineRun is an inline run of a document, for display (the Manage
+// page's preview renders it as HTML, escaped by the template engine).
+type OutlineRun struct {
+	Kind string // "text", "strong", "code" or "link"
+	Text string // cleaned as both renderers clean it
+	Href string // links only: the target both renderers would link ("" = shown as text)
+}
+
+// OutlineBlock is a block of a document, for display.
+type OutlineBlock struct {
+	Kind  string // "paragraph", "heading" or "list"
+	Level int    // headings
+	Runs  []OutlineRun
+	Items [][]OutlineRun // lists
+}
+
+// Outline exposes the document's structure, as the renderers see it.
+func (d Document) Outline() []OutlineBlock {
+	runs := func(in []Inline) []OutlineRun {
+		out := make([]OutlineRun, 0, len(in))
+		for _, r := range in {
+			o := OutlineRun{Text: cleanText(r.text)}
+			switch r.kind {
+			case inlineStrong:
+				o.Kind = "strong"
+			case inlineCode:
+				o.Kind = "code"
+			case inlineLink:
+				o.Kind, o.Href = "link", safeHref(r.href)
+				if strings.TrimSpace(o.Text) == "" {
+					o.Text = o.Href
+				}
+			default:
+				o.Kind = "text"
+			}
+			out = append(out, o)
+		}
+		return out
+	}
+	var out []OutlineBlock
+	for _, b := range d.Blocks {
+		if b.isEmpty() {
+			continue
+		}
+		switch b.kind {
+		case blockHeading:
+			out = append(out, OutlineBlock{Kind: "heading", Level: b.level, Runs: runs(b.inlines)})
+		case blockBulletList:
+			ob := OutlineBlock{Kind: "list"}
+			for _, it := range b.items {
+				ob.Items = append(ob.Items, runs(it))
+			}
+			out = append(out, ob)
+		default:
+			out = append(out, OutlineBlock{Kind: "paragraph", Runs: runs(b.inlines)})
+		}
+	}
+	return out
+}
+
+// Task is what a request's task is created with (apart from people and
+// field values): the one place summary, description and labels are made.
+type Task struct {
+	Summary     string
+	Description Document
+	Labels      []string
+}
+
+// ShapeTask renders a request's task with a link's templates; the product
+// and correlation labels are always there.
+func ShapeTask(t Templates, r models.AccessRequest, baseURL string) Task {
+	d := TemplateData{Request: r, BaseURL: baseURL}
+	return Task{Summary: t.Summary(d), Description: t.Description(d), Labels: []string{ProductLabel, CorrelationLabel(r.ID)}}
+}

@@ -64,10 +64,12 @@ type IssueType struct {
 
 // Field is a field on a project's create screen for one issue type.
 type Field struct {
-	ID         string
-	Name       string
-	Required   bool
-	HasDefault bool
+	ID            string
+	Name          string
+	Required      bool
+	HasDefault    bool
+	Schema        FieldSchema   // fields.go
+	AllowedValues []FieldOption // for selects, components, priorities, versions
 }
 
 // Status is a workflow status; CategoryKey is new, indeterminate or done.

@@ -17,6 +17,9 @@ type FieldValue struct {
 	Name  string          `json:"name"`  // the field's name in Jira, e.g. "Cost centre"
 	Label string          `json:"label"` // the value as the Manage page shows it
 	Value json.RawMessage `json:"value"` // the value as sent to Jira on create
+	// Choice is what the admin chose (option ids, text, a user id), to show
+	// the form again.
+	Choice []string `json:"choice,omitempty"`
 }
 
 // FieldValues are a link's field values by Jira field id. Stored as JSON
@@ -80,4 +83,20 @@ func (s *Store) RecordFieldsProblem(ctx context.Context, projectLinkID int64, pr
 		return db.Exec("UPDATE project_links SET fields_problem = ? WHERE id = ? AND fields_problem <> ?", problem, projectLinkID, problem)
 	}).Error
 	return translate(err, "record the field Jira refused")
+}
+
+// NewestPendingRequestOfLink is the newest pending request of the accounts a
+// project link tracks (the Manage page previews tasks with it);
+// ErrNotFound when there is none.
+func (s *Store) NewestPendingRequestOfLink(ctx context.Context, projectLinkID int64) (AccessRequest, error) {
+	var ids []int64
+	err := s.db.WithContext(ctx).Raw(`SELECT r.id FROM access_requests r JOIN cloud_accounts a ON a.id = r.account_id
+		WHERE a.project_link_id = ? AND r.status = ? ORDER BY r.id DESC LIMIT 1`, projectLinkID, RequestPending).Scan(&ids).Error
+	if err != nil {
+		return AccessRequest{}, translate(err, "find a pending request of the project")
+	}
+	if len(ids) == 0 {
+		return AccessRequest{}, fmt.Errorf("pending request of project link %d: %w", projectLinkID, ErrNotFound)
+	}
+	return s.Request(ctx, ids[0])
 }
