@@ -27,6 +27,7 @@ const (
 	FieldComponents                   // system components: [{"id"}…]
 	FieldPriority                     // system priority: {"id"}
 	FieldVersions                     // system fix versions: [{"id"}…]
+	FieldCascading                    // custom cascading select: Privilege offers no input for it
 )
 
 // CreateField is a field on an issue type's create screen.
@@ -144,6 +145,8 @@ func (in *instance) fieldMetaOf(f requiredField) obj {
 		schema, allowed = obj{"type": "priority", "system": "priority"}, live("name")
 	case FieldVersions:
 		schema, allowed = obj{"type": "array", "items": "version", "system": "fixVersions"}, live("name")
+	case FieldCascading:
+		schema, allowed = custom("option-with-child", "cascadingselect", ""), live("value")
 	}
 	ops := []string{"set"}
 	if f.kind == FieldMultiSelect || f.kind == FieldComponents || f.kind == FieldVersions {
@@ -201,7 +204,7 @@ func (in *instance) checkField(f requiredField, v any, present bool) (any, strin
 			return nil, f.name + " is required."
 		}
 		return s, ""
-	case FieldSelect, FieldPriority:
+	case FieldSelect, FieldPriority, FieldCascading:
 		o, msg := option(v)
 		if msg != "" {
 			return nil, msg

@@ -1,0 +1,135 @@
+package jira_test
+
+import (
+	"strings"
+	"testing"
+
+	"privilege/jira"
+	"privilege/jira/jiratest"
+	"privilege/models"
+	"privilege/models/modeltest"
+)
+
+// finProject adds FIN, whose Task create screen requires the custom select
+// "Cost centre", and returns the project and its Task fields as Jira
+// describes them.
+func finProject(h *harness) (*jiratest.Project, jira.Field) {
+	h.t.Helper()
+	fin := h.inst.AddProject("FIN", "Finance", jiratest.SimpleWorkflow())
+	fin.AddCreateField("Task", jiratest.CreateField{ID: "customfield_10050", Name: "Cost centre", Kind: jiratest.FieldSelect, Required: true,
+		Options: []string{"Engineering", "Sales"}})
+	client := h.clients.For(h.conn())
+	types := modeltest.Must(client.IssueTypes(h.ctx, "FIN"))
+	var taskID string
+	for _, it := range types {
+		if it.Name == "Task" {
+			taskID = it.ID
+		}
+	}
+	for _, f := range modeltest.Must(client.IssueTypeFields(h.ctx, "FIN", taskID)) {
+		if f.ID == "customfield_10050" {
+			return fin, f
+		}
+	}
+	h.t.Fatal("createmeta lacks the Cost centre field")
+	return nil, jira.Field{}
+}
+
+func (h *harness) linkFIN(acc models.CloudAccount, values models.FieldValues, summary, description string) models.ProjectLink {
+	h.t.Helper()
+	l := h.linkProject("FIN", acc.ID)
+	return modeltest.Must(h.store.SaveProjectLink(h.ctx, models.SystemActor, models.ProjectLinkInput{
+		IntegrationID: h.integ.ID, ProjectID: l.ProjectID, ProjectKey: "FIN", ProjectName: "FIN", IssueTypeID: l.IssueTypeID, IssueTypeName: "Task",
+		Statuses: map[models.Outcome]string{models.OutcomeApproved: "Done", models.OutcomeDenied: "Declined"}, AccountIDs: []int64{acc.ID},
+		FieldValues: values, SummaryTemplate: summary, DescriptionTemplate: description,
+	}))
+}
+
+func TestSyncRequiredSelectFieldCarriedAndRefusal(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		fin, field := finProject(h)
+		if field.Input() != jira.InputSelect || len(field.AllowedValues) != 2 || field.AllowedValues[0].Name != "Engineering" {
+			t.Fatalf("Cost centre as read from createmeta: %+v", field)
+		}
+		client := h.clients.For(h.conn())
+		if _, err := client.FieldValue(field, []string{"99999"}, nil); err == nil {
+			t.Fatal("an option Jira does not offer was accepted")
+		}
+		eng := modeltest.Must(client.FieldValue(field, []string{fin.OptionID("customfield_10050", "Engineering")}, nil))
+		acc := h.newAccount("210987654321", "Finance")
+		h.linkFIN(acc, models.FieldValues{"customfield_10050": eng}, "", "")
+
+		r := h.request(acc)
+		h.drain()
+		is := h.oneIssue(r.ID)
+		if is.ProjectKey != "FIN" || is.Fields["customfield_10050"] != "Engineering" {
+			t.Fatalf("FIN task: %+v", is)
+		}
+
+		// The option is removed in Jira: the next task fails with Jira's
+		// message naming the field, and the link notes it.
+		fin.RemoveOption("customfield_10050", "Engineering")
+		r2 := h.request(acc)
+		h.drain()
+		got := h.reqState(r2.ID)
+		if got.Issue.SyncState != models.SyncFailed || !strings.Contains(got.Issue.LastError, "Cost centre (customfield_10050)") ||
+			!strings.Contains(got.Issue.LastError, "Option id '"+fin.OptionID("customfield_10050", "Engineering")+"' is not valid") {
+			t.Fatalf("after the option was removed: %s %q", got.Issue.SyncState, got.Issue.LastError)
+		}
+		if len(h.issuesFor(r2.ID)) != 0 {
+			t.Fatal("a task was created despite the refusal")
+		}
+		link := modeltest.Must(h.store.ProjectLinkSettingsByKey(h.ctx, h.integ.ID, "FIN"))
+		if !strings.Contains(link.FieldsProblem, "Cost centre") {
+			t.Fatalf("fields problem %q", link.FieldsProblem)
+		}
+
+		// The admin chooses another value; Retry creates the task.
+		field.AllowedValues = field.AllowedValues[1:]
+		sales := modeltest.Must(client.FieldValue(field, []string{fin.OptionID("customfield_10050", "Sales")}, nil))
+		h.linkFIN(acc, models.FieldValues{"customfield_10050": sales}, "", "")
+		if err := h.store.RetryRequestSync(h.ctx, models.SystemActor, r2.ID); err != nil {
+			t.Fatal(err)
+		}
+		h.drain()
+		if is := h.oneIssue(r2.ID); is.Fields["customfield_10050"] != "Sales" {
+			t.Fatalf("after Retry: %+v", is)
+		}
+		if st := h.reqState(r2.ID).Issue.SyncState; st != models.SyncSynced {
+			t.Fatalf("after Retry: %s", st)
+		}
+		if link := modeltest.Must(h.store.ProjectLinkSettingsByKey(h.ctx, h.integ.ID, "FIN")); link.FieldsProblem != "" {
+			t.Fatalf("fields problem still %q", link.FieldsProblem)
+		}
+	})
+}
+
+// The task is what the link's templates say, in ADF or wiki markup, with
+// the correlation labels and the approval link forced in.
+func TestSyncTaskFromTemplates(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		_, field := finProject(h)
+		acc := h.newAccount("210987654321", "Finance")
+		eng := modeltest.Must(h.clients.For(h.conn()).FieldValue(field, []string{field.AllowedValues[0].ID}, nil))
+		h.linkFIN(acc, models.FieldValues{"customfield_10050": eng}, "[{{account_name}}] {{requester}} for {{duration}}",
+			"### Why\n{{justification}}\n* {{resources}}")
+		r := h.request(acc)
+		h.drain()
+		is := h.oneIssue(r.ID)
+		if is.Summary != "[Finance] alice@example.com for 2h" {
+			t.Fatalf("summary %q", is.Summary)
+		}
+		if !is.HasLabel(jira.ProductLabel) || !is.HasLabel(jira.CorrelationLabel(r.ID)) {
+			t.Fatalf("labels %v", is.Labels)
+		}
+		desc := descriptionText(is)
+		for _, want := range []string{"Why", "Incident INC-42: <script>alert(1)</script> {code}", "AdministratorAccess", "https://privilege.example.com/requests/"} {
+			if !strings.Contains(desc, want) {
+				t.Errorf("description lacks %q:\n%s", want, desc)
+			}
+		}
+		if s, isWiki := is.Description.(string); isWiki && strings.Contains(s, "{code}") {
+			t.Fatalf("wiki markup from the justification reached Jira: %s", s)
+		}
+	})
+}
