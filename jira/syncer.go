@@ -35,8 +35,11 @@ type SyncStore interface {
 	RecordFieldsProblem(ctx context.Context, projectLinkID int64, problem string) error
 }
 
-// DefaultSyncWorkers is how many jobs a syncer runs at once by default.
-const DefaultSyncWorkers = 8
+// DefaultSyncWorkers is how many jobs a syncer runs at once by default. The
+// calls in flight to one Jira are bounded by the pacer's adaptive per-site
+// limit (inflight.go, 2 to 32, starting at 8), so a far-away site gets more
+// calls in flight while it answers well and a struggling one fewer.
+const DefaultSyncWorkers = 32
 
 // SyncerConfig tunes the syncer; zero values take the defaults.
 type SyncerConfig struct {
