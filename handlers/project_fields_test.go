@@ -133,6 +133,16 @@ func TestJiraProjectRequiredFieldsAndTemplates(t *testing.T) {
 		if labels := p.Find(`[data-testid=preview-label]`).Text(); !strings.Contains(labels, jira.CorrelationLabel(r.ID)) {
 			t.Fatalf("preview labels %q", labels)
 		}
+		// What Jira refused of the values shows on the integration and Manage pages.
+		if err := store.RecordFieldsProblem(context.Background(), link.ID, "Jira refused the task's fields in FIN: “Cost centre (customfield_10050)”: Option id '1' is not valid."); err != nil {
+			t.Fatal(err)
+		}
+		if msg := parseHTML(t, e.admin.get("/integrations/"+itoa(id))).Find(`[data-testid=people-problem-fields]`).Text(); !strings.Contains(msg, "Cost centre (customfield_10050)") {
+			t.Fatalf("integration page: %q", msg)
+		}
+		if msg := parseHTML(t, e.admin.get(path)).Find(`[data-testid=workflow-notice]`).Text(); !strings.Contains(msg, "Option id '1' is not valid") {
+			t.Fatalf("Manage page notices: %q", msg)
+		}
 		rec = e.admin.post(path+"/preview", url.Values{"summary_template": {"{{requester"}, "description_template": {description}})
 		wantStatus(t, rec, http.StatusUnprocessableEntity)
 		if msg := parseHTML(t, rec).Find(`[data-testid=preview-error]`).Text(); msg != "Summary template, line 1: {{ is not closed by }}." {
