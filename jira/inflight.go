@@ -23,7 +23,7 @@ type inflight struct {
 	limit   float64
 	n       int
 	lastCut time.Time
-	pushed  bool // the site answered 429/503 once: no more slow start
+	pushed  bool          // the site answered 429/503 once: no more slow start
 	wake    chan struct{} // closed and replaced when a slot frees
 }
 
