@@ -28,12 +28,15 @@ import (
 type shapingForm struct {
 	summary, description string
 	fields               map[string][]string // field id → what was chosen
+	labels               string              // extra labels as typed
+	dueDate              bool                // due date = when the pending request expires
 }
 
 const fieldPrefix = "field_"
 
 func parseShapingForm(form url.Values) shapingForm {
-	f := shapingForm{summary: form.Get("summary_template"), description: form.Get("description_template"), fields: map[string][]string{}}
+	f := shapingForm{summary: form.Get("summary_template"), description: form.Get("description_template"), fields: map[string][]string{},
+		labels: form.Get("extra_labels"), dueDate: form.Get("due_date") != ""}
 	for k, vs := range form {
 		if id, ok := strings.CutPrefix(k, fieldPrefix); ok {
 			for _, v := range vs {
@@ -47,7 +50,7 @@ func parseShapingForm(form url.Values) shapingForm {
 }
 
 func shapingFromLink(l models.ProjectLink) shapingForm {
-	f := shapingForm{summary: l.SummaryTemplate, description: l.DescriptionTemplate, fields: map[string][]string{}}
+	f := shapingForm{summary: l.SummaryTemplate, description: l.DescriptionTemplate, fields: map[string][]string{}, labels: l.ExtraLabels, dueDate: l.DueDateFromExpiry}
 	for id, fv := range l.FieldValues {
 		f.fields[id] = fv.Choice
 	}
@@ -105,6 +108,19 @@ func (h *handler) applyShaping(ctx context.Context, page *views.ProjectPage, inp
 			return err
 		}
 		page.Errors[fe.Field] = "Line " + strconv.Itoa(fe.Err.Line) + ": " + fe.Err.Problem + "."
+	}
+	s.ExtraLabels = form.labels
+	if labels, err := jira.ParseExtraLabels(form.labels); err != nil {
+		page.Errors["extra_labels"] = strings.TrimPrefix(err.Error(), jira.ErrInvalidLabel.Error()+" ") + "."
+	} else {
+		input.ExtraLabels = strings.Join(labels, " ")
+	}
+	// The due date only where the field is on the create screen.
+	s.DueDateOffered = slices.ContainsFunc(f.fields, func(fl jira.Field) bool { return fl.ID == "duedate" })
+	s.DueDate = form.dueDate && s.DueDateOffered
+	input.DueDateFromExpiry = s.DueDate
+	if form.dueDate && !s.DueDateOffered && f.chosen.ID != "" {
+		page.Notices = append(page.Notices, "The due date is not on the create screen of “"+f.chosen.Name+"”, so tasks get none.")
 	}
 	if f.chosen.ID != "" {
 		if err := h.applyRequiredFields(ctx, page, input, &s, in, f, form); err != nil {
@@ -197,7 +213,7 @@ func (h *handler) previewProject(c echo.Context) error {
 	input := models.ProjectLinkInput{
 		SummaryTemplate:     savedTemplate(sf.summary, jira.DefaultSummaryTemplate),
 		DescriptionTemplate: savedTemplate(sf.description, jira.DefaultDescriptionTemplate),
-		FieldValues:         link.FieldValues,
+		FieldValues:         link.FieldValues, ExtraLabels: sf.labels, DueDateFromExpiry: sf.dueDate,
 	}
 	status := http.StatusOK
 	p := h.taskPreview(c.Request().Context(), in, link, &input, &status)
@@ -227,11 +243,22 @@ func (h *handler) taskPreview(ctx context.Context, in models.Integration, link m
 		}
 		return p
 	}
-	task := jira.ShapeTask(tm, r, h.cfg.BaseURL.String())
+	extra, err := jira.ParseExtraLabels(input.ExtraLabels)
+	if err != nil {
+		p.Error = "Extra labels: " + strings.TrimPrefix(err.Error(), jira.ErrInvalidLabel.Error()+" ") + "."
+		if status != nil {
+			*status = http.StatusUnprocessableEntity
+		}
+		return p
+	}
+	task := jira.ShapeTask(tm, r, h.cfg.BaseURL.String(), jira.TaskOptions{ExtraLabels: extra, DueDateFromExpiry: input.DueDateFromExpiry})
 	p.Summary, p.Labels = task.Summary, task.Labels
 	for _, id := range slices.Sorted(mapKeys(input.FieldValues)) {
 		fv := input.FieldValues[id]
 		p.Fields = append(p.Fields, views.PreviewField{Name: fv.Name, Value: fv.Label})
+	}
+	if task.DueDate != "" {
+		p.Fields = append(p.Fields, views.PreviewField{Name: "Due date", Value: task.DueDate})
 	}
 	for _, b := range task.Description.Outline() {
 		p.Blocks = append(p.Blocks, views.PreviewBlock{Kind: b.Kind, Level: b.Level, Runs: previewRuns(b.Runs), Items: previewItems(b.Items)})

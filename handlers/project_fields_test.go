@@ -80,13 +80,22 @@ func TestJiraProjectRequiredFieldsAndTemplates(t *testing.T) {
 			t.Fatalf("invalid template: %q, linked %v", msg, linked())
 		}
 
+		rec = e.admin.post(path, form(url.Values{"field_customfield_10050": {eng}, "field_customfield_10060": {"1500"}, "extra_labels": {"finance privilege-request-9"}}))
+		wantStatus(t, rec, http.StatusUnprocessableEntity)
+		if msg := parseHTML(t, rec).Find(`[data-testid=error-extra_labels]`).Text(); !strings.Contains(msg, "privilege-request- labels find a request's task") {
+			t.Fatalf("reserved label: %q", msg)
+		}
+		if parseHTML(t, rec).Find(`#due_date`).Length() != 0 {
+			t.Fatal("due date offered though it is not on the create screen")
+		}
+
 		summary, description := "Access for {{requester_email}}", "### Request {{request_id}}\n{{justification}}"
 		wantRedirect(t, e.admin.post(path, form(url.Values{"field_customfield_10050": {eng}, "field_customfield_10060": {"1500"},
-			"summary_template": {summary}, "description_template": {description}})), path)
+			"summary_template": {summary}, "description_template": {description}, "extra_labels": {"finance, finance"}})), path)
 		link := modeltest.Must(store.ProjectLinkByKey(context.Background(), id, "FIN"))
 		cc, budget := link.FieldValues["customfield_10050"], link.FieldValues["customfield_10060"]
 		if cc.Label != "Engineering" || string(cc.Value) != `{"id":"`+eng+`"}` || string(budget.Value) != "1500" ||
-			link.SummaryTemplate != summary || link.DescriptionTemplate != description {
+			link.SummaryTemplate != summary || link.DescriptionTemplate != description || link.ExtraLabels != "finance" {
 			t.Fatalf("saved link: %+v", link)
 		}
 		doc = parseHTML(t, e.admin.get(path))
@@ -100,7 +109,7 @@ func TestJiraProjectRequiredFieldsAndTemplates(t *testing.T) {
 		// The preview: sample data first, then the newest pending request,
 		// exactly as the syncer renders it.
 		preview := func(summary, description string) *goquery.Document {
-			rec := e.admin.post(path+"/preview", url.Values{"summary_template": {summary}, "description_template": {description}})
+			rec := e.admin.post(path+"/preview", url.Values{"summary_template": {summary}, "description_template": {description}, "extra_labels": {"finance"}})
 			wantStatus(t, rec, http.StatusOK)
 			return parseHTML(t, rec)
 		}
@@ -122,7 +131,7 @@ func TestJiraProjectRequiredFieldsAndTemplates(t *testing.T) {
 			t.Fatal("requester HTML rendered in the preview")
 		}
 		full := modeltest.Must(store.Request(context.Background(), r.ID))
-		task := jira.ShapeTask(modeltest.Must(jira.ParseTemplates(summary, description)), full, e.app.origin)
+		task := jira.ShapeTask(modeltest.Must(jira.ParseTemplates(summary, description)), full, e.app.origin, jira.TaskOptions{ExtraLabels: []string{"finance"}})
 		want, _ := json.MarshalIndent(task.Description.ADF(), "", "  ")
 		if got := p.Find(`[data-testid=preview-body-text]`).Text(); got != string(want) {
 			t.Fatalf("preview body differs from what the syncer sends:\n got %s\nwant %s", got, want)

@@ -20,13 +20,18 @@ func (s *Syncer) shapeIssue(job models.SyncJob, t target, r models.AccessRequest
 	if err != nil {
 		return IssueInput{}, result{kind: resultFail, note: "The task template of " + t.key + " is invalid (" + err.Error() + "); fix it on the project's Manage page, then Retry."}, false
 	}
-	task := ShapeTask(tm, r, s.cfg.BaseURL)
-	in := IssueInput{ProjectKey: t.key, IssueTypeID: t.link.IssueTypeID, Summary: task.Summary, Description: task.Description, Labels: task.Labels}
-	if len(t.link.FieldValues) > 0 {
-		in.Fields = make(map[string]json.RawMessage, len(t.link.FieldValues))
-		for id, fv := range t.link.FieldValues {
-			in.Fields[id] = fv.Value
-		}
+	extra, err := ParseExtraLabels(t.link.ExtraLabels)
+	if err != nil {
+		return IssueInput{}, result{kind: resultFail, note: "The extra labels of " + t.key + " are invalid (" + err.Error() + "); fix them on the project's Manage page, then Retry."}, false
+	}
+	task := ShapeTask(tm, r, s.cfg.BaseURL, TaskOptions{ExtraLabels: extra, DueDateFromExpiry: t.link.DueDateFromExpiry})
+	in := IssueInput{ProjectKey: t.key, IssueTypeID: t.link.IssueTypeID, Summary: task.Summary, Description: task.Description, Labels: task.Labels,
+		Fields: make(map[string]json.RawMessage, len(t.link.FieldValues)+1)}
+	for id, fv := range t.link.FieldValues {
+		in.Fields[id] = fv.Value
+	}
+	if task.DueDate != "" {
+		in.Fields["duedate"], _ = json.Marshal(task.DueDate)
 	}
 	return in, result{}, true
 }

@@ -35,14 +35,18 @@ func finProject(h *harness) (*jiratest.Project, jira.Field) {
 	return nil, jira.Field{}
 }
 
-func (h *harness) linkFIN(acc models.CloudAccount, values models.FieldValues, summary, description string) models.ProjectLink {
+func (h *harness) linkFIN(acc models.CloudAccount, values models.FieldValues, summary, description string, opts ...func(*models.ProjectLinkInput)) models.ProjectLink {
 	h.t.Helper()
 	l := h.linkProject("FIN", acc.ID)
-	return modeltest.Must(h.store.SaveProjectLink(h.ctx, models.SystemActor, models.ProjectLinkInput{
+	in := models.ProjectLinkInput{
 		IntegrationID: h.integ.ID, ProjectID: l.ProjectID, ProjectKey: "FIN", ProjectName: "FIN", IssueTypeID: l.IssueTypeID, IssueTypeName: "Task",
 		Statuses: map[models.Outcome]string{models.OutcomeApproved: "Done", models.OutcomeDenied: "Declined"}, AccountIDs: []int64{acc.ID},
 		FieldValues: values, SummaryTemplate: summary, DescriptionTemplate: description,
-	}))
+	}
+	for _, o := range opts {
+		o(&in)
+	}
+	return modeltest.Must(h.store.SaveProjectLink(h.ctx, models.SystemActor, in))
 }
 
 func TestSyncRequiredSelectFieldCarriedAndRefusal(t *testing.T) {
@@ -108,19 +112,25 @@ func TestSyncRequiredSelectFieldCarriedAndRefusal(t *testing.T) {
 // the correlation labels and the approval link forced in.
 func TestSyncTaskFromTemplates(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
-		_, field := finProject(h)
+		fin, field := finProject(h)
+		fin.AddCreateField("", jiratest.CreateField{ID: "duedate", Name: "Due date", Kind: jiratest.FieldDate})
 		acc := h.newAccount("210987654321", "Finance")
 		eng := modeltest.Must(h.clients.For(h.conn()).FieldValue(field, []string{field.AllowedValues[0].ID}, nil))
 		h.linkFIN(acc, models.FieldValues{"customfield_10050": eng}, "[{{account_name}}] {{requester}} for {{duration}}",
-			"### Why\n{{justification}}\n* {{resources}}")
+			"### Why\n{{justification}}\n* {{resources}}", func(in *models.ProjectLinkInput) {
+				in.ExtraLabels, in.DueDateFromExpiry = "finance access", true
+			})
 		r := h.request(acc)
 		h.drain()
 		is := h.oneIssue(r.ID)
 		if is.Summary != "[Finance] alice@example.com for 2h" {
 			t.Fatalf("summary %q", is.Summary)
 		}
-		if !is.HasLabel(jira.ProductLabel) || !is.HasLabel(jira.CorrelationLabel(r.ID)) {
+		if !is.HasLabel(jira.ProductLabel) || !is.HasLabel(jira.CorrelationLabel(r.ID)) || !is.HasLabel("finance") || !is.HasLabel("access") {
 			t.Fatalf("labels %v", is.Labels)
+		}
+		if due := h.reqState(r.ID).PendingUntil.UTC().Format("2006-01-02"); is.Fields["duedate"] != due {
+			t.Fatalf("due date %v, want %s", is.Fields["duedate"], due)
 		}
 		desc := descriptionText(is)
 		for _, want := range []string{"Why", "Incident INC-42: <script>alert(1)</script> {code}", "AdministratorAccess", "https://privilege.example.com/requests/"} {

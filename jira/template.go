@@ -2,9 +2,11 @@ package jira
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"privilege/models"
 )
@@ -428,11 +430,46 @@ type Task struct {
 	Summary     string
 	Description Document
 	Labels      []string
+	DueDate     string // YYYY-MM-DD, or "" for none
+}
+
+// TaskOptions are a link's optional additions to its tasks.
+type TaskOptions struct {
+	ExtraLabels       []string // checked by ParseExtraLabels
+	DueDateFromExpiry bool     // due date = the day (UTC) the pending request expires
 }
 
 // ShapeTask renders a request's task with a link's templates; the product
-// and correlation labels are always there.
-func ShapeTask(t Templates, r models.AccessRequest, baseURL string) Task {
+// and correlation labels are always there, before any extra label.
+func ShapeTask(t Templates, r models.AccessRequest, baseURL string, o TaskOptions) Task {
 	d := TemplateData{Request: r, BaseURL: baseURL}
-	return Task{Summary: t.Summary(d), Description: t.Description(d), Labels: []string{ProductLabel, CorrelationLabel(r.ID)}}
+	task := Task{Summary: t.Summary(d), Description: t.Description(d), Labels: []string{ProductLabel, CorrelationLabel(r.ID)}}
+	for _, l := range o.ExtraLabels {
+		if !slices.Contains(task.Labels, l) {
+			task.Labels = append(task.Labels, l)
+		}
+	}
+	if o.DueDateFromExpiry && !r.PendingUntil.IsZero() {
+		task.DueDate = r.PendingUntil.UTC().Format(time.DateOnly)
+	}
+	return task
+}
+
+// ParseExtraLabels reads extra labels separated by spaces or commas. Jira
+// labels have no spaces and at most 255 characters; the correlation prefix
+// is Privilege's own.
+func ParseExtraLabels(s string) ([]string, error) {
+	var out []string
+	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		if strings.HasPrefix(l, "privilege-request-") {
+			return nil, fmt.Errorf("%w %q: privilege-request- labels find a request's task; choose another", ErrInvalidLabel, l)
+		}
+		if err := checkLabels([]string{l}); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
 }

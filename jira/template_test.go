@@ -169,3 +169,22 @@ func TestTemplateRefusedWithLineAndVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestTaskOptionsLabelsAndDueDate(t *testing.T) {
+	extra, err := ParseExtraLabels("finance, access finance privilege-jit")
+	if err != nil || !reflect.DeepEqual(extra, []string{"finance", "access", "privilege-jit"}) {
+		t.Fatalf("labels %v, %v", extra, err)
+	}
+	for _, bad := range []string{"privilege-request-7", strings.Repeat("x", 256)} {
+		if _, err := ParseExtraLabels("ok " + bad); !errors.Is(err, ErrInvalidLabel) {
+			t.Errorf("%q accepted: %v", bad, err)
+		}
+	}
+	task := ShapeTask(mustTemplates(t, "", ""), templateRequest(), "https://privilege.example.com", TaskOptions{ExtraLabels: extra, DueDateFromExpiry: true})
+	if !reflect.DeepEqual(task.Labels, []string{ProductLabel, "privilege-request-42", "finance", "access"}) || task.DueDate != "2026-12-02" {
+		t.Fatalf("task labels %v, due %q", task.Labels, task.DueDate)
+	}
+	if task := ShapeTask(mustTemplates(t, "", ""), templateRequest(), "", TaskOptions{}); task.DueDate != "" || len(task.Labels) != 2 {
+		t.Fatalf("without options: %+v", task)
+	}
+}

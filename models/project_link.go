@@ -53,6 +53,8 @@ type ProjectLink struct {
 	DescriptionTemplate string
 	FieldValues         FieldValues
 	FieldsProblem       string
+	ExtraLabels         string         // space-separated, added to every task
+	DueDateFromExpiry   bool           // due date = when the pending request expires
 	Accounts            []CloudAccount `gorm:"foreignKey:ProjectLinkID"`
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
@@ -93,6 +95,8 @@ type ProjectLinkInput struct {
 	// and the values of required fields.
 	SummaryTemplate, DescriptionTemplate string
 	FieldValues                          FieldValues
+	ExtraLabels                          string // checked by the caller
+	DueDateFromExpiry                    bool
 }
 
 // SaveProjectLink creates or updates the link of a Jira project and sets the
@@ -144,6 +148,7 @@ func (s *Store) SaveProjectLink(ctx context.Context, a Actor, in ProjectLinkInpu
 			link.FieldsProblem = "" // new values are tried afresh
 		}
 		link.SummaryTemplate, link.DescriptionTemplate, link.FieldValues = in.SummaryTemplate, in.DescriptionTemplate, in.FieldValues
+		link.ExtraLabels, link.DueDateFromExpiry = in.ExtraLabels, in.DueDateFromExpiry
 		link.UpdatedAt = now
 		if isNew {
 			link.CreatedAt = now

@@ -10,7 +10,11 @@ type ProjectShaping struct {
 	Description string // the description template as edited
 	Vars        []TemplateVar
 	PreviewURL  string
-	Preview     TaskPreview
+	ExtraLabels string // as typed
+	// The due date (when the pending request expires) is offered only when
+	// the field is on the create screen.
+	DueDateOffered, DueDate bool
+	Preview                 TaskPreview
 }
 
 // RequiredField is the input of one field the issue type requires.

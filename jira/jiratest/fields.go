@@ -137,6 +137,9 @@ func (in *instance) fieldMetaOf(f requiredField) obj {
 		schema = custom("number", "float", "")
 	case FieldDate:
 		schema = custom("date", "datepicker", "")
+		if f.id == "duedate" {
+			schema = obj{"type": "date", "system": "duedate"}
+		}
 	case FieldUser:
 		schema = custom("user", "userpicker", "")
 	case FieldComponents:

@@ -7,8 +7,14 @@ ALTER TABLE project_links ADD COLUMN summary_template TEXT NOT NULL DEFAULT '';
 ALTER TABLE project_links ADD COLUMN description_template TEXT NOT NULL DEFAULT '';
 ALTER TABLE project_links ADD COLUMN field_values TEXT NOT NULL DEFAULT '';
 ALTER TABLE project_links ADD COLUMN fields_problem TEXT NOT NULL DEFAULT '';
+-- Optional: labels added to every task (space-separated), and the due date
+-- set to when a pending request expires (where the field is on the screen).
+ALTER TABLE project_links ADD COLUMN extra_labels TEXT NOT NULL DEFAULT '';
+ALTER TABLE project_links ADD COLUMN due_date_from_expiry BOOLEAN NOT NULL DEFAULT FALSE;
 
 -- +goose Down
+ALTER TABLE project_links DROP COLUMN due_date_from_expiry;
+ALTER TABLE project_links DROP COLUMN extra_labels;
 ALTER TABLE project_links DROP COLUMN fields_problem;
 ALTER TABLE project_links DROP COLUMN field_values;
 ALTER TABLE project_links DROP COLUMN description_template;
