@@ -143,3 +143,54 @@ func TestSyncTaskFromTemplates(t *testing.T) {
 		}
 	})
 }
+
+// A required user picker gets a linked person: {"accountId"} on Cloud,
+// {"name"} on Data Center; Jira refuses someone it does not know.
+func TestSyncRequiredUserField(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		fin := h.inst.AddProject("FIN", "Finance", jiratest.SimpleWorkflow())
+		fin.AddCreateField("Task", jiratest.CreateField{ID: "customfield_10080", Name: "Budget owner", Kind: jiratest.FieldUser, Required: true})
+		var owner jiratest.User
+		if h.dc != nil {
+			owner = h.dc.AddUser("carol", "Carol Owner", "carol@example.com")
+		} else {
+			owner = h.sim.AddCloudUser("Carol Owner", "carol@example.com")
+		}
+		client := h.clients.For(h.conn())
+		var taskID string
+		for _, it := range modeltest.Must(client.IssueTypes(h.ctx, "FIN")) {
+			if it.Name == "Task" {
+				taskID = it.ID
+			}
+		}
+		var field jira.Field
+		for _, f := range modeltest.Must(client.IssueTypeFields(h.ctx, "FIN", taskID)) {
+			if f.ID == "customfield_10080" {
+				field = f
+			}
+		}
+		if field.Input() != jira.InputUser {
+			t.Fatalf("user field read as %q: %+v", field.Input(), field)
+		}
+		if _, err := client.FieldValue(field, []string{"7"}, nil); err == nil {
+			t.Fatal("a user field without a linked person was accepted")
+		}
+		person := &jira.Person{AccountID: owner.AccountID, Name: owner.Name, DisplayName: owner.DisplayName}
+		fv := modeltest.Must(client.FieldValue(field, []string{"7"}, person))
+		acc := h.newAccount("210987654321", "Finance")
+		h.linkFIN(acc, models.FieldValues{"customfield_10080": fv}, "", "")
+		r := h.request(acc)
+		h.drain()
+		if is := h.oneIssue(r.ID); is.Fields["customfield_10080"] != owner.ID() || fv.Label != "Carol Owner" {
+			t.Fatalf("budget owner %v (label %q), want %s", is.Fields["customfield_10080"], fv.Label, owner.ID())
+		}
+		// Someone Jira does not know: refused, naming the field.
+		ghost := modeltest.Must(client.FieldValue(field, []string{"8"}, &jira.Person{AccountID: "557058:ghost", Name: "ghost", DisplayName: "Ghost"}))
+		h.linkFIN(acc, models.FieldValues{"customfield_10080": ghost}, "", "")
+		r2 := h.request(acc)
+		h.drain()
+		if got := h.reqState(r2.ID).Issue; got.SyncState != models.SyncFailed || !strings.Contains(got.LastError, "Budget owner (customfield_10080)") {
+			t.Fatalf("unknown user: %s %q", got.SyncState, got.LastError)
+		}
+	})
+}
