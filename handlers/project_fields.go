@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -253,7 +254,7 @@ func (h *handler) taskPreview(ctx context.Context, in models.Integration, link m
 	}
 	task := jira.ShapeTask(tm, r, h.cfg.BaseURL.String(), jira.TaskOptions{ExtraLabels: extra, DueDateFromExpiry: input.DueDateFromExpiry})
 	p.Summary, p.Labels = task.Summary, task.Labels
-	for _, id := range slices.Sorted(mapKeys(input.FieldValues)) {
+	for _, id := range slices.Sorted(maps.Keys(input.FieldValues)) {
 		fv := input.FieldValues[id]
 		p.Fields = append(p.Fields, views.PreviewField{Name: fv.Name, Value: fv.Label})
 	}
@@ -270,16 +271,6 @@ func (h *handler) taskPreview(ctx context.Context, in models.Integration, link m
 		p.Body, p.BodyKind = task.Description.Wiki(), "wiki markup, Jira Data Center"
 	}
 	return p
-}
-
-func mapKeys(m models.FieldValues) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func previewRuns(runs []jira.OutlineRun) []views.PreviewRun {

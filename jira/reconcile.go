@@ -208,7 +208,7 @@ func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Cl
 	if t.link == nil {
 		return IssueRef{}, done(models.SyncDetached, "The Jira project was unlinked before the task was created."), false
 	}
-	in, res, ok := s.shapeIssue(job, t, w.Request)
+	in, res, ok := s.shapeIssue(t, w.Request)
 	if !ok {
 		return IssueRef{}, res, false
 	}

@@ -15,7 +15,7 @@ import (
 // shapeIssue builds the task of a request from its project link: the
 // templates' summary and description, the correlation labels (always), and
 // the values of the fields the issue type requires.
-func (s *Syncer) shapeIssue(job models.SyncJob, t target, r models.AccessRequest) (IssueInput, result, bool) {
+func (s *Syncer) shapeIssue(t target, r models.AccessRequest) (IssueInput, result, bool) {
 	tm, err := ParseTemplates(t.link.SummaryTemplate, t.link.DescriptionTemplate)
 	if err != nil {
 		return IssueInput{}, result{kind: resultFail, note: "The task template of " + t.key + " is invalid (" + err.Error() + "); fix it on the project's Manage page, then Retry."}, false
