@@ -508,7 +508,7 @@ func TestJiraWorkflowCheck(t *testing.T) {
 	hr.RemoveIssueType("Task")
 	hr.AddIssueType("Request", false)
 	fin := site.AddProject("FIN", "Finance", jiratest.SimpleWorkflow())
-	fin.RequireField("Task", "customfield_10050", "Cost center")
+	fin.AddCreateField("Task", jiratest.CreateField{ID: "customfield_10050", Name: "Cost center", Kind: jiratest.FieldCascading, Required: true, Options: []string{"EU"}})
 	acc := e.app.addAccount("Production", "111111111111")
 	id := e.connectCloud("Acme")
 

@@ -109,6 +109,9 @@ func (h *handler) peopleProblems(ctx context.Context, integrationID int64) ([]vi
 				out = append(out, views.PeopleProblem{ProjectKey: l.ProjectKey, Part: part, Message: msg})
 			}
 		}
+		if l.FieldsProblem != "" { // ticket shaping: a required field's value Jira refused
+			out = append(out, views.PeopleProblem{ProjectKey: l.ProjectKey, Part: "fields", Message: l.FieldsProblem})
+		}
 	}
 	return out, nil
 }

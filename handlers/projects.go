@@ -211,6 +211,7 @@ type projectForm struct {
 	issueTypeID string
 	statuses    map[models.Outcome]string
 	people      peopleForm
+	shaping     shapingForm // project_fields.go
 }
 
 func formFromLink(l models.ProjectLink) projectForm {
@@ -222,6 +223,7 @@ func formFromLink(l models.ProjectLink) projectForm {
 		f.statuses[o] = l.StatusFor(o)
 	}
 	f.people = peopleForm{mode: l.AssigneeMode, watchers: l.AddWatchers}
+	f.shaping = shapingFromLink(l)
 	if l.AssigneeUserID != nil {
 		f.people.user = *l.AssigneeUserID
 	}
@@ -243,6 +245,7 @@ func parseProjectForm(c echo.Context) (projectForm, error) {
 		f.statuses[o] = form.Get("status_" + string(o))
 	}
 	f.people = parsePeopleForm(form)
+	f.shaping = parseShapingForm(form)
 	return f, nil
 }
 
@@ -269,6 +272,9 @@ func (h *handler) projectPage(c echo.Context, in models.Integration, key string,
 	}
 	applyFacts(&page, &input, facts, form)
 	if err := h.applyPeople(ctx, &page, &input, in, facts, form.people); err != nil {
+		return page, input, err
+	}
+	if err := h.applyShaping(ctx, &page, &input, in, link, facts, form.shaping); err != nil {
 		return page, input, err
 	}
 	return page, input, nil
@@ -422,7 +428,7 @@ func applyFacts(page *views.ProjectPage, input *models.ProjectLinkInput, f proje
 func unfillable(fields []jira.Field) []string {
 	var names []string
 	for _, fl := range fields {
-		if fl.Required && !fl.HasDefault && !slices.Contains(fillableFields, fl.ID) {
+		if fl.Required && !fl.HasDefault && !slices.Contains(fillableFields, fl.ID) && fl.Input() == jira.InputNone {
 			names = append(names, fmt.Sprintf("%s (%s)", fl.Name, fl.ID))
 		}
 	}

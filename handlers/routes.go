@@ -87,6 +87,7 @@ func (h *handler) routeTable() []route {
 		{http.MethodPost, "/integrations/:id/projects/:key", "project.update", ruleAdmin, h.saveProject},
 		{http.MethodGet, "/integrations/:id/projects/:key/unlink", "project.unlink.confirm", ruleAdmin, h.showUnlinkConfirm},
 		{http.MethodPost, "/integrations/:id/projects/:key/unlink", "project.unlink", ruleAdmin, h.unlinkProject},
+		{http.MethodPost, "/integrations/:id/projects/:key/preview", "project.preview", ruleAdmin, h.previewProject},
 
 		// Admin: cloud accounts.
 		{http.MethodGet, "/accounts", "accounts", ruleAdmin, h.showAccounts},

@@ -2,6 +2,7 @@ package jira
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,7 +89,7 @@ func (c *Clients) Forget(integrationID int64) {
 }
 
 func (c *Clients) newClient(conn Connection) *Client {
-	cl := &Client{conn: conn, http: c.http, tokens: c.tokens, opts: c.opts}
+	cl := &Client{conn: conn, http: c.http, tokens: c.tokens, opts: c.opts, moves: newMoveMemory(c.opts.now)}
 	if conn.isCloud() {
 		cl.apiBase = c.oauth.APIURL() + "/ex/jira/" + url.PathEscape(conn.CloudID) + "/rest/api/3"
 		cl.browseBase = strings.TrimRight(conn.SiteURL, "/")
@@ -108,6 +109,7 @@ type Client struct {
 	http       *http.Client
 	tokens     *TokenManager
 	opts       clientOptions
+	moves      *moveMemory // transitions and comment refusals per workflow (moves.go)
 }
 
 // Connection is the integration this client talks to.
@@ -409,11 +411,19 @@ func (c *Client) IssueTypes(ctx context.Context, projectKey string) ([]IssueType
 }
 
 type createMetaField struct {
-	FieldID         string `json:"fieldId"`
-	Key             string `json:"key"`
-	Name            string `json:"name"`
-	Required        bool   `json:"required"`
-	HasDefaultValue bool   `json:"hasDefaultValue"`
+	FieldID         string      `json:"fieldId"`
+	Key             string      `json:"key"`
+	Name            string      `json:"name"`
+	Required        bool        `json:"required"`
+	HasDefaultValue bool        `json:"hasDefaultValue"`
+	Schema          FieldSchema `json:"schema"`
+	// Allowed values: custom options carry "value", components, priorities
+	// and versions "name"; other types carry objects this ignores.
+	AllowedValues []struct {
+		ID    string `json:"id"`
+		Value string `json:"value"`
+		Name  string `json:"name"`
+	} `json:"allowedValues"`
 }
 
 // IssueTypeFields lists the create-screen fields of an issue type in a project.
@@ -429,7 +439,13 @@ func (c *Client) IssueTypeFields(ctx context.Context, projectKey, issueTypeID st
 		if id == "" {
 			id = f.Key
 		}
-		fields = append(fields, Field{ID: id, Name: f.Name, Required: f.Required, HasDefault: f.HasDefaultValue})
+		fl := Field{ID: id, Name: f.Name, Required: f.Required, HasDefault: f.HasDefaultValue, Schema: f.Schema}
+		for _, a := range f.AllowedValues {
+			if a.ID != "" {
+				fl.AllowedValues = append(fl.AllowedValues, FieldOption{ID: a.ID, Name: cmp.Or(a.Value, a.Name, a.ID)})
+			}
+		}
+		fields = append(fields, fl)
 	}
 	return fields, nil
 }
@@ -528,6 +544,11 @@ func (c *Client) CreateIssue(ctx context.Context, in IssueInput) (IssueRef, erro
 	}
 	if in.Assignee != nil {
 		fields["assignee"] = c.ref(in.Assignee)
+	}
+	for id, v := range in.Fields {
+		if _, builtIn := fields[id]; !builtIn {
+			fields[id] = v
+		}
 	}
 	var created struct {
 		ID  string `json:"id"`

@@ -18,6 +18,8 @@ import (
 // a little, up to the configured ceiling. So a rate-limited site is driven
 // close to its limit with about one 429 per probe instead of a burst of them.
 //
+// Calls in flight are limited per site too, adaptively (inflight.go).
+//
 // It is an http.RoundTripper wrapper, so every call (syncer, console, token
 // endpoint) shares the same budget.
 type Pacer struct {
@@ -31,6 +33,7 @@ type Pacer struct {
 }
 
 type sitePace struct {
+	inflight    *inflight // calls in flight (inflight.go)
 	limiter     *rate.Limiter
 	adapted     bool // the pace is learned, below the ceiling
 	pausedUntil time.Time
@@ -76,7 +79,7 @@ func (p *Pacer) site(key string) *sitePace {
 	defer p.mu.Unlock()
 	s, ok := p.sites[key]
 	if !ok {
-		s = &sitePace{limiter: rate.NewLimiter(p.ceiling, p.burst), okTimes: make([]time.Time, okRing)}
+		s = &sitePace{inflight: newInflight(), limiter: rate.NewLimiter(p.ceiling, p.burst), okTimes: make([]time.Time, okRing)}
 		p.sites[key] = s
 	}
 	return s
@@ -187,11 +190,17 @@ func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err := t.p.wait(req.Context(), s); err != nil {
 			return nil, err
 		}
+		if err := s.inflight.acquire(req.Context()); err != nil {
+			return nil, err
+		}
 		resp, err := t.next.RoundTrip(req)
 		if err != nil {
+			s.inflight.release(t.p.now(), false, false)
 			return nil, err
 		}
 		wait, limited := t.p.observe(s, resp)
+		s.inflight.release(t.p.now(), resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests,
+			resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable)
 		if !limited || attempt == 2 || wait > maxTransparentWait || !replayable(req, resp) || !fitsDeadline(req, wait) {
 			return resp, nil
 		}

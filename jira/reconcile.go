@@ -122,18 +122,27 @@ func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWor
 		s.addWatchers(ctx, client, t, ref.Key, w.Request)
 		if !hasOutcomeAfter(w.Request.Events, link.AppliedEventID) {
 			// The status the task was created in, for the request page (no
-			// outcome follows in this run to report one). Display only.
-			if is, err := client.GetIssue(ctx, ref.Key); err == nil {
-				progress.JiraStatus = is.Status
+			// outcome follows in this run to report one). Display only: read
+			// once per workflow, then remembered (moves.go).
+			issueType := ""
+			if t.link != nil {
+				issueType = t.link.IssueTypeID
+			}
+			if st, err := client.InitialStatus(ctx, t.key, issueType, ref.Key); err == nil {
+				progress.JiraStatus = st
 			}
 		}
 	}
+	known := knownStatus(w.Request.Events, link.AppliedEventID)
 	for _, ev := range w.Request.Events {
 		if ev.ID <= link.AppliedEventID || ev.Kind == models.EventCreated {
 			continue
 		}
-		if err := s.applyEvent(ctx, job, client, t, link.IssueKey, w.Request, ev, &progress.JiraStatus); err != nil {
+		if err := s.applyEvent(ctx, job, client, t, link.IssueKey, w.Request, ev, &known); err != nil {
 			return s.classify(job, err, link.IssueKey)
+		}
+		if known != "" && known != StatusAsCreated {
+			progress.JiraStatus = known // for the request page
 		}
 		progress.AppliedEventID = ev.ID
 	}
@@ -221,9 +230,9 @@ func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Cl
 	if t.link == nil {
 		return IssueRef{}, done(models.SyncDetached, "The Jira project was unlinked before the task was created."), false
 	}
-	in := IssueInput{
-		ProjectKey: t.key, IssueTypeID: t.link.IssueTypeID, Summary: IssueSummary(w.Request),
-		Description: IssueDescription(w.Request, s.cfg.BaseURL), Labels: []string{ProductLabel, CorrelationLabel(reqID)},
+	in, res, ok := s.shapeIssue(t, w.Request)
+	if !ok {
+		return IssueRef{}, res, false
 	}
 	// Read before the attempt is noted: a database hiccup here must not
 	// make the next run wait for search as after an ambiguous create.
@@ -240,39 +249,65 @@ func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Cl
 			return IssueRef{}, result{kind: resultRetry, runAfter: s.cfg.Now().Add(s.backoff(1)),
 				note: "Creating the task may or may not have worked (" + err.Error() + "); it will be checked before trying again."}, false
 		}
+		if msg, refused := s.fieldRefused(ctx, t, err); refused {
+			return IssueRef{}, result{kind: resultFail, note: msg}, false
+		}
 		return IssueRef{}, s.classify(job, err, ""), false
+	}
+	if t.link.FieldsProblem != "" {
+		s.noteFields(ctx, t, "")
 	}
 	return ref, result{}, true
 }
 
-// applyEvent moves the task to the outcome's status (idempotent: no-op when
-// already there), then comments. When an earlier attempt of this job may have
-// posted the comment (the job ran before and did not finish), the issue's
-// comments are checked for the event's marker first, so it is posted once.
-func (s *Syncer) applyEvent(ctx context.Context, job models.SyncJob, client *Client, t target, key string, r models.AccessRequest, ev models.RequestEvent, reached *string) error {
-	if o := ev.Kind.Outcome(); o != "" {
-		status := ""
-		if t.link != nil {
-			status = t.link.StatusFor(o)
-		}
-		if err := s.assignDecider(ctx, client, t, key, ev); err != nil {
-			return err
-		}
-		opts := []MoveOption{ReportStatus(reached)}
-		if o != models.OutcomeApproved {
-			opts = append(opts, ForDenial())
-		}
-		if err := client.MoveToStatus(ctx, key, status, opts...); err != nil {
-			return err
+// knownStatus is what Privilege knows of the task's status before applying
+// the events after applied: as created when no outcome moved it yet,
+// otherwise unknown (read it before moving).
+func knownStatus(events []models.RequestEvent, applied int64) string {
+	for _, ev := range events {
+		if ev.ID <= applied && ev.Kind.Outcome() != "" {
+			return ""
 		}
 	}
+	return StatusAsCreated
+}
+
+// applyEvent moves the task to the outcome's status (idempotent: no-op when
+// already there) and comments, in one call where the workflow accepts the
+// comment in the transition. When an earlier attempt of this job may have
+// posted the comment (the job ran before and did not finish), the issue's
+// comments are checked for the event's marker first: the comment is posted
+// after (or with) the move, so a posted comment means the event is applied.
+// known is the task's status as far as Privilege knows ("" = unknown); it
+// is updated by the move.
+func (s *Syncer) applyEvent(ctx context.Context, job models.SyncJob, client *Client, t target, key string, r models.AccessRequest, ev models.RequestEvent, known *string) error {
+	marker := EventMarker(ev)
 	if job.Attempts > 1 {
-		posted, err := client.HasComment(ctx, key, EventMarker(ev))
+		posted, err := client.HasComment(ctx, key, marker)
 		if err != nil || posted {
 			return err
 		}
 	}
-	return client.AddComment(ctx, key, EventComment(r, ev))
+	comment := EventComment(r, ev)
+	if o := ev.Kind.Outcome(); o != "" {
+		m := Move{Key: key, Known: *known, Denial: o != models.OutcomeApproved, Comment: comment, Marker: marker}
+		if t.link != nil {
+			m.Target, m.ProjectKey, m.IssueTypeID = t.link.StatusFor(o), t.key, t.link.IssueTypeID
+		}
+		if err := s.assignDecider(ctx, client, t, key, ev); err != nil {
+			return err
+		}
+		moved, err := client.Move(ctx, m)
+		if err != nil {
+			*known = ""
+			return err
+		}
+		*known = moved.Status
+		if moved.Commented {
+			return nil
+		}
+	}
+	return client.AddComment(ctx, key, comment)
 }
 
 // hasOutcomeAfter reports whether an event after applied moves the task.

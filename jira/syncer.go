@@ -33,10 +33,15 @@ type SyncStore interface {
 	RecordPeopleProblem(ctx context.Context, projectLinkID int64, part models.PeoplePart, problem string) error
 	// Leases (lease.go).
 	RenewLeases(ctx context.Context, owner string, ids []int64, lease time.Duration) ([]int64, error)
+	// Ticket shaping (shaping_sync.go).
+	RecordFieldsProblem(ctx context.Context, projectLinkID int64, problem string) error
 }
 
-// DefaultSyncWorkers is how many jobs a syncer runs at once by default.
-const DefaultSyncWorkers = 8
+// DefaultSyncWorkers is how many jobs a syncer runs at once by default. The
+// calls in flight to one Jira are bounded by the pacer's adaptive per-site
+// limit (inflight.go, 2 to 32, starting at 8), so a far-away site gets more
+// calls in flight while it answers well and a struggling one fewer.
+const DefaultSyncWorkers = 32
 
 // DefaultLease is a claimed job's lease. The heartbeat renews it every
 // DefaultLease/4 while the job runs, so only a dead replica lets it run out:

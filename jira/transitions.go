@@ -34,8 +34,13 @@ func (c *Client) Transitions(ctx context.Context, key string) ([]TransitionOptio
 	if err := c.do(ctx, call{op: "transitions", method: http.MethodGet, path: path, query: q, out: &raw}); err != nil {
 		return nil, fmt.Errorf("jira: list transitions of %s: %w", key, err)
 	}
-	opts := make([]TransitionOption, 0, len(raw.Transitions))
-	for _, t := range raw.Transitions {
+	return transitionOptions(raw.Transitions), nil
+}
+
+// transitionOptions keeps the available transitions of a Jira answer.
+func transitionOptions(raw []transitionJSON) []TransitionOption {
+	opts := make([]TransitionOption, 0, len(raw))
+	for _, t := range raw {
 		if t.IsAvailable != nil && !*t.IsAvailable {
 			continue
 		}
@@ -51,21 +56,13 @@ func (c *Client) Transitions(ctx context.Context, key string) ([]TransitionOptio
 		}
 		opts = append(opts, o)
 	}
-	return opts, nil
+	return opts
 }
 
 // DoTransition performs a transition; resolution is sent only when not empty
 // (send it only if the transition's screen has the field).
 func (c *Client) DoTransition(ctx context.Context, key, transitionID, resolution string) error {
-	body := map[string]any{"transition": map[string]string{"id": transitionID}}
-	if resolution != "" {
-		body["fields"] = map[string]any{"resolution": map[string]string{"name": resolution}}
-	}
-	path := "/issue/" + url.PathEscape(key) + "/transitions"
-	if err := c.do(ctx, call{op: "do_transition", method: http.MethodPost, path: path, body: body}); err != nil {
-		return fmt.Errorf("jira: transition %s (transition %s): %w", key, transitionID, err)
-	}
-	return nil
+	return c.doTransition(ctx, key, transitionID, resolution, nil)
 }
 
 // MoveOption tunes MoveToStatus.
@@ -74,12 +71,7 @@ type MoveOption func(*moveConfig)
 type moveConfig struct {
 	denial   bool
 	maxSteps int
-	reached  *string
 }
-
-// ReportStatus stores in *status the name of the status the issue ends in
-// (also when it was already there).
-func ReportStatus(status *string) MoveOption { return func(m *moveConfig) { m.reached = status } }
 
 // ForDenial prefers, when no target name is given, a done status named like
 // Declined/Rejected/Won't Do/Cancelled, and denial-like resolutions.
@@ -105,42 +97,8 @@ func (c *Client) MoveToStatus(ctx context.Context, key, target string, opts ...M
 	for _, o := range opts {
 		o(&cfg)
 	}
-	issue, err := c.GetIssue(ctx, key)
-	if err != nil {
-		return err
-	}
-	current := Status{Name: issue.Status, CategoryKey: issue.StatusCategory}
-	visited := map[string]bool{strings.ToLower(current.Name): true}
-	path := []string{current.Name}
-	for step := 0; ; step++ {
-		if reached(current, target) {
-			if cfg.reached != nil {
-				*cfg.reached = current.Name
-			}
-			return nil
-		}
-		options, err := c.Transitions(ctx, key)
-		if err != nil {
-			return err
-		}
-		next, ok := pickTransition(options, target, visited, cfg)
-		if !ok {
-			return &NoTransitionError{Issue: key, Target: target, Current: current.Name, Offered: transitionNames(options)}
-		}
-		if step >= cfg.maxSteps {
-			return &NoTransitionError{Issue: key, Target: target, Current: current.Name, Offered: transitionNames(options), Path: path}
-		}
-		resolution := ""
-		if next.HasResolution {
-			resolution = pickResolution(next.Resolutions, cfg)
-		}
-		if err := c.DoTransition(ctx, key, next.ID, resolution); err != nil {
-			return err
-		}
-		current = Status{Name: next.ToStatus, CategoryKey: next.ToCategory}
-		visited[strings.ToLower(current.Name)] = true
-		path = append(path, current.Name)
-	}
+	_, err := c.walk(ctx, Move{Key: key, Target: target, Denial: cfg.denial}, workflowKey{}, cfg, false)
+	return err
 }
 
 func reached(s Status, target string) bool {

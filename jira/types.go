@@ -1,6 +1,10 @@
 package jira
 
-import "privilege/models"
+import (
+	"encoding/json"
+
+	"privilege/models"
+)
 
 // Connection identifies one Jira integration and where its API lives.
 type Connection struct {
@@ -60,10 +64,12 @@ type IssueType struct {
 
 // Field is a field on a project's create screen for one issue type.
 type Field struct {
-	ID         string
-	Name       string
-	Required   bool
-	HasDefault bool
+	ID            string
+	Name          string
+	Required      bool
+	HasDefault    bool
+	Schema        FieldSchema   // fields.go
+	AllowedValues []FieldOption // for selects, components, priorities, versions
 }
 
 // Status is a workflow status; CategoryKey is new, indeterminate or done.
@@ -96,6 +102,9 @@ type IssueInput struct {
 	Labels      []string // no spaces allowed (Jira rejects them)
 	Reporter    *Person  // nil: the connected user
 	Assignee    *Person  // nil: nobody
+	// Fields are further create-screen fields by id, each value as Jira
+	// takes it (the project link's required fields, design.md §10).
+	Fields map[string]json.RawMessage
 }
 
 // IssueRef identifies an issue; URL is its browse page for humans.

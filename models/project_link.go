@@ -47,9 +47,17 @@ type ProjectLink struct {
 	ReporterProblem string
 	AssigneeProblem string
 	WatchersProblem string
-	Accounts        []CloudAccount `gorm:"foreignKey:ProjectLinkID"`
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Ticket shaping (design.md §10): templates ('' = the defaults), values
+	// of required fields, and what Jira last refused of them ('' = nothing).
+	SummaryTemplate     string
+	DescriptionTemplate string
+	FieldValues         FieldValues
+	FieldsProblem       string
+	ExtraLabels         string         // space-separated, added to every task
+	DueDateFromExpiry   bool           // due date = when the pending request expires
+	Accounts            []CloudAccount `gorm:"foreignKey:ProjectLinkID"`
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // StatusFor is the Jira status name an outcome moves the task to ("" = any done status).
@@ -83,6 +91,12 @@ type ProjectLinkInput struct {
 	AssigneeMode   AssigneeMode
 	AssigneeUserID int64 // AssigneeFixed: a user linked on this integration
 	AddWatchers    bool
+	// Ticket shaping: templates checked by the caller (jira.ParseTemplates)
+	// and the values of required fields.
+	SummaryTemplate, DescriptionTemplate string
+	FieldValues                          FieldValues
+	ExtraLabels                          string // checked by the caller
+	DueDateFromExpiry                    bool
 }
 
 // SaveProjectLink creates or updates the link of a Jira project and sets the
@@ -130,6 +144,11 @@ func (s *Store) SaveProjectLink(ctx context.Context, a Actor, in ProjectLinkInpu
 		if in.AssigneeMode == AssigneeFixed {
 			link.AssigneeUserID = &in.AssigneeUserID
 		}
+		if !link.FieldValues.Equal(in.FieldValues) {
+			link.FieldsProblem = "" // new values are tried afresh
+		}
+		link.SummaryTemplate, link.DescriptionTemplate, link.FieldValues = in.SummaryTemplate, in.DescriptionTemplate, in.FieldValues
+		link.ExtraLabels, link.DueDateFromExpiry = in.ExtraLabels, in.DueDateFromExpiry
 		link.UpdatedAt = now
 		if isNew {
 			link.CreatedAt = now

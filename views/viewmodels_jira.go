@@ -201,6 +201,7 @@ type ProjectPage struct {
 	JiraError     string
 	Errors        FormErrors
 	People        ProjectPeople
+	Shaping       ProjectShaping // required fields and templates (viewmodels_shaping.go)
 }
 
 // Action is where the form posts.

@@ -118,9 +118,16 @@ func (s *Sim) matchFault(r *http.Request) (Fault, bool) {
 func (s *Sim) guard(w http.ResponseWriter, r *http.Request, f flavor, statPath string, next http.HandlerFunc) {
 	s.mu.Lock()
 	s.stats.Paths[r.Method+" "+statPath]++
+	if key := issueKeyOfPath(statPath); key != "" {
+		s.stats.IssueCalls[key]++
+	}
 	fault, hit := s.matchFault(r)
+	latency := s.latency
 	s.mu.Unlock()
 
+	if latency > 0 && !sleepCtx(r.Context(), latency) {
+		return
+	}
 	if hit && fault.Latency > 0 && !sleepCtx(r.Context(), fault.Latency) {
 		return
 	}
@@ -232,4 +239,27 @@ func dropConnection(w http.ResponseWriter) {
 		panic(http.ErrAbortHandler)
 	}
 	_ = conn.Close()
+}
+
+// issueKeyOfPath is the issue key named by a REST path
+// (/rest/api/N/issue/{key}[/...]), or "" (ids and createmeta are not keys).
+func issueKeyOfPath(path string) string {
+	_, rest, ok := strings.Cut(path, "/issue/")
+	if !ok {
+		return ""
+	}
+	key, _, _ := strings.Cut(rest, "/")
+	if k, n, found := strings.Cut(key, "-"); !found || k == "" || n == "" || strings.Trim(n, "0123456789") != "" {
+		return ""
+	}
+	return key
+}
+
+// SetLatency delays every REST call (Cloud gateway and Data Center) by d
+// before it is served, as a far-away site would (benchmarks); 0 removes
+// the delay. A cancelled request context ends the wait.
+func (s *Sim) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
 }

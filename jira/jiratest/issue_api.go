@@ -144,11 +144,11 @@ func (in *instance) createIssue(c *call) reply {
 	reporter, assignee := in.validatePeople(p, fields, in.caller(c), errs)
 	allowed := []string{"project", "issuetype", "summary", "labels", "description", "reporter", "assignee", "parent"}
 	for _, f := range p.requiredFields(t.name) {
-		v := fields[f.id]
-		if s, isString := v.(string); v == nil || (isString && strings.TrimSpace(s) == "") {
-			errs[f.id] = f.name + " is required."
-		} else {
-			custom[f.id] = v
+		v, present := fields[f.id]
+		if stored, msg := in.checkField(f, v, present); msg != "" {
+			errs[f.id] = msg
+		} else if stored != nil {
+			custom[f.id] = stored
 		}
 		allowed = append(allowed, f.id)
 	}
@@ -187,6 +187,7 @@ func (in *instance) createIssue(c *call) reply {
 	in.issues = append(in.issues, is)
 	in.byRef[strings.ToUpper(is.key)], in.byRef[strconv.Itoa(is.id)] = is, is
 	in.sim.stats.IssuesCreated++
+	in.sim.stats.IssueCalls[is.key]++
 	id := strconv.Itoa(is.id)
 	return reply{status: http.StatusCreated, body: obj{"id": id, "key": is.key, "self": in.restBase() + "/issue/" + id}}
 }
@@ -306,7 +307,22 @@ func (in *instance) getIssue(c *call) reply {
 	if is == nil {
 		return errorReply(http.StatusNotFound, msgIssueMissing)
 	}
-	return ok(in.issueBean(is, parseFields(c.r.URL.Query()["fields"], "*all"), true))
+	q := c.r.URL.Query()
+	bean := in.issueBean(is, parseFields(q["fields"], "*all"), true)
+	// expand=transitions (both REST versions document it): the transitions
+	// available from the current status, with their screens' fields under
+	// transitions.fields, as GET /issue/{key}/transitions answers them.
+	if expand := q.Get("expand"); strings.Contains(expand, "transitions") {
+		withFields := strings.Contains(expand, "transitions.fields")
+		out := []obj{}
+		for _, t := range is.project.wf.Transitions {
+			if t.available(is.status) {
+				out = append(out, in.transitionBean(is.project, t, withFields))
+			}
+		}
+		bean["transitions"] = out
+	}
+	return ok(bean)
 }
 
 // editIssue is PUT /issue/{key}: fields summary/labels/description and
@@ -474,7 +490,7 @@ func (in *instance) doTransition(c *call) reply {
 	var comments []any
 	update, _ := body["update"].(map[string]any)
 	for k, v := range update {
-		if k != "comment" {
+		if k != "comment" || is.project.wf.RefuseTransitionComment {
 			errs[k] = msgNotOnScreen(k)
 			continue
 		}

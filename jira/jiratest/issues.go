@@ -38,7 +38,7 @@ type Issue struct {
 	Comments                                []Comment
 	History                                 []StatusChange
 	Properties                              map[string]json.RawMessage
-	Fields                                  map[string]any // custom fields sent on create, by field id
+	Fields                                  map[string]any // custom fields sent on create, by field id (options by name, users by id)
 	Reporter, Assignee                      User           // zero User: nobody
 	Watchers                                []User
 	Created, Updated                        time.Time
@@ -92,6 +92,7 @@ type instance struct {
 	nextProjectID   int
 	issueTypeIDs    map[string]string
 	nextIssueTypeID int
+	nextOptionID    int // AddCreateField
 
 	issues        []*issue
 	byRef         map[string]*issue // upper-case key and numeric id → live issue
@@ -181,8 +182,6 @@ type issueType struct {
 	subtask  bool
 }
 
-type requiredField struct{ id, name string }
-
 // ID returns the project's numeric id.
 func (p *Project) ID() string { return p.id }
 
@@ -220,7 +219,7 @@ func (p *Project) RemoveIssueType(name string) {
 func (p *Project) RequireField(issueType, fieldID, name string) {
 	p.inst.sim.mu.Lock()
 	defer p.inst.sim.mu.Unlock()
-	p.required[issueType] = append(p.required[issueType], requiredField{id: fieldID, name: name})
+	p.required[issueType] = append(p.required[issueType], requiredField{id: fieldID, name: name, kind: FieldText, required: true})
 }
 
 // SetCreatePermission controls whether the user may create issues in the
@@ -288,7 +287,7 @@ func (in *instance) AddProject(key, name string, wf Workflow) *Project {
 }
 
 func cloneWorkflow(wf Workflow) Workflow {
-	out := Workflow{Initial: wf.Initial, Statuses: slices.Clone(wf.Statuses)}
+	out := Workflow{Initial: wf.Initial, Statuses: slices.Clone(wf.Statuses), RefuseTransitionComment: wf.RefuseTransitionComment}
 	for _, t := range wf.Transitions {
 		t.From = slices.Clone(t.From)
 		out.Transitions = append(out.Transitions, t)

@@ -442,13 +442,7 @@ func (in *instance) createMetaFields(c *call) reply {
 	}
 	items[1]["operations"] = []string{}
 	for _, f := range p.requiredFields(t.name) {
-		customID, err := strconv.Atoi(strings.TrimPrefix(f.id, "customfield_"))
-		if err != nil {
-			customID = 10050
-		}
-		items = append(items, fieldMeta(f.id, f.name, true, false, obj{
-			"type": "string", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:textfield", "customId": customID,
-		}, set, nil))
+		items = append(items, in.fieldMetaOf(f))
 	}
 	return ok(in.pageOf("fields", items, start, size))
 }

@@ -64,6 +64,10 @@ type Stats struct {
 	// Paths counts REST requests by "METHOD /rest/..." (the gateway prefix
 	// /ex/jira/{cloudId} and any DC context path are stripped).
 	Paths map[string]int
+	// IssueCalls counts REST requests per issue key: its create and every
+	// call whose path names it (/issue/{key}/...), whatever the answer.
+	// Searches are not counted against any issue.
+	IssueCalls map[string]int
 }
 
 // Sim is the simulator. All methods are safe for concurrent use.
@@ -88,6 +92,7 @@ type Sim struct {
 	tokens         tokenStore
 	faults         []*Fault
 	bucket         *bucket
+	latency        time.Duration // SetLatency
 	stats          Stats
 }
 
@@ -105,7 +110,7 @@ func New(opts Options) *Sim {
 		cloudRedirects: append([]string(nil), opts.CloudRedirectURIs...),
 		cloudScopes:    opts.CloudScopes,
 		tokens:         newTokenStore(),
-		stats:          Stats{Paths: map[string]int{}},
+		stats:          Stats{Paths: map[string]int{}, IssueCalls: map[string]int{}},
 		adf:            newADFValidator(),
 		cloudUsers:     []*simUser{defaultCloudUser()},
 	}
@@ -213,6 +218,7 @@ func (s *Sim) Stats() Stats {
 	defer s.mu.Unlock()
 	out := s.stats
 	out.Paths = maps.Clone(s.stats.Paths)
+	out.IssueCalls = maps.Clone(s.stats.IssueCalls)
 	return out
 }
 

@@ -15,6 +15,11 @@ type Workflow struct {
 	Statuses    []Status
 	Transitions []Transition
 	Initial     string // status name
+	// RefuseTransitionComment leaves the comment field off the transition
+	// screens: a transition sent with update.comment is refused with 400
+	// {"errors":{"comment":"Field 'comment' cannot be set. It is not on the
+	// appropriate screen, or unknown."}} and nothing changes.
+	RefuseTransitionComment bool
 }
 
 // Status is one workflow status. Category is CategoryNew, CategoryIndeterminate

@@ -1,0 +1,125 @@
+package jiratest
+
+import (
+	"net/http"
+	"testing"
+)
+
+// createmeta offers each create-screen field with its schema and allowed
+// values; create refuses a missing or invalid value with Jira's errors map.
+func TestCreateMetaAllowedValuesAndFieldErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fin := e.site.AddProject("FIN", "Finance", SimpleWorkflow())
+	fin.AddCreateField("Task", CreateField{ID: "customfield_10050", Name: "Cost centre", Kind: FieldSelect, Required: true, Options: []string{"Engineering", "Sales"}})
+	fin.AddCreateField("Task", CreateField{ID: "components", Name: "Components", Kind: FieldComponents, Required: true, Options: []string{"Payments"}})
+	fin.AddCreateField("Task", CreateField{ID: "priority", Name: "Priority", Kind: FieldPriority, Options: []string{"High", "Low"}})
+	fin.AddCreateField("Task", CreateField{ID: "customfield_10070", Name: "Due by", Kind: FieldDate})
+	tok, _ := e.login(t, "")
+	_, types, _ := do(t, e.http, http.MethodGet, e.api()+"/issue/createmeta/FIN/issuetypes", tok, nil)
+	var taskID string
+	for _, it := range types["issueTypes"].([]any) {
+		if m := it.(map[string]any); m["name"] == "Task" {
+			taskID = m["id"].(string)
+		}
+	}
+	status, meta, _ := do(t, e.http, http.MethodGet, e.api()+"/issue/createmeta/FIN/issuetypes/"+taskID, tok, nil)
+	if status != http.StatusOK {
+		t.Fatalf("createmeta: %d", status)
+	}
+	byID := map[string]map[string]any{}
+	for _, f := range meta["fields"].([]any) {
+		m := f.(map[string]any)
+		byID[m["fieldId"].(string)] = m
+	}
+	cc := byID["customfield_10050"]
+	schema := cc["schema"].(map[string]any)
+	if cc["required"] != true || schema["type"] != "option" || schema["custom"] != "com.atlassian.jira.plugin.system.customfieldtypes:select" {
+		t.Fatalf("Cost centre meta: %v", cc)
+	}
+	allowed := cc["allowedValues"].([]any)
+	if len(allowed) != 2 || allowed[0].(map[string]any)["value"] != "Engineering" {
+		t.Fatalf("Cost centre allowed values: %v", allowed)
+	}
+	if comp := byID["components"]; comp["schema"].(map[string]any)["items"] != "component" || comp["allowedValues"].([]any)[0].(map[string]any)["name"] != "Payments" {
+		t.Fatalf("components meta: %v", comp)
+	}
+	if byID["priority"]["required"] != false || byID["customfield_10070"]["schema"].(map[string]any)["type"] != "date" {
+		t.Fatalf("priority / date meta: %v %v", byID["priority"], byID["customfield_10070"])
+	}
+
+	eng, pay := fin.OptionID("customfield_10050", "Engineering"), fin.OptionID("components", "Payments")
+	create := func(fields map[string]any) (int, map[string]any) {
+		f := map[string]any{"project": map[string]any{"key": "FIN"}, "issuetype": map[string]any{"id": taskID}, "summary": "x"}
+		for k, v := range fields {
+			f[k] = v
+		}
+		status, body, _ := do(t, e.http, http.MethodPost, e.api()+"/issue", tok, map[string]any{"fields": f})
+		return status, body
+	}
+	status, body := create(nil)
+	if errs := errorsOf(body); status != http.StatusBadRequest || errs["customfield_10050"] != "Cost centre is required." || errs["components"] != "Components is required." {
+		t.Fatalf("missing values: %d %v", status, body)
+	}
+	status, body = create(map[string]any{"customfield_10050": map[string]any{"id": "4242"}, "components": []any{map[string]any{"id": "1"}},
+		"priority": map[string]any{"id": "nope"}, "customfield_10070": "02/12/2026"})
+	errs := errorsOf(body)
+	if status != http.StatusBadRequest || errs["customfield_10050"] != "Option id '4242' is not valid" || errs["components"] != "Component with id '1' does not exist." ||
+		errs["priority"] != "Specify a valid 'id' or 'name' for Priority" || errs["customfield_10070"] != "Date value is invalid. Expected format: yyyy-MM-dd" {
+		t.Fatalf("invalid values: %d %v", status, body)
+	}
+	status, body = create(map[string]any{"customfield_10050": map[string]any{"id": eng}, "components": []any{map[string]any{"id": pay}}, "customfield_10070": "2026-12-02"})
+	if status != http.StatusCreated {
+		t.Fatalf("valid values: %d %v", status, body)
+	}
+	is, _ := e.site.Issue(body["key"].(string))
+	if is.Fields["customfield_10050"] != "Engineering" || is.Fields["customfield_10070"] != "2026-12-02" {
+		t.Fatalf("stored fields: %v", is.Fields)
+	}
+	// An option removed by a Jira admin: no longer offered, refused on create.
+	fin.RemoveOption("customfield_10050", "Engineering")
+	_, meta, _ = do(t, e.http, http.MethodGet, e.api()+"/issue/createmeta/FIN/issuetypes/"+taskID, tok, nil)
+	for _, f := range meta["fields"].([]any) {
+		if m := f.(map[string]any); m["fieldId"] == "customfield_10050" && len(m["allowedValues"].([]any)) != 1 {
+			t.Fatalf("removed option still offered: %v", m["allowedValues"])
+		}
+	}
+	status, body = create(map[string]any{"customfield_10050": map[string]any{"id": eng}, "components": []any{map[string]any{"id": pay}}})
+	if status != http.StatusBadRequest || errorsOf(body)["customfield_10050"] != "Option id '"+eng+"' is not valid" {
+		t.Fatalf("removed option: %d %v", status, body)
+	}
+}
+
+// A workflow can leave the comment off its transition screens: update.comment
+// is then refused with 400 and nothing changes.
+func TestTransitionCommentRefusedPerWorkflow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	wf := SimpleWorkflow()
+	wf.RefuseTransitionComment = true
+	e.site.AddProject("NOC", "No comments", wf)
+	tok, _ := e.login(t, "")
+	for _, tc := range []struct {
+		project string
+		want    int
+	}{{"OPS", http.StatusNoContent}, {"NOC", http.StatusBadRequest}} {
+		_, created, _ := do(t, e.http, http.MethodPost, e.api()+"/issue", tok, map[string]any{"fields": map[string]any{
+			"project": map[string]any{"key": tc.project}, "issuetype": map[string]any{"name": "Task"}, "summary": "x"}})
+		key := created["key"].(string)
+		status, body, _ := do(t, e.http, http.MethodPost, e.api()+"/issue/"+key+"/transitions", tok, map[string]any{
+			"transition": map[string]any{"id": "41"}, "update": map[string]any{"comment": []any{map[string]any{"add": map[string]any{"body": adfDoc("Denied.")}}}}})
+		is, _ := e.site.Issue(key)
+		if status != tc.want {
+			t.Fatalf("%s: %d %v", tc.project, status, body)
+		}
+		if tc.want == http.StatusBadRequest && (errorsOf(body)["comment"] != "Field 'comment' cannot be set. It is not on the appropriate screen, or unknown." || is.Status != "To Do" || len(is.Comments) != 0) {
+			t.Fatalf("refused comment: %v, issue %s with %d comments", body, is.Status, len(is.Comments))
+		}
+		if tc.want == http.StatusNoContent && (is.Status != "Declined" || len(is.Comments) != 1) {
+			t.Fatalf("accepted comment: issue %s with %d comments", is.Status, len(is.Comments))
+		}
+		if n := e.sim.Stats().IssueCalls[key]; n != 2 {
+			t.Fatalf("%s: %d calls counted, want 2 (create, transition)", key, n)
+		}
+	}
+}

@@ -1,0 +1,196 @@
+package jira_test
+
+import (
+	"strings"
+	"testing"
+
+	"privilege/jira"
+	"privilege/jira/jiratest"
+	"privilege/models"
+	"privilege/models/modeltest"
+)
+
+// finProject adds FIN, whose Task create screen requires the custom select
+// "Cost centre", and returns the project and its Task fields as Jira
+// describes them.
+func finProject(h *harness) (*jiratest.Project, jira.Field) {
+	h.t.Helper()
+	fin := h.inst.AddProject("FIN", "Finance", jiratest.SimpleWorkflow())
+	fin.AddCreateField("Task", jiratest.CreateField{ID: "customfield_10050", Name: "Cost centre", Kind: jiratest.FieldSelect, Required: true,
+		Options: []string{"Engineering", "Sales"}})
+	client := h.clients.For(h.conn())
+	types := modeltest.Must(client.IssueTypes(h.ctx, "FIN"))
+	var taskID string
+	for _, it := range types {
+		if it.Name == "Task" {
+			taskID = it.ID
+		}
+	}
+	for _, f := range modeltest.Must(client.IssueTypeFields(h.ctx, "FIN", taskID)) {
+		if f.ID == "customfield_10050" {
+			return fin, f
+		}
+	}
+	h.t.Fatal("createmeta lacks the Cost centre field")
+	return nil, jira.Field{}
+}
+
+func (h *harness) linkFIN(acc models.CloudAccount, values models.FieldValues, summary, description string, opts ...func(*models.ProjectLinkInput)) models.ProjectLink {
+	h.t.Helper()
+	l := h.linkProject("FIN", acc.ID)
+	in := models.ProjectLinkInput{
+		IntegrationID: h.integ.ID, ProjectID: l.ProjectID, ProjectKey: "FIN", ProjectName: "FIN", IssueTypeID: l.IssueTypeID, IssueTypeName: "Task",
+		Statuses: map[models.Outcome]string{models.OutcomeApproved: "Done", models.OutcomeDenied: "Declined"}, AccountIDs: []int64{acc.ID},
+		FieldValues: values, SummaryTemplate: summary, DescriptionTemplate: description,
+	}
+	for _, o := range opts {
+		o(&in)
+	}
+	return modeltest.Must(h.store.SaveProjectLink(h.ctx, models.SystemActor, in))
+}
+
+func TestSyncRequiredSelectFieldCarriedAndRefusal(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		fin, field := finProject(h)
+		if field.Input() != jira.InputSelect || len(field.AllowedValues) != 2 || field.AllowedValues[0].Name != "Engineering" {
+			t.Fatalf("Cost centre as read from createmeta: %+v", field)
+		}
+		client := h.clients.For(h.conn())
+		if _, err := client.FieldValue(field, []string{"99999"}, nil); err == nil {
+			t.Fatal("an option Jira does not offer was accepted")
+		}
+		eng := modeltest.Must(client.FieldValue(field, []string{fin.OptionID("customfield_10050", "Engineering")}, nil))
+		acc := h.newAccount("210987654321", "Finance")
+		h.linkFIN(acc, models.FieldValues{"customfield_10050": eng}, "", "")
+
+		r := h.request(acc)
+		h.drain()
+		is := h.oneIssue(r.ID)
+		if is.ProjectKey != "FIN" || is.Fields["customfield_10050"] != "Engineering" {
+			t.Fatalf("FIN task: %+v", is)
+		}
+
+		// The option is removed in Jira: the next task fails with Jira's
+		// message naming the field, and the link notes it.
+		fin.RemoveOption("customfield_10050", "Engineering")
+		r2 := h.request(acc)
+		h.drain()
+		got := h.reqState(r2.ID)
+		if got.Issue.SyncState != models.SyncFailed || !strings.Contains(got.Issue.LastError, "Cost centre (customfield_10050)") ||
+			!strings.Contains(got.Issue.LastError, "Option id '"+fin.OptionID("customfield_10050", "Engineering")+"' is not valid") {
+			t.Fatalf("after the option was removed: %s %q", got.Issue.SyncState, got.Issue.LastError)
+		}
+		if len(h.issuesFor(r2.ID)) != 0 {
+			t.Fatal("a task was created despite the refusal")
+		}
+		link := modeltest.Must(h.store.ProjectLinkSettingsByKey(h.ctx, h.integ.ID, "FIN"))
+		if !strings.Contains(link.FieldsProblem, "Cost centre") {
+			t.Fatalf("fields problem %q", link.FieldsProblem)
+		}
+
+		// The admin chooses another value; Retry creates the task.
+		field.AllowedValues = field.AllowedValues[1:]
+		sales := modeltest.Must(client.FieldValue(field, []string{fin.OptionID("customfield_10050", "Sales")}, nil))
+		h.linkFIN(acc, models.FieldValues{"customfield_10050": sales}, "", "")
+		if err := h.store.RetryRequestSync(h.ctx, models.SystemActor, r2.ID); err != nil {
+			t.Fatal(err)
+		}
+		h.drain()
+		if is := h.oneIssue(r2.ID); is.Fields["customfield_10050"] != "Sales" {
+			t.Fatalf("after Retry: %+v", is)
+		}
+		if st := h.reqState(r2.ID).Issue.SyncState; st != models.SyncSynced {
+			t.Fatalf("after Retry: %s", st)
+		}
+		if link := modeltest.Must(h.store.ProjectLinkSettingsByKey(h.ctx, h.integ.ID, "FIN")); link.FieldsProblem != "" {
+			t.Fatalf("fields problem still %q", link.FieldsProblem)
+		}
+	})
+}
+
+// The task is what the link's templates say, in ADF or wiki markup, with
+// the correlation labels and the approval link forced in.
+func TestSyncTaskFromTemplates(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		fin, field := finProject(h)
+		fin.AddCreateField("", jiratest.CreateField{ID: "duedate", Name: "Due date", Kind: jiratest.FieldDate})
+		acc := h.newAccount("210987654321", "Finance")
+		eng := modeltest.Must(h.clients.For(h.conn()).FieldValue(field, []string{field.AllowedValues[0].ID}, nil))
+		h.linkFIN(acc, models.FieldValues{"customfield_10050": eng}, "[{{account_name}}] {{requester}} for {{duration}}",
+			"### Why\n{{justification}}\n* {{resources}}", func(in *models.ProjectLinkInput) {
+				in.ExtraLabels, in.DueDateFromExpiry = "finance access", true
+			})
+		r := h.request(acc)
+		h.drain()
+		is := h.oneIssue(r.ID)
+		if is.Summary != "[Finance] alice@example.com for 2h" {
+			t.Fatalf("summary %q", is.Summary)
+		}
+		if !is.HasLabel(jira.ProductLabel) || !is.HasLabel(jira.CorrelationLabel(r.ID)) || !is.HasLabel("finance") || !is.HasLabel("access") {
+			t.Fatalf("labels %v", is.Labels)
+		}
+		if due := h.reqState(r.ID).PendingUntil.UTC().Format("2006-01-02"); is.Fields["duedate"] != due {
+			t.Fatalf("due date %v, want %s", is.Fields["duedate"], due)
+		}
+		desc := descriptionText(is)
+		for _, want := range []string{"Why", "Incident INC-42: <script>alert(1)</script> {code}", "AdministratorAccess", "https://privilege.example.com/requests/"} {
+			if !strings.Contains(desc, want) {
+				t.Errorf("description lacks %q:\n%s", want, desc)
+			}
+		}
+		if s, isWiki := is.Description.(string); isWiki && strings.Contains(s, "{code}") {
+			t.Fatalf("wiki markup from the justification reached Jira: %s", s)
+		}
+	})
+}
+
+// A required user picker gets a linked person: {"accountId"} on Cloud,
+// {"name"} on Data Center; Jira refuses someone it does not know.
+func TestSyncRequiredUserField(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		fin := h.inst.AddProject("FIN", "Finance", jiratest.SimpleWorkflow())
+		fin.AddCreateField("Task", jiratest.CreateField{ID: "customfield_10080", Name: "Budget owner", Kind: jiratest.FieldUser, Required: true})
+		var owner jiratest.User
+		if h.dc != nil {
+			owner = h.dc.AddUser("carol", "Carol Owner", "carol@example.com")
+		} else {
+			owner = h.sim.AddCloudUser("Carol Owner", "carol@example.com")
+		}
+		client := h.clients.For(h.conn())
+		var taskID string
+		for _, it := range modeltest.Must(client.IssueTypes(h.ctx, "FIN")) {
+			if it.Name == "Task" {
+				taskID = it.ID
+			}
+		}
+		var field jira.Field
+		for _, f := range modeltest.Must(client.IssueTypeFields(h.ctx, "FIN", taskID)) {
+			if f.ID == "customfield_10080" {
+				field = f
+			}
+		}
+		if field.Input() != jira.InputUser {
+			t.Fatalf("user field read as %q: %+v", field.Input(), field)
+		}
+		if _, err := client.FieldValue(field, []string{"7"}, nil); err == nil {
+			t.Fatal("a user field without a linked person was accepted")
+		}
+		person := &jira.Person{AccountID: owner.AccountID, Name: owner.Name, DisplayName: owner.DisplayName}
+		fv := modeltest.Must(client.FieldValue(field, []string{"7"}, person))
+		acc := h.newAccount("210987654321", "Finance")
+		h.linkFIN(acc, models.FieldValues{"customfield_10080": fv}, "", "")
+		r := h.request(acc)
+		h.drain()
+		if is := h.oneIssue(r.ID); is.Fields["customfield_10080"] != owner.ID() || fv.Label != "Carol Owner" {
+			t.Fatalf("budget owner %v (label %q), want %s", is.Fields["customfield_10080"], fv.Label, owner.ID())
+		}
+		// Someone Jira does not know: refused, naming the field.
+		ghost := modeltest.Must(client.FieldValue(field, []string{"8"}, &jira.Person{AccountID: "557058:ghost", Name: "ghost", DisplayName: "Ghost"}))
+		h.linkFIN(acc, models.FieldValues{"customfield_10080": ghost}, "", "")
+		r2 := h.request(acc)
+		h.drain()
+		if got := h.reqState(r2.ID).Issue; got.SyncState != models.SyncFailed || !strings.Contains(got.LastError, "Budget owner (customfield_10080)") {
+			t.Fatalf("unknown user: %s %q", got.SyncState, got.LastError)
+		}
+	})
+}
