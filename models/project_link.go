@@ -47,9 +47,14 @@ type ProjectLink struct {
 	ReporterProblem string
 	AssigneeProblem string
 	WatchersProblem string
-	Accounts        []CloudAccount `gorm:"foreignKey:ProjectLinkID"`
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Decisions from Jira (design.md §9): see jira_decisions.go.
+	DecideInJira      bool
+	JiraApproveStatus string
+	JiraDenyStatus    string
+	DecideInJiraSince *time.Time
+	Accounts          []CloudAccount `gorm:"foreignKey:ProjectLinkID"`
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // StatusFor is the Jira status name an outcome moves the task to ("" = any done status).

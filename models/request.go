@@ -108,6 +108,7 @@ type RequestEvent struct {
 	ActorEmail string
 	Reason     string
 	At         time.Time
+	Via        string // "" or ViaJira: the decision was made by moving the Jira task
 }
 
 // ResourceNames lists the requested resource names.
@@ -239,14 +240,24 @@ func (s *Store) CreateRequest(ctx context.Context, requester User, n NewRequest,
 // recordEvent appends an event, audits it and enqueues a sync job when the
 // request's task is tracked.
 func (s *Store) recordEvent(tx *gorm.DB, req *AccessRequest, a Actor, kind EventKind, reason string, action AuditAction) error {
-	ev := RequestEvent{RequestID: req.ID, Kind: kind, ActorEmail: a.Email, Reason: reason, At: s.Now()}
+	detail := string(kind)
+	if reason != "" {
+		detail += ": " + reason
+	}
+	return s.recordEventVia(tx, req, a, kind, reason, action, "", detail)
+}
+
+// recordEventVia is recordEvent with how the event came about (via) and the
+// audit detail.
+func (s *Store) recordEventVia(tx *gorm.DB, req *AccessRequest, a Actor, kind EventKind, reason string, action AuditAction, via, detail string) error {
+	ev := RequestEvent{RequestID: req.ID, Kind: kind, ActorEmail: a.Email, Reason: reason, At: s.Now(), Via: via}
 	if a.UserID != 0 {
 		id := a.UserID
 		ev.ActorID = &id
 	}
 	var err error
-	if ev.ID, err = insertID(tx, "INSERT INTO request_events (request_id, kind, actor_id, actor_email, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
-		ev.RequestID, ev.Kind, ev.ActorID, ev.ActorEmail, ev.Reason, ev.At); err != nil {
+	if ev.ID, err = insertID(tx, "INSERT INTO request_events (request_id, kind, actor_id, actor_email, reason, at, via) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		ev.RequestID, ev.Kind, ev.ActorID, ev.ActorEmail, ev.Reason, ev.At, ev.Via); err != nil {
 		return translate(err, "record request event")
 	}
 	req.Events = append(req.Events, ev)
@@ -270,10 +281,6 @@ func (s *Store) recordEvent(tx *gorm.DB, req *AccessRequest, a Actor, kind Event
 				req.Issue.SyncState, req.Issue.UpdatedAt = SyncPending, now
 			}
 		}
-	}
-	detail := string(kind)
-	if reason != "" {
-		detail += ": " + reason
 	}
 	return s.audit(tx, a, action, "request", req.ID, detail)
 }
