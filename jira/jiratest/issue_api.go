@@ -307,7 +307,11 @@ func (in *instance) getIssue(c *call) reply {
 	if is == nil {
 		return errorReply(http.StatusNotFound, msgIssueMissing)
 	}
-	return ok(in.issueBean(is, parseFields(c.r.URL.Query()["fields"], "*all"), true))
+	bean := in.issueBean(is, parseFields(c.r.URL.Query()["fields"], "*all"), true)
+	if slices.Contains(strings.Split(c.r.URL.Query().Get("expand"), ","), "changelog") {
+		bean["changelog"] = in.changelogBean(is)
+	}
+	return ok(bean)
 }
 
 // editIssue is PUT /issue/{key}: fields summary/labels/description and
@@ -492,7 +496,15 @@ func (in *instance) doTransition(c *call) reply {
 	if len(errs) > 0 {
 		return fieldErrors(http.StatusBadRequest, errs)
 	}
+	in.applyTransition(is, t, res, in.caller(c), comments, c.now)
+	return reply{status: http.StatusNoContent}
+}
+
+// applyTransition moves the issue as author, with the comments given on the
+// transition screen, records the changelog entry and notifies webhooks.
+func (in *instance) applyTransition(is *issue, t Transition, res string, author *simUser, comments []any, now time.Time) {
 	to, _ := is.project.wf.status(t.To)
+	from := is.statusBean()
 	is.status = t.To
 	switch {
 	case to.Category != CategoryDone:
@@ -505,11 +517,11 @@ func (in *instance) doTransition(c *call) reply {
 		is.resolution = "Done"
 	}
 	for _, b := range comments {
-		in.appendComment(is, b, c.now)
+		in.appendComment(is, b, now).author = author
 	}
-	is.updated = c.now
+	is.updated = now
 	in.sim.stats.Transitions++
-	return reply{status: http.StatusNoContent}
+	in.recordStatusChange(is, author, from, to, now)
 }
 
 // appendComment adds a comment to an issue.
@@ -523,7 +535,7 @@ func (in *instance) appendComment(is *issue, body any, now time.Time) *comment {
 }
 
 func (in *instance) commentBean(is *issue, cm *comment) obj {
-	author := in.authorBean(nil)
+	author := in.authorBean(cm.author)
 	return obj{
 		"self": in.restBase() + "/issue/" + strconv.Itoa(is.id) + "/comment/" + cm.id, "id": cm.id,
 		"author": author, "updateAuthor": author, "body": cm.body,
@@ -549,6 +561,8 @@ func (in *instance) addComment(c *call) reply {
 		return fieldErrors(http.StatusBadRequest, map[string]string{"comment": msg})
 	}
 	cm := in.appendComment(is, b, c.now)
+	cm.author = in.caller(c)
+	in.notifyComment(is, cm.author, c.now)
 	return reply{status: http.StatusCreated, body: in.commentBean(is, cm)}
 }
 

@@ -77,6 +77,7 @@ type Comment struct {
 	ID      string
 	Body    any
 	Created time.Time
+	Author  User
 }
 
 // instance holds the state of one Cloud site or DC instance. All fields are
@@ -98,6 +99,7 @@ type instance struct {
 	nextCommentID int
 	searchLag     int
 	dcUsers       []*simUser // Data Center only; the first is the consenting admin
+	hooks         webhookSet // webhooks.go
 
 	mux http.Handler // REST routes, paths starting /rest/api/
 }
@@ -142,13 +144,15 @@ type issue struct {
 	watchers    []*simUser
 	created     time.Time
 	updated     time.Time
-	hiddenFor   int // search calls that still miss this issue
+	hiddenFor   int             // search calls that still miss this issue
+	history     []*historyEntry // status changes, oldest first (webhooks.go)
 }
 
 type comment struct {
 	id      string
 	body    any
 	created time.Time
+	author  *simUser // nil: the consenting admin
 }
 
 // Project is a Jira project with its own workflow, issue types and required
@@ -381,7 +385,7 @@ func (is *issue) snapshot() Issue {
 		out.Watchers = append(out.Watchers, u.User)
 	}
 	for _, c := range is.comments {
-		out.Comments = append(out.Comments, Comment{ID: c.id, Body: cloneJSON(c.body), Created: c.created})
+		out.Comments = append(out.Comments, Comment{ID: c.id, Body: cloneJSON(c.body), Created: c.created, Author: authorOf(c.author, is)})
 	}
 	if len(is.properties) > 0 {
 		out.Properties = map[string]json.RawMessage{}
