@@ -114,6 +114,16 @@ func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWor
 		progress.IssueID, progress.IssueKey, progress.IssueURL = ref.ID, ref.Key, ref.URL
 		s.addWatchers(ctx, client, t, ref.Key, w.Request)
 	}
+	if decided, err := s.readDecisions(ctx, client, t, link.IssueKey, w.Request); err != nil {
+		return s.classify(job, err, link.IssueKey)
+	} else if decided {
+		// Apply the decision made in Jira now (its own job finds nothing left).
+		nw, err := s.store.LoadSyncWork(ctx, job.RequestID)
+		if err != nil {
+			return s.retry(job, err)
+		}
+		w.Request = nw.Request
+	}
 	for _, ev := range w.Request.Events {
 		if ev.ID <= link.AppliedEventID || ev.Kind == models.EventCreated {
 			continue
