@@ -203,69 +203,82 @@ func bodyText(raw json.RawMessage) string {
 	return strings.TrimSpace(b.String())
 }
 
-// SearchUpdated finds the product's issues updated in the last window,
-// least recently updated first, reading at most pages pages of 50.
-func (c *Client) SearchUpdated(ctx context.Context, window time.Duration, pages int) ([]IssueRef, error) {
-	minutes := max(int(window.Minutes()+0.999), 1)
-	jql := "labels = " + JQLString(ProductLabel) + " AND updated >= " + JQLString("-"+strconv.Itoa(minutes)+"m") + " ORDER BY updated ASC"
-	var issues []issueJSON
-	var err error
-	if c.conn.isCloud() {
-		issues, err = c.searchCloudPages(ctx, jql, pages)
-	} else {
-		issues, err = c.searchDCPages(ctx, jql, pages)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("jira: search recently updated issues: %w", err)
-	}
-	refs := make([]IssueRef, 0, len(issues))
-	for _, i := range issues {
-		refs = append(refs, IssueRef{ID: i.ID, Key: i.Key, URL: c.browseURL(i.Key)})
-	}
-	return refs, nil
+// UpdatedIssue is an issue found by SearchUpdatedSince.
+type UpdatedIssue struct {
+	Key     string
+	Updated time.Time
 }
 
-func (c *Client) searchCloudPages(ctx context.Context, jql string, pages int) ([]issueJSON, error) {
-	var all []issueJSON
+type updatedJSON struct {
+	Key    string `json:"key"`
+	Fields struct {
+		Updated string `json:"updated"`
+	} `json:"fields"`
+}
+
+// SearchUpdatedSince finds the product's issues updated within the last
+// window (JQL relative time, so the user's time zone does not matter), least
+// recently updated first, reading at most pages pages of 50; complete is
+// false when more remained.
+func (c *Client) SearchUpdatedSince(ctx context.Context, window time.Duration, pages int) (found []UpdatedIssue, complete bool, err error) {
+	minutes := max(int((window+time.Minute-1)/time.Minute), 1)
+	jql := "labels = " + JQLString(ProductLabel) + " AND updated >= " + JQLString("-"+strconv.Itoa(minutes)+"m") + " ORDER BY updated ASC"
+	var issues []updatedJSON
+	if c.conn.isCloud() {
+		issues, complete, err = c.searchCloudPages(ctx, jql, pages)
+	} else {
+		issues, complete, err = c.searchDCPages(ctx, jql, pages)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("jira: search recently updated issues: %w", err)
+	}
+	for _, i := range issues {
+		found = append(found, UpdatedIssue{Key: i.Key, Updated: parseJiraTime(i.Fields.Updated)})
+	}
+	return found, complete, nil
+}
+
+func (c *Client) searchCloudPages(ctx context.Context, jql string, pages int) ([]updatedJSON, bool, error) {
+	var all []updatedJSON
 	token := ""
 	for range pages {
-		body := map[string]any{"jql": jql, "fields": []string{"status"}, "maxResults": 50}
+		body := map[string]any{"jql": jql, "fields": []string{"updated"}, "maxResults": 50}
 		if token != "" {
 			body["nextPageToken"] = token
 		}
 		var page struct {
-			Issues        []issueJSON `json:"issues"`
-			NextPageToken string      `json:"nextPageToken"`
+			Issues        []updatedJSON `json:"issues"`
+			NextPageToken string        `json:"nextPageToken"`
 		}
 		if err := c.do(ctx, call{op: "search", method: http.MethodPost, path: "/search/jql", body: body, out: &page, readOnly: true}); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		all = append(all, page.Issues...)
 		if page.NextPageToken == "" || page.NextPageToken == token {
-			break
+			return all, true, nil
 		}
 		token = page.NextPageToken
 	}
-	return all, nil
+	return all, false, nil
 }
 
-func (c *Client) searchDCPages(ctx context.Context, jql string, pages int) ([]issueJSON, error) {
-	var all []issueJSON
+func (c *Client) searchDCPages(ctx context.Context, jql string, pages int) ([]updatedJSON, bool, error) {
+	var all []updatedJSON
 	for range pages {
-		q := url.Values{"jql": {jql}, "fields": {"status"}, "startAt": {strconv.Itoa(len(all))}, "maxResults": {"50"}}
+		q := url.Values{"jql": {jql}, "fields": {"updated"}, "startAt": {strconv.Itoa(len(all))}, "maxResults": {"50"}}
 		var page struct {
-			Issues []issueJSON `json:"issues"`
-			Total  int         `json:"total"`
+			Issues []updatedJSON `json:"issues"`
+			Total  int           `json:"total"`
 		}
 		if err := c.do(ctx, call{op: "search", method: http.MethodGet, path: "/search", query: q, out: &page}); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		all = append(all, page.Issues...)
 		if len(page.Issues) == 0 || len(all) >= page.Total {
-			break
+			return all, true, nil
 		}
 	}
-	return all, nil
+	return all, false, nil
 }
 
 // ----- Cloud dynamic webhooks -----
