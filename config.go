@@ -32,7 +32,8 @@ type Config struct {
 	OutboundAllowCIDRs []netip.Prefix
 	TrustedProxies     []netip.Prefix
 	PendingTimeout     time.Duration
-	JiraRateLimit      float64 // calls per second per Jira site; 0 = only Retry-After pacing
+	JiraRateLimit      float64       // calls per second per Jira site; 0 = only Retry-After pacing
+	JiraPollInterval   time.Duration // decisions from Jira: how often each site is searched
 	LogLevel           slog.Level
 	OIDC               OIDCConfig // single sign-on (sso_config.go)
 	LocalLogin         handlers.LocalLogin
@@ -86,6 +87,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("PRIVILEGE_JIRA_RATE_LIMIT must be a number of calls per second (0 = no pacing)"))
 	} else {
 		c.JiraRateLimit = rl
+	}
+	if pi, err := time.ParseDuration(get("PRIVILEGE_JIRA_POLL_INTERVAL", "1m")); err != nil || pi < 5*time.Second {
+		errs = append(errs, errors.New("PRIVILEGE_JIRA_POLL_INTERVAL must be a duration of at least 5s, like 1m"))
+	} else {
+		c.JiraPollInterval = pi
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("PRIVILEGE_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, errors.New("PRIVILEGE_LOG_LEVEL must be debug, info, warn or error"))

@@ -67,6 +67,9 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 		JiraClients:    jc.clients,
 		PendingTimeout: cfg.PendingTimeout,
 		SSO:            newSSOClient(cfg, opts.rootCAs),
+
+		JiraDecisions:    jc.notices,
+		JiraPollInterval: cfg.JiraPollInterval,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -98,7 +101,13 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 				return
 			}
 		}
+		pollDone := make(chan struct{}) // decisions from Jira; stops with the syncer
+		go func() {
+			defer close(pollDone)
+			jc.poller.Run(syncCtx)
+		}()
 		jc.syncer.Run(syncCtx)
+		<-pollDone
 	}()
 
 	select {

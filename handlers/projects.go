@@ -35,6 +35,9 @@ func (h *handler) showIntegration(c echo.Context) error {
 	if page.PeopleProblems, err = h.peopleProblems(c.Request().Context(), in.ID); err != nil {
 		return err
 	}
+	if page.Decisions, err = h.integrationDecisions(c.Request().Context(), in); err != nil {
+		return err
+	}
 	page.Meta = h.pageMeta(c, in.Name, views.NavIntegrations)
 	return render(c, http.StatusOK, views.Integration(page))
 }
@@ -157,6 +160,13 @@ func (h *handler) unlinkProject(c echo.Context) error {
 
 func (h *handler) renderProject(c echo.Context, status int, page views.ProjectPage) error {
 	page.Meta = h.pageMeta(c, page.ProjectKey+" · "+page.Integration, views.NavIntegrations)
+	if page.Linked && page.Decisions.Action == "" { // decisions from Jira (project_decisions.go)
+		link, err := h.store.ProjectLinkByKey(c.Request().Context(), page.IntegrationID, page.ProjectKey)
+		if err != nil {
+			return err
+		}
+		page.Decisions = projectDecisions(page, link, "")
+	}
 	return render(c, status, views.Project(page))
 }
 

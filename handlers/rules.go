@@ -125,7 +125,7 @@ func safeNext(next string) string {
 
 // isInfraPath: operational endpoints and assets, never logged, never gated.
 func isInfraPath(p string) bool {
-	return p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/")
+	return p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/webhooks/")
 }
 
 // requireSetup sends every page to /setup (and answers the API with 503)

@@ -138,6 +138,7 @@ type IntegrationPage struct {
 	Errors      FormErrors
 	// PeopleProblems: what Jira refused on tasks (reporter, assignee, watchers).
 	PeopleProblems []PeopleProblem
+	Decisions      IntegrationDecisions // decisions from Jira
 }
 
 // ProjectRow is one Jira project on the Manage page.
@@ -178,6 +179,7 @@ type ProjectPage struct {
 	JiraError     string
 	Errors        FormErrors
 	People        ProjectPeople
+	Decisions     ProjectDecisions // "Approve and deny in Jira" (linked projects)
 }
 
 // Action is where the form posts.

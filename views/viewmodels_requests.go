@@ -177,6 +177,7 @@ type EventRow struct {
 	Actor  string
 	Reason string
 	At     time.Time
+	Via    string // models.ViaJira: decided by moving the Jira task
 }
 
 // RequestDetailPage is the approval page, /requests/{id}.
@@ -214,7 +215,7 @@ func NewRequestDetailPage(meta PageMeta, r models.AccessRequest, viewer models.U
 		if actor == "" {
 			actor = "Privilege"
 		}
-		p.Events = append(p.Events, EventRow{Kind: ev.Kind, Actor: actor, Reason: ev.Reason, At: ev.At})
+		p.Events = append(p.Events, EventRow{Kind: ev.Kind, Actor: actor, Reason: ev.Reason, At: ev.At, Via: ev.Via})
 	}
 	pending := r.Status == models.RequestPending
 	p.CanDecide = pending && viewer.Role.CanApprove() && !p.IsRequester
