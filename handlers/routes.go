@@ -38,7 +38,7 @@ func (h *handler) routeTable() []route {
 		{http.MethodGet, "/auth/oidc/callback", "oidc.callback", rulePublic, h.finishOIDC},
 		{http.MethodGet, "/api/v1/openapi.json", "api.openapi", rulePublic, h.openAPI},
 		// Jira's webhook deliveries: verified by signature, not by session (webhooks.go).
-		{http.MethodPost, "/webhooks/jira/:token", "jira.webhook", rulePublic, h.receiveJiraWebhook},
+		{http.MethodPost, "/webhooks/jira/:token", "jira.webhook", ruleJiraSigned, h.receiveJiraWebhook},
 
 		// First run.
 		{http.MethodGet, "/setup", "setup", ruleSetupOnly, h.showSetup},

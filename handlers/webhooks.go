@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,6 +22,9 @@ import (
 
 // maxDeliveryBytes bounds a webhook body.
 const maxDeliveryBytes = 1 << 20
+
+// isWebhookPath reports whether p receives Jira's deliveries (errors are JSON).
+func isWebhookPath(p string) bool { return strings.HasPrefix(p, "/webhooks/") }
 
 var errBadDelivery = newAPIError(http.StatusUnauthorized, codeUnauthorized, "The delivery could not be verified.")
 
