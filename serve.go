@@ -49,7 +49,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	jc := newJiraStack(cfg, a, logger, reg, opts.rootCAs)
-	a.syncer = jc.syncer
+	a.syncer, a.poller = jc.syncer, jc.poller
 	logSignInConfig(logger, cfg)
 
 	e := handlers.NewServer(handlers.Config{
