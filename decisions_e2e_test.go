@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"privilege/jira"
 	"privilege/jira/jiratest"
 	"privilege/models"
 	"privilege/models/modeltest"
@@ -191,5 +192,106 @@ func TestDecisionFromJiraDroppedDeliveryAppliedByPolling(t *testing.T) {
 	waitFor(t, 15*time.Second, "denial found by polling", func() bool { return s.status(id) == models.RequestDenied })
 	if d := s.site.Deliveries(); d.Sent != 0 || d.Dropped != 1 {
 		t.Fatalf("deliveries %+v", d)
+	}
+}
+
+// The Data Center path: an admin webhook with the URL and secret the console
+// shows, verified by X-Hub-Signature; a rotated secret refuses the old one.
+func TestDecisionFromJiraDataCenterWebhookEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sim := jiratest.New(jiratest.Options{})
+	dc := sim.AddDataCenter("/jira")
+	dc.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	dcID, dcSecret := dc.AddClient(simCallback, "WRITE")
+	addr := freeAddr(t)
+	cfg, err := loadConfig(env(map[string]string{
+		"PRIVILEGE_ADDR": addr, "PRIVILEGE_BASE_URL": "http://" + addr, "PRIVILEGE_DATA_DIR": t.TempDir(),
+		"PRIVILEGE_SECRET_KEY": string(modeltest.TestKey), "PRIVILEGE_OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8",
+		"PRIVILEGE_LOG_LEVEL": "error", "PRIVILEGE_JIRA_POLL_INTERVAL": "1h",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan *app, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, io.Discard, &serveOptions{rootCAs: sim.CertPool(), onReady: func(a *app) { ready <- a }})
+	}()
+	a := <-ready
+	t.Cleanup(func() { cancel(); <-done; sim.Close() })
+	base := "http://" + addr
+	waitHealthy(t, base)
+	store := a.store
+
+	mk := func(email string, role models.Role) (models.User, string) {
+		u := modeltest.Must(store.CreateUser(ctx, models.SystemActor, models.NewUser{Email: email, Password: "correct horse battery", Role: role}))
+		tok, _, err := store.CreateAPIToken(ctx, models.SystemActor, u.ID, "tests")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u, tok
+	}
+	_, requester := mk("alice@example.com", models.RoleRequester)
+	bob, _ := mk("bob@example.com", models.RoleApprover)
+	acc := modeltest.Must(store.CreateAccount(ctx, models.SystemActor, models.AccountInput{Provider: models.ProviderAWS, ExternalID: "123456789012", Name: "Prod",
+		Resources: []models.ResourceInput{{Name: "ReadOnly", Kind: "role"}}}))
+	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: loopback(), RootCAs: sim.CertPool()})
+	oauth := jira.NewOAuth(jira.OAuthConfig{RedirectURL: simCallback, HTTPClient: hc})
+	v := jira.GenerateVerifier()
+	loc, err := sim.Consent(oauth.DCAuthCodeURL(dc.BaseURL(), dcID, "st", v), true, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := oauth.ExchangeDC(ctx, dc.BaseURL(), dcID, dcSecret, loc.Query().Get("code"), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	integ := modeltest.Must(store.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "Corp", Deployment: models.DeploymentDataCenter,
+		BaseURL: dc.BaseURL(), ClientID: dcID, ClientSecret: dcSecret, Token: tok}))
+	link := modeltest.Must(store.SaveProjectLink(ctx, models.SystemActor, models.ProjectLinkInput{IntegrationID: integ.ID, ProjectID: "OPS", ProjectKey: "OPS", ProjectName: "Operations",
+		IssueTypeID: "3", IssueTypeName: "Task", Statuses: map[models.Outcome]string{models.OutcomeApproved: "Done", models.OutcomeDenied: "Declined"}, AccountIDs: []int64{acc.ID}}))
+	jbob := dc.AddUser("bob", "Bob Approver", "bob.approver@example.com")
+	modeltest.Must(store.LinkJiraIdentity(ctx, models.SystemActor, bob.ID, integ.ID, models.JiraIdentityInput{AccountID: jbob.Key, Name: jbob.Name, DisplayName: jbob.DisplayName}))
+	modeltest.Must(store.SetJiraDecisions(ctx, models.SystemActor, link.ID, models.JiraDecisionsInput{On: true, ApproveStatus: "Done", DenyStatus: "Declined"}))
+
+	// What the integration page shows, entered by a Jira admin.
+	secret := modeltest.Must(store.WebhookSecret(ctx, integ.ID))
+	hookURL := jira.WebhookURL(base, modeltest.Must(store.WebhookToken(ctx, integ.ID)))
+	dc.AddWebhook(hookURL, secret)
+
+	s := &decisionStack{app: a, base: base, client: &http.Client{Timeout: 10 * time.Second}, fix: fixture{requester: requester, accountID: acc.ID}}
+	id, key := s.requestWithTask(t)
+	if err := dc.MoveAs(key, "Declined", jbob, "no change ticket"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "denial via the DC webhook", func() bool { return s.status(id) == models.RequestDenied })
+
+	// A forged signature: 401.
+	body := []byte(fmt.Sprintf(`{"webhookEvent":"jira:issue_updated","issue":{"key":%q}}`, key))
+	s.hookURL = hookURL
+	for name, sig := range map[string]string{"unsigned": "", "forged": jiratest.HubSignature("guess", body), "not hex": "sha256=zz"} {
+		req, _ := http.NewRequest(http.MethodPost, hookURL, bytes.NewReader(body))
+		if sig != "" {
+			req.Header.Set("X-Hub-Signature", sig)
+		}
+		resp, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s: %d, want 401", name, resp.StatusCode)
+		}
+	}
+
+	// Rotated in the console, not yet in Jira: Jira's deliveries are refused.
+	modeltest.Must(store.RotateWebhookSecret(ctx, models.SystemActor, integ.ID))
+	id2, key2 := s.requestWithTask(t)
+	if err := dc.MoveAs(key2, "Done", jbob, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the refused delivery", func() bool { return dc.Deliveries().Failed == 1 })
+	if s.status(id2) != models.RequestPending {
+		t.Fatal("a delivery signed with the old secret decided")
 	}
 }
