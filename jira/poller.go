@@ -103,7 +103,9 @@ func WebhookURL(baseURL, token string) string {
 
 // Run polls until ctx ends.
 func (p *Poller) Run(ctx context.Context) {
-	tick := time.NewTicker(min(p.cfg.Interval, 15*time.Second))
+	// Tick well within the interval, so a due poll is not late by a whole
+	// interval; ClaimPoll lets one replica poll per interval.
+	tick := time.NewTicker(min(max(p.cfg.Interval/5, time.Second), 15*time.Second))
 	defer tick.Stop()
 	for {
 		p.RunOnce(ctx)
