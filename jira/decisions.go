@@ -160,9 +160,19 @@ func (s *Syncer) readDecisions(ctx context.Context, client *Client, t target, ke
 				continue
 			}
 		}
-		// The latest move, still where the person put it, goes back.
+		// The latest move, still where the person put it, is undone: back to
+		// where it came from while the request waits, or to the status of the
+		// request's outcome once it has one (the winner's status).
 		latest := i == len(h.Changes)-1 && strings.EqualFold(h.Status, ch.To)
-		if err := s.refuseMove(ctx, client, key, ch, d, refusal, latest); err != nil {
+		back := moveTarget{status: ch.From, back: true}
+		if refusal == models.RefusalDecided || refusal == models.RefusalExpired {
+			fresh, err := s.store.LoadSyncWork(ctx, r.ID)
+			if err != nil {
+				return decided, err
+			}
+			back = outcomeTarget(t, fresh.Request, ch.From)
+		}
+		if err := s.refuseMove(ctx, client, key, ch, d, refusal, latest, back); err != nil {
 			return decided, err
 		}
 		if err := s.decisionStore.RecordJiraRefusal(ctx, m, refusal); err != nil {
@@ -197,9 +207,35 @@ func (s *Syncer) decisionReason(ctx context.Context, client *Client, key string,
 // moveMarker ends a refusal comment, so a retried refusal comments once.
 func moveMarker(ch StatusChange) string { return "Privilege Jira move " + ch.ID + "." }
 
-func (s *Syncer) refuseMove(ctx context.Context, client *Client, key string, ch StatusChange, d models.Decision, r models.JiraRefusal, moveBack bool) error {
-	if moveBack && ch.From != "" {
-		if err := client.MoveToStatus(ctx, key, ch.From); err != nil && !errors.Is(err, ErrNoTransition) {
+// moveTarget is where a refused move's task goes.
+type moveTarget struct {
+	status string // "" with !back: any done status
+	denial bool
+	back   bool // back to the status the person moved it from
+}
+
+// outcomeTarget is the status of the request's latest outcome.
+func outcomeTarget(t target, r models.AccessRequest, from string) moveTarget {
+	var o models.Outcome
+	for _, ev := range r.Events {
+		if oc := ev.Kind.Outcome(); oc != "" {
+			o = oc
+		}
+	}
+	if o == "" || t.link == nil {
+		return moveTarget{status: from, back: true}
+	}
+	return moveTarget{status: t.link.StatusFor(o), denial: o != models.OutcomeApproved}
+}
+
+func (s *Syncer) refuseMove(ctx context.Context, client *Client, key string, ch StatusChange, d models.Decision, r models.JiraRefusal, latest bool, to moveTarget) error {
+	moveBack := latest && (!to.back || ch.From != "")
+	if moveBack {
+		var opts []MoveOption
+		if to.denial {
+			opts = append(opts, ForDenial())
+		}
+		if err := client.MoveToStatus(ctx, key, to.status, opts...); err != nil && !errors.Is(err, ErrNoTransition) {
 			return err
 		}
 	}
@@ -213,8 +249,11 @@ func (s *Syncer) refuseMove(ctx context.Context, client *Client, key string, ch 
 	}
 	line := fmt.Sprintf("%s moved this task to %s, which does not %s the request: %s.", nameOr(ch.AuthorDisplay, ch.AuthorID), ch.To, verb, r.Explain())
 	blocks := []Block{Paragraph(Text(line))}
-	if moveBack && ch.From != "" {
+	switch {
+	case moveBack && to.back:
 		blocks = append(blocks, Paragraph(Text("The task was moved back to "+ch.From+".")))
+	case moveBack:
+		blocks = append(blocks, Paragraph(Text("The task was moved to the status of the request's outcome.")))
 	}
 	blocks = append(blocks, Paragraph(Text(moveMarker(ch))))
 	return client.AddComment(ctx, key, NewDocument(blocks...))

@@ -297,11 +297,17 @@ func (s *Store) EnqueueIssueCheck(ctx context.Context, integrationID int64, issu
 			return nil
 		}
 		queued = true
-		var due int64
+		// A due pending job will read Jira after this notice's change, unless
+		// a running reconcile (which may have read Jira before it) settles
+		// that job with its own: then a new job is needed.
+		var due, running int64
 		if err := tx.Model(&SyncJob{}).Where("request_id = ? AND state = ? AND run_after <= ?", ids[0], JobPending, s.Now()).Count(&due).Error; err != nil {
 			return translate(err, "find due job")
 		}
-		if due > 0 {
+		if err := tx.Model(&SyncJob{}).Where("request_id = ? AND state = ?", ids[0], JobRunning).Count(&running).Error; err != nil {
+			return translate(err, "find running job")
+		}
+		if due > 0 && running == 0 {
 			return nil
 		}
 		return s.enqueue(tx, ids[0])
