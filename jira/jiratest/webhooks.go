@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
 	"regexp"
 	"slices"
@@ -577,3 +578,61 @@ func HubSignature(secret string, body []byte) string {
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
+
+// ----- the issue page's "move as" form -----
+
+// browse serves /browse/{key} (the issue page plus a form to move the issue
+// as any Jira user of the instance, as that person would in Jira) and
+// POST /browse/{key}/move (as, to, comment), which redirects back.
+func (in *instance) browse(w http.ResponseWriter, r *http.Request, rest string) {
+	key, action, _ := strings.Cut(rest, "/")
+	if r.Method == http.MethodPost && action == "move" {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		in.sim.mu.Lock()
+		as := pickUser(in.users(), r.PostForm.Get("as"))
+		in.sim.mu.Unlock()
+		if as == nil {
+			http.Error(w, "no such Jira user", http.StatusBadRequest)
+			return
+		}
+		if err := in.MoveAs(key, r.PostForm.Get("to"), as.User, r.PostForm.Get("comment")); err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+		http.Redirect(w, r, "../"+key, http.StatusSeeOther)
+		return
+	}
+	if action != "" {
+		http.NotFound(w, r)
+		return
+	}
+	in.serveBrowse(w, key)
+	in.sim.mu.Lock()
+	is := in.issue(key)
+	type choice struct{ ID, Name, To string }
+	var users []User
+	var moves []choice
+	if is != nil {
+		users = usersOf(in.users())
+		for _, t := range is.project.wf.Transitions {
+			if t.available(is.status) {
+				moves = append(moves, choice{ID: t.ID, Name: t.Name, To: t.To})
+			}
+		}
+	}
+	in.sim.mu.Unlock()
+	if is == nil {
+		return
+	}
+	moveForm.Execute(w, map[string]any{"Key": key, "Users": users, "Moves": moves}) //nolint:errcheck // the page is already being written
+}
+
+var moveForm = template.Must(template.New("move").Parse(`<form method="post" action="{{.Key}}/move" data-testid="move-as-form">
+<label>Move as <select name="as" data-testid="move-as">{{range .Users}}<option value="{{.ID}}">{{.DisplayName}}</option>{{end}}</select></label>
+<label>Comment <input name="comment" data-testid="move-comment"></label>
+{{range .Moves}}<button type="submit" name="to" value="{{.To}}" data-testid="move-to-{{.To}}">{{.Name}}</button> {{end}}
+</form>
+`))
