@@ -159,6 +159,18 @@ func TestBrowserDecisionFromJira(t *testing.T) {
 	if txt, err := chromedp.Run(bobCtx, chromedp.Text(css(`[data-testid=timeline]`))); err != nil || !strings.Contains(txt, "via Jira") || !strings.Contains(txt, "INC-9 confirmed") {
 		t.Fatalf("timeline %q (%v)", txt, err)
 	}
+	defer func() {
+		// Disconnecting the integration deletes its webhook in Jira first.
+		runSteps(t, admin, "admin disconnects", []chromedp.Action[chromedp.Void]{
+			chromedp.EmulateViewport(1280, 900),
+			chromedp.Navigate(base + fmt.Sprintf("/integrations/%d/disconnect", integ.ID)),
+			chromedp.Click(css(`[data-testid=confirm-disconnect]`)),
+			chromedp.WaitVisible(css(`[data-testid=flash-success]`)),
+		})
+		if hooks := site.Webhooks(); len(hooks) != 0 {
+			t.Errorf("webhooks left after disconnecting: %+v", hooks)
+		}
+	}()
 	for _, width := range []int64{1280, 390} {
 		if err := chromedp.Do(admin, chromedp.EmulateViewport(width, 900),
 			chromedp.Navigate(base+projectPath), chromedp.WaitVisible(css(`[data-testid=decisions-form]`)), screenshot(fmt.Sprintf("decisions-project-%d", width)),

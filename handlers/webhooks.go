@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -91,4 +93,27 @@ func (h *handler) rotateWebhookSecret(c echo.Context) error {
 		return err
 	}
 	return redirectWithFlash(c, views.FlashSuccess, "The webhook secret was replaced: enter the new one in Jira's webhook settings.", integrationURL(in.ID))
+}
+
+// deleteWebhooks removes a Cloud integration's dynamic webhook before it is
+// disconnected (afterwards there is no token to do it with). Best effort:
+// Jira drops a webhook nobody refreshes after 30 days anyway.
+func (h *handler) deleteWebhooks(ctx context.Context, id int64) {
+	in, err := h.store.IntegrationSettings(ctx, id)
+	if err != nil || in.Deployment != models.DeploymentCloud || in.WebhookIDs == "" {
+		return
+	}
+	cl, err := h.jiraClient(in)
+	if err != nil {
+		return
+	}
+	var ids []int64
+	for _, s := range in.WebhookIDList() {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			ids = append(ids, n)
+		}
+	}
+	if err := cl.DeleteWebhooks(ctx, ids); err != nil {
+		h.log.Warn("delete Jira webhooks before disconnecting", "integration", id, "err", err)
+	}
 }
