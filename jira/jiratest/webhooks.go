@@ -329,7 +329,7 @@ func (in *instance) listWebhooks(c *call) reply {
 	in.purgeExpired(c.now)
 	all := []obj{}
 	for _, w := range in.hooks.dynamic {
-		b := obj{"id": w.id, "jqlFilter": w.jql, "events": w.events, "expirationDate": w.expires.UnixMilli()}
+		b := obj{"id": w.id, "url": w.url, "jqlFilter": w.jql, "events": w.events, "expirationDate": w.expires.UnixMilli()}
 		if len(w.fields) > 0 {
 			b["fieldIdsFilter"] = w.fields
 		}
