@@ -39,11 +39,12 @@ func (h *handler) saveProjectDecisions(c echo.Context) error {
 		DenyStatus:    c.FormValue("jira_deny_status"),
 		Statuses:      pageStatuses(page),
 	}
+	reach := ""
 	if input.On {
 		if page.JiraError != "" {
 			return h.renderProject(c, http.StatusBadGateway, page)
 		}
-		reachable, _, err := h.reachableFromInitial(ctx, in, key)
+		reachable, initial, err := h.reachableFromInitial(ctx, in, key)
 		if err != nil {
 			if page.JiraError, err = h.jiraProblem(c, err); err != nil {
 				return err
@@ -51,13 +52,17 @@ func (h *handler) saveProjectDecisions(c echo.Context) error {
 			return h.renderProject(c, http.StatusBadGateway, page)
 		}
 		input.ReachableFromInitial = reachable
+		reach = "Both are reachable from " + initial + ", where new tasks start."
+		if reachable == nil {
+			reach = "Whether they are reachable from where new tasks start was not checked: no task of this project has stayed where it started yet."
+		}
 	}
 	saved, err := h.store.SetJiraDecisions(ctx, actor(c), link.ID, input)
 	var ve *models.ValidationError
 	if errors.As(err, &ve) {
 		page.Errors = ve.Fields
 		link.DecideInJira, link.JiraApproveStatus, link.JiraDenyStatus = input.On, input.ApproveStatus, input.DenyStatus
-		page.Decisions = projectDecisions(page, link, "")
+		page.Decisions = projectDecisions(page, link, reach)
 		return h.renderProject(c, http.StatusUnprocessableEntity, page)
 	}
 	if err != nil {
@@ -65,7 +70,7 @@ func (h *handler) saveProjectDecisions(c echo.Context) error {
 	}
 	msg := key + ": approving and denying in Jira is off."
 	if saved.DecideInJira {
-		msg = fmt.Sprintf("%s: moving a task to %s approves, to %s denies (linked approvers only).", key, saved.JiraApproveStatus, saved.JiraDenyStatus)
+		msg = fmt.Sprintf("%s: moving a task to %s approves, to %s denies (linked approvers only). %s", key, saved.JiraApproveStatus, saved.JiraDenyStatus, reach)
 	}
 	return redirectWithFlash(c, views.FlashSuccess, msg, page.Action())
 }
