@@ -485,7 +485,9 @@ func (in *instance) notify(is *issue, eventType string, author *simUser, e *hist
 		var matched []int64
 		url := ""
 		for _, w := range in.hooks.dynamic {
-			if slices.Contains(w.events, "jira:issue_updated") && slices.Contains(w.keys, is.project.key) {
+			// fieldIdsFilter: only updates whose changelog has one of the fields.
+			changed := len(w.fields) == 0 || (e != nil && slices.Contains(w.fields, "status"))
+			if changed && slices.Contains(w.events, "jira:issue_updated") && slices.Contains(w.keys, is.project.key) {
 				matched, url = append(matched, w.id), w.url
 			}
 		}
