@@ -180,6 +180,22 @@ func TestDecisionFromJiraByWebhookEndToEnd(t *testing.T) {
 	if s.status(id2) != models.RequestPending {
 		t.Fatal("a notice decided something by itself")
 	}
+	// The counters say so too.
+	resp, err := s.client.Get(s.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`jira_notices_total{result="refused",source="webhook"} 9`,
+		`jira_notices_total{result="queued",source="webhook"} 2`,
+		`jira_decisions_total{result="applied"} 1`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 func TestDecisionFromJiraDroppedDeliveryAppliedByPolling(t *testing.T) {
