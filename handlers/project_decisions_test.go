@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"privilege/jira/jiratest"
 	"privilege/models"
@@ -57,5 +58,39 @@ func TestJiraProjectDecisionsForm(t *testing.T) {
 		if flash := e.flashAfter(rec, "success"); !strings.Contains(flash, "off") {
 			t.Fatalf("flash %q", flash)
 		}
+	})
+}
+
+// A Cloud integration connected before the webhook scope says how to get
+// decisions from Jira; a Data Center one shows its webhook URL and secret,
+// and replacing the secret changes it.
+func TestIntegrationDecisionsPanel(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
+		e := newJiraEnvStore(t, store)
+		ctx := context.Background()
+		old := models.OAuthToken{AccessToken: "at", RefreshToken: "rt", Expiry: time.Now().Add(time.Hour), Scope: "read:jira-work write:jira-work read:jira-user offline_access"}
+		cloud := modeltest.Must(store.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "Old", Deployment: models.DeploymentCloud, CloudID: "old", SiteURL: "https://old.atlassian.net", Token: old}))
+		doc := parseHTML(t, e.admin.get("/integrations/"+itoa(cloud.ID)))
+		if txt := doc.Find(`[data-testid=decisions-reconnect]`).Text(); txt != "Reconnect to enable decisions from Jira" {
+			t.Fatalf("panel:\n%s", trim(doc.Find(`[data-testid=decisions-panel]`).Text()))
+		}
+
+		dc := modeltest.Must(store.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "Corp", Deployment: models.DeploymentDataCenter,
+			BaseURL: "https://jira.corp.example", ClientID: "c", ClientSecret: "s", Token: old}))
+		path := "/integrations/" + itoa(dc.ID)
+		doc = parseHTML(t, e.admin.get(path))
+		url1, secret1 := doc.Find(`[data-testid=webhook-url]`).Text(), doc.Find(`[data-testid=webhook-secret]`).Text()
+		if !strings.HasPrefix(url1, testOrigin+"/webhooks/jira/") || len(secret1) < 32 || doc.Find(`[data-testid=decisions-reconnect]`).Length() != 0 {
+			t.Fatalf("url %q secret %q", url1, secret1)
+		}
+		if flash := e.flashAfter(e.admin.post(path+"/webhook-secret", url.Values{}), "success"); !strings.Contains(flash, "replaced") {
+			t.Fatalf("flash %q", flash)
+		}
+		doc = parseHTML(t, e.admin.get(path))
+		if url2, secret2 := doc.Find(`[data-testid=webhook-url]`).Text(), doc.Find(`[data-testid=webhook-secret]`).Text(); url2 != url1 || secret2 == secret1 {
+			t.Fatalf("after rotation: url %q secret %q", url2, secret2)
+		}
+		// Cloud has no secret to rotate.
+		wantStatus(t, e.admin.post("/integrations/"+itoa(cloud.ID)+"/webhook-secret", url.Values{}), http.StatusNotFound)
 	})
 }
