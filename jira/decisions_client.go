@@ -216,13 +216,18 @@ type updatedJSON struct {
 	} `json:"fields"`
 }
 
-// SearchUpdatedSince finds the product's issues updated within the last
+// SearchUpdatedSince finds the product's issues of the projects updated within the last
 // window (JQL relative time, so the user's time zone does not matter), least
 // recently updated first, reading at most pages pages of 50; complete is
 // false when more remained.
-func (c *Client) SearchUpdatedSince(ctx context.Context, window time.Duration, pages int) (found []UpdatedIssue, complete bool, err error) {
+func (c *Client) SearchUpdatedSince(ctx context.Context, projectKeys []string, window time.Duration, pages int) (found []UpdatedIssue, complete bool, err error) {
 	minutes := max(int((window+time.Minute-1)/time.Minute), 1)
-	jql := "labels = " + JQLString(ProductLabel) + " AND updated >= " + JQLString("-"+strconv.Itoa(minutes)+"m") + " ORDER BY updated ASC"
+	quoted := make([]string, 0, len(projectKeys))
+	for _, k := range projectKeys {
+		quoted = append(quoted, JQLString(k))
+	}
+	jql := "project IN (" + strings.Join(quoted, ", ") + ") AND labels = " + JQLString(ProductLabel) +
+		" AND updated >= " + JQLString("-"+strconv.Itoa(minutes)+"m") + " ORDER BY updated ASC"
 	var issues []updatedJSON
 	if c.conn.isCloud() {
 		issues, complete, err = c.searchCloudPages(ctx, jql, pages)

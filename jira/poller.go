@@ -160,10 +160,19 @@ func (p *Poller) client(in models.Integration) (*Client, error) {
 	return p.clients.For(NewConnection(in, secret)), nil
 }
 
-// Poll searches the integration's issues updated since its watermark when
+// Poll searches the issues of the integration's projects with decisions
+// from Jira on, updated since its watermark, when
 // its poll is due (one replica per interval), queues a reconcile of each,
 // and returns how many requests were queued.
 func (p *Poller) Poll(ctx context.Context, in models.Integration) (int, error) {
+	links, err := p.store.DecisionProjectLinks(ctx, in.ID)
+	if err != nil || len(links) == 0 {
+		return 0, err
+	}
+	keys := make([]string, 0, len(links))
+	for _, l := range links {
+		keys = append(keys, l.ProjectKey)
+	}
 	watermark, claimed, err := p.store.ClaimPoll(ctx, in.ID, p.cfg.Interval)
 	if err != nil || !claimed {
 		return 0, err
@@ -177,7 +186,7 @@ func (p *Poller) Poll(ctx context.Context, in models.Integration) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	found, complete, err := client.SearchUpdatedSince(ctx, window, p.cfg.Pages)
+	found, complete, err := client.SearchUpdatedSince(ctx, keys, window, p.cfg.Pages)
 	if err != nil {
 		if serr := p.store.SavePoll(ctx, in.ID, nil, err.Error()); serr != nil {
 			p.log.Error("poller: save poll error", "err", serr)
