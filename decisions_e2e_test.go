@@ -33,7 +33,9 @@ type decisionStack struct {
 	hookURL string
 }
 
-func newDecisionStack(tb testing.TB, pollInterval string) *decisionStack {
+// newDecisionStack starts the whole server on SQLite, or on PostgreSQL when
+// d says so.
+func newDecisionStack(tb testing.TB, pollInterval string, d ...models.Dialect) *decisionStack {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{simCallback}})
@@ -41,12 +43,16 @@ func newDecisionStack(tb testing.TB, pollInterval string) *decisionStack {
 	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
 	id, secret := sim.CloudClient()
 	addr := freeAddr(tb)
-	cfg, err := loadConfig(env(map[string]string{
+	vars := map[string]string{
 		"PRIVILEGE_ADDR": addr, "PRIVILEGE_BASE_URL": "http://" + addr, "PRIVILEGE_DATA_DIR": tb.TempDir(),
 		"PRIVILEGE_SECRET_KEY": string(modeltest.TestKey), "PRIVILEGE_ATLASSIAN_AUTH_URL": sim.AuthURL(), "PRIVILEGE_ATLASSIAN_API_URL": sim.APIURL(),
 		"PRIVILEGE_ATLASSIAN_CLIENT_ID": id, "PRIVILEGE_ATLASSIAN_CLIENT_SECRET": secret, "PRIVILEGE_OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8",
 		"PRIVILEGE_LOG_LEVEL": "error", "PRIVILEGE_JIRA_POLL_INTERVAL": pollInterval,
-	}))
+	}
+	if len(d) > 0 && d[0] == models.DialectPostgres {
+		vars["PRIVILEGE_DATABASE_URL"] = modeltest.PostgresSchemaURL(tb)
+	}
+	cfg, err := loadConfig(env(vars))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -132,7 +138,13 @@ func (s *decisionStack) deliver(tb testing.TB, body []byte, auth string) int {
 }
 
 func TestDecisionFromJiraByWebhookEndToEnd(t *testing.T) {
-	s := newDecisionStack(t, "1h") // no poll during the test: the webhook does it
+	for _, d := range []models.Dialect{models.DialectSQLite, models.DialectPostgres} {
+		t.Run(string(d), func(t *testing.T) { webhookEndToEnd(t, d) })
+	}
+}
+
+func webhookEndToEnd(t *testing.T, d models.Dialect) {
+	s := newDecisionStack(t, "1h", d) // no poll during the test: the webhook does it
 	id, key := s.requestWithTask(t)
 	if err := s.site.MoveAs(key, "Done", s.bob, "on call, fine"); err != nil {
 		t.Fatal(err)
@@ -199,7 +211,13 @@ func TestDecisionFromJiraByWebhookEndToEnd(t *testing.T) {
 }
 
 func TestDecisionFromJiraDroppedDeliveryAppliedByPolling(t *testing.T) {
-	s := newDecisionStack(t, "5s")
+	for _, d := range []models.Dialect{models.DialectSQLite, models.DialectPostgres} {
+		t.Run(string(d), func(t *testing.T) { droppedDelivery(t, d) })
+	}
+}
+
+func droppedDelivery(t *testing.T, d models.Dialect) {
+	s := newDecisionStack(t, "5s", d)
 	s.site.DropDeliveries(true)
 	id, key := s.requestWithTask(t)
 	if err := s.site.MoveAs(key, "Declined", s.bob, "no ticket"); err != nil {
@@ -214,17 +232,27 @@ func TestDecisionFromJiraDroppedDeliveryAppliedByPolling(t *testing.T) {
 // The Data Center path: an admin webhook with the URL and secret the console
 // shows, verified by X-Hub-Signature; a rotated secret refuses the old one.
 func TestDecisionFromJiraDataCenterWebhookEndToEnd(t *testing.T) {
+	for _, d := range []models.Dialect{models.DialectSQLite, models.DialectPostgres} {
+		t.Run(string(d), func(t *testing.T) { dcWebhookEndToEnd(t, d) })
+	}
+}
+
+func dcWebhookEndToEnd(t *testing.T, d models.Dialect) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sim := jiratest.New(jiratest.Options{})
 	dc := sim.AddDataCenter("/jira")
 	dc.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
 	dcID, dcSecret := dc.AddClient(simCallback, "WRITE")
 	addr := freeAddr(t)
-	cfg, err := loadConfig(env(map[string]string{
+	vars := map[string]string{
 		"PRIVILEGE_ADDR": addr, "PRIVILEGE_BASE_URL": "http://" + addr, "PRIVILEGE_DATA_DIR": t.TempDir(),
 		"PRIVILEGE_SECRET_KEY": string(modeltest.TestKey), "PRIVILEGE_OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8",
 		"PRIVILEGE_LOG_LEVEL": "error", "PRIVILEGE_JIRA_POLL_INTERVAL": "1h",
-	}))
+	}
+	if d == models.DialectPostgres {
+		vars["PRIVILEGE_DATABASE_URL"] = modeltest.PostgresSchemaURL(t)
+	}
+	cfg, err := loadConfig(env(vars))
 	if err != nil {
 		t.Fatal(err)
 	}
