@@ -21,6 +21,7 @@ type app struct {
 	store  *models.Store
 	sealer *models.Sealer
 	syncer *jira.Syncer // set by serve
+	poller *jira.Poller // set by serve (decisions from Jira)
 }
 
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {

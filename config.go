@@ -37,6 +37,7 @@ type Config struct {
 	SessionIdle        time.Duration // PRIVILEGE_SESSION_IDLE_TIMEOUT
 	RequestsPerHour    int           // PRIVILEGE_REQUEST_RATE_LIMIT; 0 = no limit
 	JiraRateLimit      float64       // calls per second per Jira site; 0 = only Retry-After pacing
+	JiraPollInterval   time.Duration // decisions from Jira: how often each site is searched
 	LogLevel           slog.Level
 	OIDC               OIDCConfig // single sign-on (sso_config.go)
 	LocalLogin         handlers.LocalLogin
@@ -106,6 +107,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("PRIVILEGE_JIRA_RATE_LIMIT must be a number of calls per second (0 = no pacing)"))
 	} else {
 		c.JiraRateLimit = rl
+	}
+	if pi, err := time.ParseDuration(get("PRIVILEGE_JIRA_POLL_INTERVAL", "1m")); err != nil || pi < 5*time.Second {
+		errs = append(errs, errors.New("PRIVILEGE_JIRA_POLL_INTERVAL must be a duration of at least 5s, like 1m"))
+	} else {
+		c.JiraPollInterval = pi
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("PRIVILEGE_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, errors.New("PRIVILEGE_LOG_LEVEL must be debug, info, warn or error"))

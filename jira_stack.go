@@ -21,6 +21,8 @@ type jiraStack struct {
 	oauth   *jira.OAuth
 	clients *jira.Clients
 	syncer  *jira.Syncer
+	poller  *jira.Poller // decisions from Jira: polling and Cloud webhooks
+	notices *jira.DecisionMetrics
 }
 
 // newJiraStack wires the outbound client (SSRF guard at connect time, then
@@ -40,9 +42,11 @@ func newJiraStack(cfg Config, a *app, logger *slog.Logger, reg prometheus.Regist
 		RedirectURL: cfg.BaseURL.String() + "/integrations/jira/callback", HTTPClient: hc,
 	})
 	clients := jira.NewClients(oauth, a.store, hc, jira.WithMetrics(metrics))
+	decisions := jira.NewDecisionMetrics(reg)
 	syncer := jira.NewSyncer(logger, a.store, clients, jira.NewSyncMetrics(reg, a.store.SyncStats), jira.SyncerConfig{
-		BaseURL: cfg.BaseURL.String(), PollInterval: syncPollInterval,
+		BaseURL: cfg.BaseURL.String(), PollInterval: syncPollInterval, Decisions: decisions,
 	})
 	a.store.OnEnqueue(syncer.Notify)
-	return &jiraStack{oauth: oauth, clients: clients, syncer: syncer}
+	poller := jira.NewPoller(logger, a.store, clients, decisions, jira.PollerConfig{BaseURL: cfg.BaseURL.String(), Interval: cfg.JiraPollInterval})
+	return &jiraStack{oauth: oauth, clients: clients, syncer: syncer, poller: poller, notices: decisions}
 }

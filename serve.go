@@ -69,7 +69,7 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	jc := newJiraStack(cfg, a, logger, reg, opts.rootCAs)
-	a.syncer = jc.syncer
+	a.syncer, a.poller = jc.syncer, jc.poller
 	logSignInConfig(logger, cfg)
 
 	e := handlers.NewServer(handlers.Config{
@@ -88,6 +88,9 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 		JiraClients:    jc.clients,
 		PendingTimeout: cfg.PendingTimeout,
 		SSO:            newSSOClient(cfg, opts.rootCAs),
+
+		JiraDecisions:    jc.notices,
+		JiraPollInterval: cfg.JiraPollInterval,
 	})
 
 	srv := &http.Server{
@@ -115,7 +118,13 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 				return
 			}
 		}
+		pollDone := make(chan struct{}) // decisions from Jira; stops with the syncer
+		go func() {
+			defer close(pollDone)
+			jc.poller.Run(syncCtx)
+		}()
 		jc.syncer.Run(syncCtx)
+		<-pollDone
 	}()
 
 	select {

@@ -135,7 +135,7 @@ func (h *handler) handleError(err error, c echo.Context) {
 	switch {
 	case c.Request().Method == http.MethodHead:
 		rerr = c.NoContent(ae.Status)
-	case isAPIPath(c.Request().URL.Path) || !acceptsHTML(c):
+	case isAPIPath(c.Request().URL.Path) || isWebhookPath(c.Request().URL.Path) || !acceptsHTML(c):
 		rerr = c.JSON(ae.Status, errorBody{Error: errorDetail{Code: ae.Code, Message: ae.Message, Fields: ae.Fields}})
 	default:
 		rerr = render(c, ae.Status, views.Error(views.ErrorPage{

@@ -98,6 +98,7 @@ func (h *handler) disconnectIntegration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.deleteWebhooks(c.Request().Context(), id) // while the tokens still exist (webhooks.go)
 	if err := h.store.DisconnectIntegration(c.Request().Context(), actor(c), id); err != nil {
 		return err
 	}

@@ -48,6 +48,9 @@ func (h *handler) renderIntegration(c echo.Context, status int, in models.Integr
 	page.Matched = len(page.Projects)
 	n, _ := strconv.Atoi(c.QueryParam("page"))
 	page.Projects, page.Pager = pageProjects(page.Projects, max(n, 1), page.PageURL)
+	if page.Decisions, err = h.integrationDecisions(c.Request().Context(), in); err != nil {
+		return err
+	}
 	page.Meta = h.pageMeta(c, in.Name, views.NavIntegrations)
 	return render(c, status, views.Integration(page))
 }
@@ -200,6 +203,13 @@ func (h *handler) unlinkProject(c echo.Context) error {
 
 func (h *handler) renderProject(c echo.Context, status int, page views.ProjectPage) error {
 	page.Meta = h.pageMeta(c, page.ProjectKey+" · "+page.Integration, views.NavIntegrations)
+	if page.Linked && page.Decisions.Action == "" { // decisions from Jira (project_decisions.go)
+		link, err := h.store.ProjectLinkByKey(c.Request().Context(), page.IntegrationID, page.ProjectKey)
+		if err != nil {
+			return err
+		}
+		page.Decisions = projectDecisions(page, link, "")
+	}
 	return render(c, status, views.Project(page))
 }
 

@@ -36,6 +36,8 @@ func (h *handler) routeTable() []route {
 		{http.MethodGet, "/auth/oidc/start", "oidc.start", rulePublic, h.startOIDC},
 		{http.MethodGet, "/auth/oidc/callback", "oidc.callback", rulePublic, h.finishOIDC},
 		{http.MethodGet, "/api/v1/openapi.json", "api.openapi", rulePublic, h.openAPI},
+		// Jira's webhook deliveries: verified by signature, not by session (webhooks.go).
+		{http.MethodPost, "/webhooks/jira/:token", "jira.webhook", ruleJiraSigned, h.receiveJiraWebhook},
 
 		// First run.
 		{http.MethodGet, "/setup", "setup", ruleSetupOnly, h.showSetup},
@@ -81,6 +83,8 @@ func (h *handler) routeTable() []route {
 		{http.MethodGet, "/integrations/:id", "integration", ruleAdmin, h.showIntegration},
 		{http.MethodPost, "/integrations/:id/reconnect", "integration.reconnect", ruleAdmin, h.startJiraReconnect},
 		{http.MethodPost, "/integrations/:id/project-keys", "integration.project_keys", ruleAdmin, h.setProjectKeys},
+		{http.MethodPost, "/integrations/:id/webhook-secret", "integration.webhook_secret", ruleAdmin, h.rotateWebhookSecret},
+		{http.MethodPost, "/integrations/:id/projects/:key/decisions", "project.decisions", ruleAdmin, h.saveProjectDecisions},
 		{http.MethodGet, "/integrations/:id/disconnect", "integration.disconnect.confirm", ruleAdmin, h.showDisconnect},
 		{http.MethodPost, "/integrations/:id/disconnect", "integration.disconnect", ruleAdmin, h.disconnectIntegration},
 		{http.MethodGet, "/integrations/:id/projects/:key", "project", ruleAdmin, h.showProject},

@@ -124,6 +124,10 @@ func checkAnonymous(t *testing.T, app *testApp, method, path string, rl rule) {
 	}
 	status, loc, body := call(app.client(), method, path)
 	switch rl {
+	case ruleJiraSigned:
+		if status != http.StatusUnauthorized || !strings.Contains(body, `"unauthorized"`) {
+			t.Errorf("anonymous %s %s: %d, want the JSON 401 of an unverified delivery\n%s", method, path, status, trim(body))
+		}
 	case rulePublic:
 		if status == http.StatusUnauthorized || status == http.StatusForbidden || strings.HasPrefix(loc, "/login") {
 			t.Errorf("anonymous %s %s: %d → %q, want access", method, path, status, loc)
@@ -156,6 +160,10 @@ func checkRole(t *testing.T, app *testApp, method, path string, rl rule, role mo
 	c := app.signedIn(string(role) + "@example.com")
 	status, loc, body := call(c, method, path)
 	switch {
+	case rl == ruleJiraSigned: // a session is no signature
+		if status != http.StatusUnauthorized {
+			t.Errorf("%s %s %s: %d, want 401", role, method, path, status)
+		}
 	case rl == ruleSetupOnly:
 		if status != http.StatusSeeOther {
 			t.Errorf("%s %s %s after setup: %d, want 303", role, method, path, status)

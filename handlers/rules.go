@@ -15,15 +15,16 @@ import (
 type rule int
 
 const (
-	ruleUnset     rule = iota // a forgotten rule: deny, and TestEveryRouteHasARule fails
-	rulePublic                // anyone (login page, health, static assets, OpenAPI)
-	ruleSetupOnly             // only while no user exists (first-run setup)
-	ruleSignedIn              // any signed-in user (session)
-	ruleApprover              // approvers and admins (session)
-	ruleAdmin                 // admins (session)
-	ruleAPIAny                // any bearer-token user
-	ruleAPIAdmin              // bearer-token admins
-	ruleAPIDecide             // bearer-token approvers and admins (deciding requests)
+	ruleUnset      rule = iota // a forgotten rule: deny, and TestEveryRouteHasARule fails
+	rulePublic                 // anyone (login page, health, static assets, OpenAPI)
+	ruleSetupOnly              // only while no user exists (first-run setup)
+	ruleSignedIn               // any signed-in user (session)
+	ruleApprover               // approvers and admins (session)
+	ruleAdmin                  // admins (session)
+	ruleAPIAny                 // any bearer-token user
+	ruleAPIAdmin               // bearer-token admins
+	ruleAPIDecide              // bearer-token approvers and admins (deciding requests)
+	ruleJiraSigned             // Jira's webhook deliveries: no session, the handler verifies the signature (webhooks.go)
 )
 
 func (r rule) String() string {
@@ -44,6 +45,8 @@ func (r rule) String() string {
 		return "api-admin"
 	case ruleAPIDecide:
 		return "api-approver+admin"
+	case ruleJiraSigned:
+		return "jira-signed"
 	}
 	return "unset"
 }
@@ -70,7 +73,7 @@ func (h *handler) enforce(r rule) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			c.Set(routeRuleKey, r)
 			switch r {
-			case rulePublic:
+			case rulePublic, ruleJiraSigned:
 				return next(c)
 			case ruleSetupOnly:
 				if h.setUp.Load() {
@@ -125,7 +128,7 @@ func safeNext(next string) string {
 
 // isInfraPath: operational endpoints and assets, never logged, never gated.
 func isInfraPath(p string) bool {
-	return p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/")
+	return p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/webhooks/")
 }
 
 // requireSetup sends every page to /setup (and answers the API with 503)

@@ -73,6 +73,10 @@ type Deps struct {
 	PendingTimeout time.Duration
 	// SSO is the OpenID Connect relying party; nil without single sign-on.
 	SSO *sso.Client
+	// JiraDecisions counts webhook notices (decisions from Jira); nil counts nothing.
+	JiraDecisions *jira.DecisionMetrics
+	// JiraPollInterval is how often each Jira site is polled (shown on the integration page).
+	JiraPollInterval time.Duration
 }
 
 const (

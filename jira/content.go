@@ -85,6 +85,9 @@ func EventComment(r models.AccessRequest, ev models.RequestEvent) Document {
 	default:
 		line = fmt.Sprintf("%s by %s at %s.", ev.Kind, who, at)
 	}
+	if ev.Via == models.ViaJira {
+		line += " Decided in Jira."
+	}
 	blocks := []Block{Paragraph(Text(line))}
 	if ev.Reason != "" && ev.Kind != models.EventExpired && ev.Kind != models.EventEnded {
 		blocks = append(blocks, Paragraph(Strong("Reason: "), Text(ev.Reason)))

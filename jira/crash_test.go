@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -118,6 +119,43 @@ func TestCrashedSyncersLoseNothing(t *testing.T) {
 		return cmd
 	}
 
+	// Decisions from Jira too: Bob, a linked approver, moves tasks in Jira
+	// while the syncers die; each move is noticed (as a webhook would).
+	bobJira := sim.AddCloudUser("Bob Approver", "bob.jira@example.com")
+	modeltest.Must(store.LinkJiraIdentity(ctx, models.SystemActor, h.approve.ID, h.integ.ID, models.JiraIdentityInput{AccountID: bobJira.AccountID, DisplayName: bobJira.DisplayName}))
+	h.link = modeltest.Must(store.SetJiraDecisions(ctx, models.SystemActor, h.link.ID, models.JiraDecisionsInput{On: true, ApproveStatus: "Done", DenyStatus: "Declined"}))
+	stopMover := make(chan struct{})
+	moverDone := make(chan int)
+	go func() {
+		rng := rand.New(rand.NewPCG(5, 6))
+		moved := 0
+		for moved < 40 {
+			select {
+			case <-stopMover:
+				moverDone <- moved
+				return
+			case <-time.After(15 * time.Millisecond): // spread the moves over the kills
+			}
+			var todo []string
+			for _, is := range site.Issues() {
+				if is.Status == "To Do" {
+					todo = append(todo, is.Key)
+				}
+			}
+			if len(todo) == 0 {
+				continue
+			}
+			key := todo[rng.IntN(len(todo))]
+			to := []string{"Done", "Declined"}[rng.IntN(2)]
+			if site.MoveAs(key, to, bobJira, "from Jira") == nil {
+				moved++
+				_, _ = store.EnqueueIssueCheck(ctx, h.integ.ID, key)
+			}
+		}
+		<-stopMover
+		moverDone <- moved
+	}()
+
 	// The burst: requests and random decisions written while children die.
 	burstDone := make(chan []int64)
 	go func() {
@@ -164,12 +202,18 @@ func TestCrashedSyncersLoseNothing(t *testing.T) {
 		_ = cmd.Wait()
 		kills++
 	}
-	for i := 0; i < 3; i++ { // a few more crashes while the backlog drains
+	for i := 0; i < 6; i++ { // more crashes while the backlog drains and Bob moves tasks
 		cmd := start()
-		<-time.After(time.Duration(100+rng.IntN(200)) * time.Millisecond)
+		<-time.After(time.Duration(800+rng.IntN(1200)) * time.Millisecond)
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		kills++
+	}
+	close(stopMover)
+	if moved := <-moverDone; moved < 5 {
+		t.Fatalf("only %d tasks were moved in Jira during the crashes", moved)
+	} else {
+		t.Logf("%d tasks moved in Jira by a linked approver during the crashes", moved)
 	}
 	t.Logf("%d syncer processes killed with SIGKILL", kills)
 
@@ -199,9 +243,15 @@ func TestCrashedSyncersLoseNothing(t *testing.T) {
 	if n := len(site.Issues()); n != total {
 		t.Fatalf("Jira holds %d issues for %d requests", n, total)
 	}
+	viaJira := 0
 	for _, id := range ids {
 		r := modeltest.Must(store.Request(ctx, id))
 		is := h.oneIssue(id)
+		for _, ev := range r.Events {
+			if ev.Via == models.ViaJira {
+				viaJira++
+			}
+		}
 		if r.Issue.SyncState != models.SyncSynced || r.Issue.IssueKey != is.Key {
 			t.Errorf("request %d: sync %s %q (issue %s)", id, r.Issue.SyncState, r.Issue.LastError, is.Key)
 		}
@@ -218,8 +268,32 @@ func TestCrashedSyncersLoseNothing(t *testing.T) {
 				decisions++
 			}
 		}
-		if len(is.Comments) != decisions {
-			t.Errorf("request %d: %d comments for %d events", id, len(is.Comments), decisions)
+		// One comment per event, one per refused move (never twice), and
+		// Bob's own comments given with his moves.
+		events, refusals := 0, map[string]int{}
+		for _, c := range is.Comments {
+			text := commentText(c)
+			switch {
+			case c.Author.ID() == bobJira.AccountID:
+			case strings.Contains(text, "Privilege event "):
+				events++
+			case strings.Contains(text, "Privilege Jira move "):
+				refusals[text[strings.Index(text, "Privilege Jira move "):]]++
+			default:
+				t.Errorf("request %d: unexpected comment %q", id, text)
+			}
+		}
+		if events != decisions {
+			t.Errorf("request %d: %d event comments for %d events", id, events, decisions)
+		}
+		for marker, n := range refusals {
+			if n != 1 {
+				t.Errorf("request %d: %d comments for %s", id, n, marker)
+			}
 		}
 	}
+	if viaJira == 0 {
+		t.Error("no request was decided through Jira")
+	}
+	t.Logf("%d requests decided through Jira", viaJira)
 }

@@ -21,7 +21,7 @@ import (
 // Scopes requested at consent time.
 const (
 	// CloudScopes: offline_access is the only way to get a refresh token.
-	CloudScopes = "read:jira-work write:jira-work read:jira-user offline_access"
+	CloudScopes = "read:jira-work write:jira-work read:jira-user manage:jira-webhook offline_access"
 	// DCScopes: WRITE includes READ on Jira DC.
 	DCScopes = "WRITE"
 

@@ -133,6 +133,16 @@ func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWor
 			}
 		}
 	}
+	if decided, err := s.readDecisions(ctx, client, t, link.IssueKey, w.Request); err != nil {
+		return s.classify(job, err, link.IssueKey)
+	} else if decided {
+		// Apply the decision made in Jira now (its own job finds nothing left).
+		nw, err := s.store.LoadSyncWork(ctx, job.RequestID)
+		if err != nil {
+			return s.retry(job, err)
+		}
+		w.Request = nw.Request
+	}
 	known := knownStatus(w.Request.Events, link.AppliedEventID)
 	for _, ev := range w.Request.Events {
 		if ev.ID <= link.AppliedEventID || ev.Kind == models.EventCreated {

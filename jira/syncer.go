@@ -62,6 +62,7 @@ type SyncerConfig struct {
 	BackoffCap     time.Duration // default 10m
 	MaxAttempts    int           // retryable failures before giving up (default 25)
 	Now            func() time.Time
+	Decisions      *DecisionMetrics // decisions from Jira (decisions.go); nil records nothing
 }
 
 func (c *SyncerConfig) defaults() {
@@ -106,15 +107,20 @@ type Syncer struct {
 
 	successMu   sync.Mutex
 	lastSuccess map[int64]time.Time // per integration, to record success at most every 30s
+
+	decisionStore DecisionStore // decisions from Jira (decisions.go); nil when the store has none
+	jiraSelf      selfCache
 }
 
 // NewSyncer builds a syncer; Run starts it.
 func NewSyncer(log *slog.Logger, store SyncStore, clients *Clients, metrics *SyncMetrics, cfg SyncerConfig) *Syncer {
 	cfg.defaults()
 	owner := "syncer-" + randomOwner()
-	return &Syncer{log: log, store: store, clients: clients, cfg: cfg, owner: owner,
+	s := &Syncer{log: log, store: store, clients: clients, cfg: cfg, owner: owner,
 		wake: make(chan struct{}, 1), metrics: metrics, lastSuccess: map[int64]time.Time{},
 		leases: newLeaseKeeper(store, owner, cfg.Lease, cfg.Now, log)}
+	s.decisionStore, _ = store.(DecisionStore)
+	return s
 }
 
 // heartbeat renews the leases of running jobs until the returned stop is

@@ -67,44 +67,59 @@ func (s *Store) decide(ctx context.Context, approver User, tok *APIToken, id int
 	if err != nil {
 		return AccessRequest{}, err
 	}
-	status, kind, action := RequestApproved, EventApproved, AuditRequestApproved
-	if d == DecisionDeny {
-		status, kind, action = RequestDenied, EventDenied, AuditRequestDenied
-	}
 	var req AccessRequest
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		if req, err = readRequest(tx, id, nil); err != nil {
-			return err
-		}
-		if req.RequesterID == approver.ID || tok != nil && tok.CreatedByID != nil && *tok.CreatedByID == req.RequesterID {
-			return ErrSelfApproval
-		}
-		now := s.Now()
-		upd := map[string]any{"status": status, "decided_by_id": approver.ID, "decided_at": now, "decision_reason": reason, "updated_at": now}
-		var endsAt *time.Time
-		if status == RequestApproved {
-			t := now.Add(req.Duration())
-			endsAt, upd["access_ends_at"] = &t, t
-		}
-		if err := s.transition(tx, &req, RequestPending, upd, ErrAlreadyDecided); err != nil {
-			return err
-		}
-		// The request as committed, without reading it back.
-		decider := User{ID: approver.ID, Email: approver.Email, Name: approver.Name, Role: approver.Role, CreatedAt: approver.CreatedAt, UpdatedAt: approver.UpdatedAt}
-		req.Status, req.DecidedByID, req.DecidedBy, req.DecidedAt, req.DecisionReason, req.UpdatedAt = status, &decider.ID, &decider, &now, reason, now
-		if endsAt != nil {
-			req.AccessEndsAt = endsAt
-		}
-		a := Actor{UserID: approver.ID, Email: approver.Email}
-		if tok != nil {
-			a.TokenID = tok.ID
-		}
-		return s.recordEvent(tx, &req, a, kind, reason, action)
+		req, err = s.decideTx(tx, approver, tok, id, d, reason, "", "")
+		return err
 	})
 	if err != nil {
 		return AccessRequest{}, err
 	}
 	return req, nil
+}
+
+// decideTx is Decide inside a transaction; tok is the API token it came
+// with (nil: a session or Jira); via and detail (the audit line, "" for the
+// usual one) tell a decision made in Jira.
+func (s *Store) decideTx(tx *gorm.DB, approver User, tok *APIToken, id int64, d Decision, reason, via, detail string) (AccessRequest, error) {
+	status, kind, action := RequestApproved, EventApproved, AuditRequestApproved
+	if d == DecisionDeny {
+		status, kind, action = RequestDenied, EventDenied, AuditRequestDenied
+	}
+	if detail == "" {
+		detail = string(kind)
+		if reason != "" {
+			detail += ": " + reason
+		}
+	}
+	req, err := readRequest(tx, id, nil)
+	if err != nil {
+		return AccessRequest{}, err
+	}
+	if req.RequesterID == approver.ID || tok != nil && tok.CreatedByID != nil && *tok.CreatedByID == req.RequesterID {
+		return AccessRequest{}, ErrSelfApproval
+	}
+	now := s.Now()
+	upd := map[string]any{"status": status, "decided_by_id": approver.ID, "decided_at": now, "decision_reason": reason, "updated_at": now}
+	var endsAt *time.Time
+	if status == RequestApproved {
+		t := now.Add(req.Duration())
+		endsAt, upd["access_ends_at"] = &t, t
+	}
+	if err := s.transition(tx, &req, RequestPending, upd, ErrAlreadyDecided); err != nil {
+		return AccessRequest{}, err
+	}
+	// The request as committed, without reading it back.
+	decider := User{ID: approver.ID, Email: approver.Email, Name: approver.Name, Role: approver.Role, CreatedAt: approver.CreatedAt, UpdatedAt: approver.UpdatedAt}
+	req.Status, req.DecidedByID, req.DecidedBy, req.DecidedAt, req.DecisionReason, req.UpdatedAt = status, &decider.ID, &decider, &now, reason, now
+	if endsAt != nil {
+		req.AccessEndsAt = endsAt
+	}
+	a := Actor{UserID: approver.ID, Email: approver.Email}
+	if tok != nil {
+		a.TokenID = tok.ID
+	}
+	return req, s.recordEventVia(tx, &req, a, kind, reason, action, via, detail)
 }
 
 // transition applies upd only if the request is still in from (compare-and-set).

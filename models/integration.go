@@ -33,6 +33,16 @@ type Integration struct {
 	ConnectedBy      *User `gorm:"foreignKey:ConnectedByID"`
 	ConnectedAt      time.Time
 	LastSuccessAt    *time.Time
+	// Decisions from Jira (design.md §9): see jira_decisions.go.
+	WebhookToken     string `json:"-"`
+	WebhookSecretEnc string `json:"-"`
+	WebhookIDs       string
+	WebhookJQL       string
+	WebhookExpiresAt *time.Time
+	WebhookError     string
+	PollWatermark    *time.Time
+	PollNextAt       *time.Time
+	PollError        string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }

@@ -53,11 +53,16 @@ type ProjectLink struct {
 	DescriptionTemplate string
 	FieldValues         FieldValues
 	FieldsProblem       string
-	ExtraLabels         string         // space-separated, added to every task
-	DueDateFromExpiry   bool           // due date = when the pending request expires
-	Accounts            []CloudAccount `gorm:"foreignKey:ProjectLinkID"`
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	ExtraLabels         string // space-separated, added to every task
+	DueDateFromExpiry   bool   // due date = when the pending request expires
+	// Decisions from Jira (design.md §9): see jira_decisions.go.
+	DecideInJira      bool
+	JiraApproveStatus string
+	JiraDenyStatus    string
+	DecideInJiraSince *time.Time
+	Accounts          []CloudAccount `gorm:"foreignKey:ProjectLinkID"`
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // StatusFor is the Jira status name an outcome moves the task to ("" = any done status).

@@ -110,6 +110,7 @@ type RequestEvent struct {
 	At         time.Time
 	// APITokenID is the API token the event came with (nil: a browser session).
 	APITokenID *int64
+	Via        string // "" or ViaJira: the decision was made by moving the Jira task
 }
 
 // ResourceNames lists the requested resource names.
@@ -245,7 +246,17 @@ func (s *Store) CreateRequest(ctx context.Context, requester User, n NewRequest,
 // recordEvent appends an event, audits it and enqueues a sync job when the
 // request's task is tracked.
 func (s *Store) recordEvent(tx *gorm.DB, req *AccessRequest, a Actor, kind EventKind, reason string, action AuditAction) error {
-	ev := RequestEvent{RequestID: req.ID, Kind: kind, ActorEmail: a.Email, Reason: reason, At: s.Now()}
+	detail := string(kind)
+	if reason != "" {
+		detail += ": " + reason
+	}
+	return s.recordEventVia(tx, req, a, kind, reason, action, "", detail)
+}
+
+// recordEventVia is recordEvent with how the event came about (via) and the
+// audit detail.
+func (s *Store) recordEventVia(tx *gorm.DB, req *AccessRequest, a Actor, kind EventKind, reason string, action AuditAction, via, detail string) error {
+	ev := RequestEvent{RequestID: req.ID, Kind: kind, ActorEmail: a.Email, Reason: reason, At: s.Now(), Via: via}
 	if a.UserID != 0 {
 		id := a.UserID
 		ev.ActorID = &id
@@ -255,8 +266,8 @@ func (s *Store) recordEvent(tx *gorm.DB, req *AccessRequest, a Actor, kind Event
 		ev.APITokenID = &id
 	}
 	var err error
-	if ev.ID, err = insertID(tx, "INSERT INTO request_events (request_id, kind, actor_id, actor_email, reason, at, api_token_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		ev.RequestID, ev.Kind, ev.ActorID, ev.ActorEmail, ev.Reason, ev.At, ev.APITokenID); err != nil {
+	if ev.ID, err = insertID(tx, "INSERT INTO request_events (request_id, kind, actor_id, actor_email, reason, at, api_token_id, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		ev.RequestID, ev.Kind, ev.ActorID, ev.ActorEmail, ev.Reason, ev.At, ev.APITokenID, ev.Via); err != nil {
 		return translate(err, "record request event")
 	}
 	req.Events = append(req.Events, ev)
@@ -280,10 +291,6 @@ func (s *Store) recordEvent(tx *gorm.DB, req *AccessRequest, a Actor, kind Event
 				req.Issue.SyncState, req.Issue.UpdatedAt = SyncPending, now
 			}
 		}
-	}
-	detail := string(kind)
-	if reason != "" {
-		detail += ": " + reason
 	}
 	return s.audit(tx, a, action, "request", req.ID, detail)
 }

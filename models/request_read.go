@@ -65,10 +65,10 @@ func readRequest(db *gorm.DB, id int64, watermark *int64) (AccessRequest, error)
 		}); err != nil {
 		return r, fmt.Errorf("request %d resources: %w", id, err)
 	}
-	if r.Events, err = scanAll(db, "SELECT id, kind, actor_id, actor_email, reason, at, api_token_id FROM request_events WHERE request_id = ? ORDER BY id", []any{id},
+	if r.Events, err = scanAll(db, "SELECT id, kind, actor_id, actor_email, reason, at, api_token_id, via FROM request_events WHERE request_id = ? ORDER BY id", []any{id},
 		func(rows *sql.Rows, ev *RequestEvent) error {
 			ev.RequestID = id
-			return rows.Scan(&ev.ID, &ev.Kind, &ev.ActorID, &ev.ActorEmail, &ev.Reason, &ev.At, &ev.APITokenID)
+			return rows.Scan(&ev.ID, &ev.Kind, &ev.ActorID, &ev.ActorEmail, &ev.Reason, &ev.At, &ev.APITokenID, &ev.Via)
 		}); err != nil {
 		return r, fmt.Errorf("request %d events: %w", id, err)
 	}

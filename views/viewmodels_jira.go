@@ -139,9 +139,10 @@ type IntegrationPage struct {
 	Errors      FormErrors
 	// PeopleProblems: what Jira refused on tasks (reporter, assignee, watchers).
 	PeopleProblems []PeopleProblem
-	LinkedOnly     bool  // ?linked=1: only projects that track accounts
-	Matched        int   // projects after the search and linked filters
-	Pager          Pager // the list is paged (a site may have hundreds)
+	Decisions      IntegrationDecisions // decisions from Jira
+	LinkedOnly     bool                 // ?linked=1: only projects that track accounts
+	Matched        int                  // projects after the search and linked filters
+	Pager          Pager                // the list is paged (a site may have hundreds)
 }
 
 // PageURL is page n of the list with the current filters.
@@ -201,7 +202,8 @@ type ProjectPage struct {
 	JiraError     string
 	Errors        FormErrors
 	People        ProjectPeople
-	Shaping       ProjectShaping // required fields and templates (viewmodels_shaping.go)
+	Shaping       ProjectShaping   // required fields and templates (viewmodels_shaping.go)
+	Decisions     ProjectDecisions // "Approve and deny in Jira" (linked projects)
 }
 
 // Action is where the form posts.

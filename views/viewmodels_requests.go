@@ -233,6 +233,7 @@ type EventRow struct {
 	Actor  string
 	Reason string
 	At     time.Time
+	Via    string // models.ViaJira: decided by moving the Jira task
 }
 
 // RequestDetailPage is the approval page, /requests/{id}.
@@ -274,7 +275,7 @@ func NewRequestDetailPage(meta PageMeta, r models.AccessRequest, viewer models.U
 		if ev.APITokenID != nil {
 			actor += " (API token #" + strconv.FormatInt(*ev.APITokenID, 10) + ")"
 		}
-		p.Events = append(p.Events, EventRow{Kind: ev.Kind, Actor: actor, Reason: ev.Reason, At: ev.At})
+		p.Events = append(p.Events, EventRow{Kind: ev.Kind, Actor: actor, Reason: ev.Reason, At: ev.At, Via: ev.Via})
 	}
 	pending := r.Status == models.RequestPending
 	p.CanDecide = pending && viewer.Role.CanApprove() && !p.IsRequester

@@ -28,6 +28,7 @@ func (in *instance) serveBrowse(w http.ResponseWriter, r *http.Request, key stri
 			page.Flavor = "Jira Data Center"
 		}
 		page.Project = is.project.name
+		page.Users = usersOf(in.users())
 		for _, t := range is.project.wf.Transitions {
 			if t.available(is.status) {
 				page.Transitions = append(page.Transitions, t)
@@ -65,8 +66,7 @@ func (in *instance) browseTransition(w http.ResponseWriter, r *http.Request, key
 		if !found || !t.available(is.status) {
 			msg = "That transition is not available from " + is.status + "."
 		} else {
-			in.move(is, t, "", in.sim.now())
-			in.sim.stats.Transitions++
+			in.applyTransition(is, t, "", nil, nil, in.sim.now())
 		}
 	}
 	in.sim.mu.Unlock()
@@ -84,6 +84,7 @@ type browsePage struct {
 	Flavor      string
 	Message     string
 	Transitions []Transition
+	Users       []User // the Jira users a person may act as ("Move as", decisions from Jira)
 }
 
 var browseTmpl = template.Must(template.New("browse").Funcs(template.FuncMap{
@@ -121,6 +122,11 @@ a{color:#0052cc}
 <div data-testid="transitions">
 {{range .Transitions}}<form method="post"><input type="hidden" name="transition" value="{{.ID}}"><button type="submit" data-testid="transition" data-transition-id="{{.ID}}">{{.Name}}</button></form>{{end}}
 </div>
+{{if .Transitions}}<form method="post" action="{{.Key}}/move" data-testid="move-as-form">
+<label>Move as <select name="as" data-testid="move-as">{{range .Users}}<option value="{{.ID}}">{{.DisplayName}}</option>{{end}}</select></label>
+<label>Comment <input name="comment" data-testid="move-comment"></label>
+{{range .Transitions}}<button type="submit" name="to" value="{{.To}}" data-testid="move-to-{{.To}}">{{.Name}}</button> {{end}}
+</form>{{end}}
 <h2>Description</h2>
 <div class="desc" data-testid="description">{{rich .Description}}</div>
 <h2>Activity</h2>

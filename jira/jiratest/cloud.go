@@ -261,7 +261,7 @@ func (s *Sim) serveSite(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `OAuth realm="`+site.URL+`"`)
 		writeJSON(w, http.StatusUnauthorized, gatewayError{Code: 401, Message: "Client must be authenticated to access this resource."})
 	case strings.HasPrefix(rest, "/browse/"):
-		site.inst.serveBrowse(w, r, strings.TrimPrefix(rest, "/browse/"))
+		site.inst.browse(w, r, strings.TrimPrefix(rest, "/browse/"))
 	default:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, "<!doctype html><title>%s</title><h1>Jira · %s</h1>\n", template.HTMLEscapeString(site.Name), template.HTMLEscapeString(site.URL))

@@ -78,7 +78,7 @@ func dcSpecDefects() map[string]specDefect {
 //   - Comment.created/updated are declared format date-time (RFC 3339, colon
 //     in the offset) while Jira, and the spec's own examples, send
 //     "2021-01-17T12:34:00.000+0000": the simulator keeps Jira's format and
-//     the offset is rewritten before validation.
+//     the offset is rewritten before validation (Changelog.created likewise).
 func cloudSpecDefects() map[string]specDefect {
 	fixTime := func(v any) any {
 		s, _ := v.(string)
@@ -124,6 +124,13 @@ func cloudSpecDefects() map[string]specDefect {
 		"GET /rest/api/3/issue/{issueIdOrKey}/comment":  commentPage,
 		"POST /rest/api/3/search/jql":                   dropNulls,
 		"GET /rest/api/3/search/jql":                    dropNulls,
+		// Changelog.created: the same Jira time format as comments.
+		"GET /rest/api/3/issue/{issueIdOrKey}/changelog": func(body any) []any {
+			for _, v := range asSlice(body.(map[string]any)["values"]) {
+				fixComment(v)
+			}
+			return []any{body}
+		},
 	}
 }
 
@@ -174,6 +181,33 @@ func TestConformanceWithOpenAPISpecs(t *testing.T) {
 	}
 	t.Run("cloud", func(t *testing.T) { runConformance(t, d.env.http, docs[0], cloudAT, cloud, cloudSpecDefects()) })
 
+	// Decisions from Jira: a person's move in the changelog, and the app's
+	// dynamic webhooks (read:jira-work + manage:jira-webhook).
+	if err := d.env.site.MoveAs(cloudKey, "In Progress", d.env.sim.Users()[0], "moving"); err != nil {
+		t.Fatal(err)
+	}
+	hookAT, _ := d.env.login(t, "read:jira-work manage:jira-webhook offline_access")
+	hooks := []conformanceCase{
+		{"/rest/api/3/issue/{issueIdOrKey}/changelog", "GET", capi + "/issue/" + cloudKey + "/changelog", nil, 200},
+		{"/rest/api/3/webhook", "POST", capi + "/webhook", map[string]any{"url": "https://privilege.example.com/webhooks/jira/t",
+			"webhooks": []any{map[string]any{"events": []string{"jira:issue_updated"}, "jqlFilter": "project = OPS", "fieldIdsFilter": []string{"status"}}}}, 200},
+		{"/rest/api/3/webhook", "GET", capi + "/webhook", nil, 200},
+		{"/rest/api/3/webhook/refresh", "PUT", capi + "/webhook/refresh", map[string]any{"webhookIds": []int{1000}}, 200},
+		{"/rest/api/3/webhook/failed", "GET", capi + "/webhook/failed", nil, 200},
+		{"/rest/api/3/webhook", "DELETE", capi + "/webhook", map[string]any{"webhookIds": []int{1000}}, 202},
+		{"/rest/api/3/webhook/refresh", "PUT", capi + "/webhook/refresh", map[string]any{}, 400},
+	}
+	t.Run("cloud-webhooks", func(t *testing.T) { runConformance(t, d.env.http, docs[0], hookAT, hooks, cloudSpecDefects()) })
+	// Jira says no: without manage:jira-webhook, and to a labels filter.
+	if st, _, _ := do(t, d.env.http, http.MethodGet, capi+"/webhook", cloudAT, nil); st != http.StatusForbidden {
+		t.Errorf("webhooks without manage:jira-webhook: %d, want 403", st)
+	}
+	st, reg, _ := do(t, d.env.http, http.MethodPost, capi+"/webhook", hookAT, map[string]any{"url": "https://privilege.example.com/webhooks/jira/t",
+		"webhooks": []any{map[string]any{"events": []string{"jira:issue_updated"}, "jqlFilter": "labels = privilege-jit"}}})
+	if res, _ := reg["webhookRegistrationResult"].([]any); st != http.StatusOK || len(res) != 1 || res[0].(map[string]any)["errors"] == nil {
+		t.Errorf("labels in jqlFilter: %d %v, want a per-webhook error", st, reg)
+	}
+
 	dapi := d.api()
 	st, body, _ := do(t, d.http, http.MethodPost, dapi+"/issue", dcAT, map[string]any{"fields": map[string]any{"project": map[string]any{"key": "OPS"}, "issuetype": map[string]any{"name": "Task"}, "summary": "s", "description": "d"}})
 	if st != http.StatusCreated {
@@ -189,6 +223,7 @@ func TestConformanceWithOpenAPISpecs(t *testing.T) {
 		{"/api/2/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}", "GET", dapi + "/issue/createmeta/OPS/issuetypes/3", nil, 200},
 		{"/api/2/issue", "POST", dapi + "/issue", map[string]any{"fields": map[string]any{"project": map[string]any{"key": "OPS"}, "issuetype": map[string]any{"id": "3"}, "summary": "s"}}, 201},
 		{"/api/2/issue/{issueIdOrKey}", "GET", dapi + "/issue/" + dcKey, nil, 200},
+		{"/api/2/issue/{issueIdOrKey}", "GET", dapi + "/issue/" + dcKey + "?expand=changelog", nil, 200},
 		{"/api/2/issue/{issueIdOrKey}/transitions", "GET", dapi + "/issue/" + dcKey + "/transitions?expand=transitions.fields", nil, 200},
 		{"/api/2/issue/{issueIdOrKey}/comment", "POST", dapi + "/issue/" + dcKey + "/comment", map[string]any{"body": "c"}, 201},
 		{"/api/2/search", "GET", dapi + "/search?jql=project%3DOPS", nil, 200},

@@ -123,7 +123,7 @@ func (d *DataCenter) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		d.sim.guard(w, r, flavorDC, path, func(w http.ResponseWriter, r *http.Request) { d.serveREST(w, r, path) })
 	case strings.HasPrefix(path, "/browse/"):
-		d.inst.serveBrowse(w, r, strings.TrimPrefix(path, "/browse/"))
+		d.inst.browse(w, r, strings.TrimPrefix(path, "/browse/"))
 	case path == "" || path == "/":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, "<!doctype html><title>Jira</title><h1>Jira Data Center · %s</h1>\n", template.HTMLEscapeString(d.BaseURL()))

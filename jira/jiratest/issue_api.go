@@ -322,6 +322,9 @@ func (in *instance) getIssue(c *call) reply {
 		}
 		bean["transitions"] = out
 	}
+	if slices.Contains(strings.Split(q.Get("expand"), ","), "changelog") {
+		bean["changelog"] = in.changelogBean(is)
+	}
 	return ok(bean)
 }
 
@@ -507,19 +510,15 @@ func (in *instance) doTransition(c *call) reply {
 	if len(errs) > 0 {
 		return fieldErrors(http.StatusBadRequest, errs)
 	}
-	in.move(is, t, res, c.now)
-	for _, b := range comments {
-		in.appendComment(is, b, c.now)
-	}
-	in.sim.stats.Transitions++
+	in.applyTransition(is, t, res, in.caller(c), comments, c.now)
 	return reply{status: http.StatusNoContent}
 }
 
-// move takes transition t (already checked as available), setting the
-// resolution as the workflow would, and records the status history.
-func (in *instance) move(is *issue, t Transition, res string, now time.Time) {
+// applyTransition moves the issue as author, with the comments given on the
+// transition screen, records the changelog entry and notifies webhooks.
+func (in *instance) applyTransition(is *issue, t Transition, res string, author *simUser, comments []any, now time.Time) {
 	to, _ := is.project.wf.status(t.To)
-	is.history = append(is.history, StatusChange{From: is.status, To: t.To, By: userDisplayName, At: now})
+	from := is.statusBean()
 	is.status = t.To
 	switch {
 	case to.Category != CategoryDone:
@@ -531,7 +530,12 @@ func (in *instance) move(is *issue, t Transition, res string, now time.Time) {
 	default:
 		is.resolution = "Done"
 	}
+	for _, b := range comments {
+		in.appendComment(is, b, now).author = author
+	}
 	is.updated = now
+	in.sim.stats.Transitions++
+	in.recordStatusChange(is, author, from, to, now)
 }
 
 // appendComment adds a comment to an issue.
@@ -545,7 +549,7 @@ func (in *instance) appendComment(is *issue, body any, now time.Time) *comment {
 }
 
 func (in *instance) commentBean(is *issue, cm *comment) obj {
-	author := in.authorBean(nil)
+	author := in.authorBean(cm.author)
 	return obj{
 		"self": in.restBase() + "/issue/" + strconv.Itoa(is.id) + "/comment/" + cm.id, "id": cm.id,
 		"author": author, "updateAuthor": author, "body": cm.body,
@@ -571,6 +575,8 @@ func (in *instance) addComment(c *call) reply {
 		return fieldErrors(http.StatusBadRequest, map[string]string{"comment": msg})
 	}
 	cm := in.appendComment(is, b, c.now)
+	cm.author = in.caller(c)
+	in.notifyComment(is, cm.author, c.now)
 	return reply{status: http.StatusCreated, body: in.commentBean(is, cm)}
 }
 

@@ -78,6 +78,7 @@ type Comment struct {
 	ID      string
 	Body    any
 	Created time.Time
+	Author  User
 }
 
 // instance holds the state of one Cloud site or DC instance. All fields are
@@ -100,6 +101,7 @@ type instance struct {
 	nextCommentID int
 	searchLag     int
 	dcUsers       []*simUser // Data Center only; the first is the consenting admin
+	hooks         webhookSet // webhooks.go
 
 	mux http.Handler // REST routes, paths starting /rest/api/
 }
@@ -144,11 +146,11 @@ type issue struct {
 	watchers    []*simUser
 	created     time.Time
 	updated     time.Time
-	hiddenFor   int            // search calls that still miss this issue
-	history     []StatusChange // every transition, oldest first
+	hiddenFor   int             // search calls that still miss this issue
+	history     []*historyEntry // status changes, oldest first (webhooks.go)
 }
 
-// StatusChange is one entry of an issue's status history.
+// StatusChange is one entry of an issue's status history, as its page shows it.
 type StatusChange struct {
 	From, To, By string
 	At           time.Time
@@ -158,6 +160,7 @@ type comment struct {
 	id      string
 	body    any
 	created time.Time
+	author  *simUser // nil: the consenting admin
 }
 
 // Project is a Jira project with its own workflow, issue types and required
@@ -387,9 +390,15 @@ func (is *issue) snapshot() Issue {
 	for _, u := range is.watchers {
 		out.Watchers = append(out.Watchers, u.User)
 	}
-	out.History = slices.Clone(is.history)
+	for _, e := range is.history {
+		by := ""
+		if e.author != nil {
+			by = e.author.DisplayName
+		}
+		out.History = append(out.History, StatusChange{From: e.from.Name, To: e.to.Name, By: by, At: e.created})
+	}
 	for _, c := range is.comments {
-		out.Comments = append(out.Comments, Comment{ID: c.id, Body: cloneJSON(c.body), Created: c.created})
+		out.Comments = append(out.Comments, Comment{ID: c.id, Body: cloneJSON(c.body), Created: c.created, Author: authorOf(c.author, is)})
 	}
 	if len(is.properties) > 0 {
 		out.Properties = map[string]json.RawMessage{}

@@ -90,6 +90,7 @@ func (in *instance) routes() http.Handler {
 	h("GET /issue/{key}/watchers", accessRead, in.getWatchers)
 	h("POST /issue/{key}/watchers", accessWrite, in.addWatcher)
 	h("GET /mypermissions", accessRead, in.myPermissions)
+	in.webhookRoutes(h)
 	mux.HandleFunc("/", in.handler(accessNone, func(c *call) reply {
 		return errorReply(http.StatusNotFound, "null for uri: "+c.r.URL.Path)
 	}))
@@ -136,6 +137,9 @@ func (in *instance) permits(scopes []string, acc access) bool {
 		return true
 	}
 	if in.flavor == flavorCloud {
+		if acc == accessWebhook {
+			return slices.Contains(scopes, "read:jira-work") && slices.Contains(scopes, "manage:jira-webhook")
+		}
 		need := map[access]string{accessRead: "read:jira-work", accessWrite: "write:jira-work", accessUser: "read:jira-user"}[acc]
 		return slices.Contains(scopes, need)
 	}
