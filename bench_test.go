@@ -421,6 +421,7 @@ func BenchmarkBurstMemory(b *testing.B) {
 			"PRIVILEGE_SECRET_KEY": string(modeltest.TestKey), "PRIVILEGE_ATLASSIAN_AUTH_URL": sim.AuthURL(), "PRIVILEGE_ATLASSIAN_API_URL": sim.APIURL(),
 			"PRIVILEGE_ATLASSIAN_CLIENT_ID": id, "PRIVILEGE_ATLASSIAN_CLIENT_SECRET": secret, "PRIVILEGE_OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8",
 			"PRIVILEGE_JIRA_RATE_LIMIT": "0", "PRIVILEGE_LOG_LEVEL": "error",
+			"PRIVILEGE_REQUEST_RATE_LIMIT": "0", // a load test: a few users make hundreds of requests
 		})
 		waitHealthy(b, r.base)
 		db, err := models.OpenSQLite(context.Background(), dataDir+"/privilege.db")

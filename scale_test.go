@@ -245,6 +245,7 @@ func TestDeadReplicasJobsAreTakenQuickly(t *testing.T) {
 		"PRIVILEGE_ATLASSIAN_AUTH_URL": sim.AuthURL(), "PRIVILEGE_ATLASSIAN_API_URL": sim.APIURL(),
 		"PRIVILEGE_ATLASSIAN_CLIENT_ID": id, "PRIVILEGE_ATLASSIAN_CLIENT_SECRET": secret,
 		"PRIVILEGE_OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8", "PRIVILEGE_JIRA_RATE_LIMIT": "0", "PRIVILEGE_LOG_LEVEL": "error",
+		"PRIVILEGE_REQUEST_RATE_LIMIT": "0", // one requester makes more than an hour's allowance
 	}
 	doomed := startReplica(t, vars)
 	waitHealthy(t, doomed.base)

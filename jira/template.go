@@ -354,10 +354,13 @@ func (t Templates) runs(segs []segment, d TemplateData, linked *bool) []Inline {
 		case sg.text == "approval_link":
 			*linked = true
 			runs = append(runs, Link("open the approval page", d.value(sg.text)))
+		case sg.text == "approval_url":
+			// A link showing the address: as plain text it would be inert on
+			// Data Center, where user text never autolinks (document.go).
+			*linked = true
+			u := d.value(sg.text)
+			runs = append(runs, Link(u, u))
 		default:
-			if sg.text == "approval_url" {
-				*linked = true
-			}
 			add(d.value(sg.text), sg.bold)
 		}
 	}

@@ -64,7 +64,8 @@ func TestTemplateVariables(t *testing.T) {
 		"account=[AWS account 123456789012 — Prod]", "account_name=[Prod]", "account_provider=[AWS]", "account_id=[123456789012]",
 		"resources=[AdministratorAccess, ReadOnly]", "duration=[1h 30m]", "justification=[Incident INC-42]",
 		"approval_link=[[open the approval page|https://privilege.example.com/requests/42]]",
-		"approval_url=[https://privilege.example.com/requests/42]", "expiry=[2026-12-02T17:00:00Z]",
+		// The address stays a live link on Data Center (user text never autolinks).
+		"approval_url=[[https&#58;//privilege.example.com/requests/42|https://privilege.example.com/requests/42]]", "expiry=[2026-12-02T17:00:00Z]",
 	} {
 		if !strings.Contains(wiki, want) {
 			t.Errorf("description lacks %q:\n%s", want, wiki)
