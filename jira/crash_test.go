@@ -258,7 +258,7 @@ func TestCrashedSyncersLoseNothing(t *testing.T) {
 		want := map[models.RequestStatus]string{models.RequestPending: "To Do", models.RequestApproved: "Done", models.RequestDenied: "Declined"}[r.Status]
 		switch {
 		case want != "" && is.Status != want:
-			t.Errorf("request %d (%s): issue in %q, want %q", id, r.Status, is.Status, want)
+			t.Errorf("request %d (%s): issue %s in %q, want %q", id, r.Status, is.Key, is.Status, want)
 		case want == "" && is.StatusCategory != "done":
 			t.Errorf("request %d (%s): issue in %q, want a done status", id, r.Status, is.Status)
 		}

@@ -294,6 +294,22 @@ func (s *Store) EnqueueIssueCheck(ctx context.Context, integrationID int64, issu
 			return translate(err, "find the issue's request")
 		}
 		if len(ids) == 0 {
+			// Jira shows a task before its creator has recorded the key (the
+			// creating job records it when it completes, after reading the
+			// issue's moves): a notice naming an unknown issue re-runs every
+			// request of the integration whose task is being created now.
+			if err := tx.Model(&JiraIssueLink{}).
+				Where("issue_key = '' AND (integration_id = ? OR integration_id IS NULL)", integrationID).
+				Where("request_id IN (?)", tx.Model(&SyncJob{}).Select("request_id").Where("state = ?", JobRunning)).
+				Pluck("request_id", &ids).Error; err != nil {
+				return translate(err, "find tasks being created")
+			}
+			for _, id := range ids {
+				if err := s.enqueue(tx, id); err != nil {
+					return err
+				}
+			}
+			queued = len(ids) > 0
 			return nil
 		}
 		queued = true
