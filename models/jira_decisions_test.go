@@ -53,6 +53,25 @@ func TestJiraDecisionSettingsAndNotices(t *testing.T) {
 		if queued := modeltest.Must(s.EnqueueIssueCheck(ctx, in.ID, "OPS-404")); queued {
 			t.Fatal("an unknown issue was queued")
 		}
+		// Jira shows a task before the job creating it records its key: a
+		// notice naming an unknown issue while a task is being created (its
+		// job running) re-runs that request after it, so a person's move in
+		// that window is read.
+		alice := modeltest.Must(s.CreateUser(ctx, models.SystemActor, models.NewUser{Email: "alice@example.com", Password: "correct horse battery", Role: models.RoleRequester}))
+		req := modeltest.Must(s.CreateRequest(ctx, alice, models.NewRequest{AccountID: acc.ID, Resources: []string{"ReadOnly"}, DurationMinutes: 60, Justification: "INC-1"}, time.Hour))
+		if queued := modeltest.Must(s.EnqueueIssueCheck(ctx, in.ID, "OPS-7")); queued {
+			t.Fatal("an unknown issue was queued while no task was being created")
+		}
+		jobs := modeltest.Must(s.ClaimJobs(ctx, "test", 10, time.Minute))
+		if len(jobs) != 1 || jobs[0].RequestID != req.ID {
+			t.Fatalf("claimed %+v, want the request's create job", jobs)
+		}
+		if queued := modeltest.Must(s.EnqueueIssueCheck(ctx, in.ID, "OPS-7")); !queued {
+			t.Fatal("a notice for the task being created was dropped")
+		}
+		if st := modeltest.Must(s.SyncStats(ctx)); st.Backlog != 2 {
+			t.Fatalf("backlog %d, want the running create job and one re-run", st.Backlog)
+		}
 
 		// Data Center secret: made once, sealed, rotated.
 		dc := modeltest.Must(s.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "Corp", Deployment: models.DeploymentDataCenter, BaseURL: "https://jira.corp.example", ClientID: "c", ClientSecret: "s", Token: tok}))
