@@ -1,18 +1,10 @@
 package jiratest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"fmt"
 	"log"
 	"maps"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"privilege/internal/loopcert"
 )
 
 // Options configure a Sim. The zero value is usable.
@@ -120,7 +114,7 @@ func New(opts Options) *Sim {
 	if s.cloudScopes == nil {
 		s.cloudScopes = []string{"read:jira-work", "write:jira-work", "read:jira-user", "manage:jira-webhook", "read:me", "offline_access"}
 	}
-	s.cert, s.certPEM = newCertificate()
+	s.cert, s.certPEM = loopcert.New("Privilege Jira simulator")
 	s.pool = x509.NewCertPool()
 	s.pool.AppendCertsFromPEM(s.certPEM)
 
@@ -317,39 +311,3 @@ func (site *Site) SetSearchLag(n int) { site.inst.SetSearchLag(n) }
 
 // BrowseURL returns {URL}/browse/{key}.
 func (site *Site) BrowseURL(key string) string { return site.URL + "/browse/" + key }
-
-// newCertificate makes a self-signed ECDSA certificate for loopback hosts.
-func newCertificate() (tls.Certificate, []byte) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(fmt.Sprintf("jiratest: generate key: %v", err))
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(now.UnixNano()),
-		Subject:               pkix.Name{Organization: []string{"Privilege Jira simulator"}, CommonName: "localhost"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1"), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(fmt.Sprintf("jiratest: create certificate: %v", err))
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		panic(fmt.Sprintf("jiratest: marshal key: %v", err))
-	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		panic(fmt.Sprintf("jiratest: key pair: %v", err))
-	}
-	return cert, certPEM
-}
