@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -26,8 +26,8 @@ import (
 // benchStack is a whole server (API, outbox, syncer) on SQLite in this
 // process, talking to the simulator with zero added latency.
 type benchStack struct {
-	sim       *jiratest.Sim
-	site      *jiratest.Site
+	sim       *jirasim.Sim
+	site      *jirasim.Site
 	store     *models.Store
 	base      string
 	requester string
@@ -42,9 +42,9 @@ type benchStack struct {
 func newBenchStack(b *testing.B, rateLimit float64, gate <-chan struct{}) *benchStack {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{simCallback}})
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{simCallback}})
 	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 	id, secret := sim.CloudClient()
 	addr := freeAddr(b)
 	cfg, err := loadConfig(env(map[string]string{
@@ -412,9 +412,9 @@ func cpuTime() time.Duration {
 func BenchmarkBurstMemory(b *testing.B) {
 	const n = 400
 	for b.Loop() {
-		sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{simCallback}})
+		sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{simCallback}})
 		site := sim.AddCloudSite("acme")
-		site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+		site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 		id, secret := sim.CloudClient()
 		dataDir := b.TempDir()
 		r := startReplicaAt(b, freeAddr(b), dataDir, map[string]string{
@@ -510,7 +510,7 @@ func BenchmarkSyncFarJira(b *testing.B) {
 
 // restCallsSince counts REST calls to Jira between two snapshots (token and
 // consent endpoints excluded).
-func restCallsSince(before, after jiratest.Stats) int {
+func restCallsSince(before, after jirasim.Stats) int {
 	n := 0
 	for p, c := range after.Paths {
 		n += c - before.Paths[p]

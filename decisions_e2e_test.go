@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -21,13 +21,13 @@ import (
 // the change), the syncer reads the changelog and decides.
 
 type decisionStack struct {
-	sim     *jiratest.Sim
-	site    *jiratest.Site
+	sim     *jirasim.Sim
+	site    *jirasim.Site
 	app     *app
 	base    string
 	client  *http.Client
 	fix     fixture
-	bob     jiratest.User
+	bob     jirasim.User
 	stop    func()
 	secret  string // the Atlassian app's client secret
 	hookURL string
@@ -38,9 +38,9 @@ type decisionStack struct {
 func newDecisionStack(tb testing.TB, pollInterval string, d ...models.Dialect) *decisionStack {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{simCallback}})
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{simCallback}})
 	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 	id, secret := sim.CloudClient()
 	addr := freeAddr(tb)
 	vars := map[string]string{
@@ -164,12 +164,12 @@ func webhookEndToEnd(t *testing.T, d models.Dialect) {
 	now := time.Now()
 	for name, auth := range map[string]string{
 		"unsigned":  "",
-		"forged":    "Bearer " + jiratest.WebhookJWT("not-the-secret", now, now.Add(time.Minute)),
-		"wrong app": "Bearer " + jiratest.WebhookJWT("privilege-other-app-secret", now, now.Add(time.Minute)),
-		"expired":   "Bearer " + jiratest.WebhookJWT(s.secret, now.Add(-10*time.Minute), now.Add(-5*time.Minute)),
-		"alg none":  "Bearer " + jiratest.SignJWT("none", s.secret, map[string]any{"exp": now.Add(time.Minute).Unix()}),
-		"alg HS512": "Bearer " + jiratest.SignJWT("HS512", s.secret, map[string]any{"exp": now.Add(time.Minute).Unix()}),
-		"no exp":    "Bearer " + jiratest.SignJWT("HS256", s.secret, map[string]any{"iat": now.Unix()}),
+		"forged":    "Bearer " + jirasim.WebhookJWT("not-the-secret", now, now.Add(time.Minute)),
+		"wrong app": "Bearer " + jirasim.WebhookJWT("privilege-other-app-secret", now, now.Add(time.Minute)),
+		"expired":   "Bearer " + jirasim.WebhookJWT(s.secret, now.Add(-10*time.Minute), now.Add(-5*time.Minute)),
+		"alg none":  "Bearer " + jirasim.SignJWT("none", s.secret, map[string]any{"exp": now.Add(time.Minute).Unix()}),
+		"alg HS512": "Bearer " + jirasim.SignJWT("HS512", s.secret, map[string]any{"exp": now.Add(time.Minute).Unix()}),
+		"no exp":    "Bearer " + jirasim.SignJWT("HS256", s.secret, map[string]any{"iat": now.Unix()}),
 		"basic":     "Basic Ym9iOnNlY3JldA==",
 	} {
 		if code := s.deliver(t, body, auth); code != http.StatusUnauthorized {
@@ -180,13 +180,13 @@ func webhookEndToEnd(t *testing.T, d models.Dialect) {
 		t.Fatalf("a refused delivery queued work: backlog %d", st.Backlog)
 	}
 	// The same body, signed with the app's secret, is accepted.
-	if code := s.deliver(t, body, "Bearer "+jiratest.WebhookJWT(s.secret, now, now.Add(time.Minute))); code != http.StatusAccepted {
+	if code := s.deliver(t, body, "Bearer "+jirasim.WebhookJWT(s.secret, now, now.Add(time.Minute))); code != http.StatusAccepted {
 		t.Fatalf("signed delivery: %d", code)
 	}
 	// A wrong URL token is refused too.
 	good := s.hookURL
 	s.hookURL = strings.TrimRight(good, "0123456789abcdef") + "x"
-	if code := s.deliver(t, body, "Bearer "+jiratest.WebhookJWT(s.secret, now, now.Add(time.Minute))); code != http.StatusUnauthorized {
+	if code := s.deliver(t, body, "Bearer "+jirasim.WebhookJWT(s.secret, now, now.Add(time.Minute))); code != http.StatusUnauthorized {
 		t.Fatalf("unknown token: %d", code)
 	}
 	if s.status(id2) != models.RequestPending {
@@ -239,9 +239,9 @@ func TestDecisionFromJiraDataCenterWebhookEndToEnd(t *testing.T) {
 
 func dcWebhookEndToEnd(t *testing.T, d models.Dialect) {
 	ctx, cancel := context.WithCancel(context.Background())
-	sim := jiratest.New(jiratest.Options{})
+	sim := jirasim.New(jirasim.Options{})
 	dc := sim.AddDataCenter("/jira")
-	dc.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	dc.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 	dcID, dcSecret := dc.AddClient(simCallback, "WRITE")
 	addr := freeAddr(t)
 	vars := map[string]string{
@@ -313,7 +313,7 @@ func dcWebhookEndToEnd(t *testing.T, d models.Dialect) {
 	// A forged signature: 401.
 	body := []byte(fmt.Sprintf(`{"webhookEvent":"jira:issue_updated","issue":{"key":%q}}`, key))
 	s.hookURL = hookURL
-	for name, sig := range map[string]string{"unsigned": "", "forged": jiratest.HubSignature("guess", body), "not hex": "sha256=zz"} {
+	for name, sig := range map[string]string{"unsigned": "", "forged": jirasim.HubSignature("guess", body), "not hex": "sha256=zz"} {
 		req, _ := http.NewRequest(http.MethodPost, hookURL, bytes.NewReader(body))
 		if sig != "" {
 			req.Header.Set("X-Hub-Signature", sig)

@@ -11,7 +11,7 @@ import (
 	"net/netip"
 	"os"
 
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/sso/oidcsim"
 )
@@ -22,9 +22,9 @@ import (
 // and a trusted certificate, as with a real Atlassian-compatible server.
 type demo struct {
 	cfg      Config
-	sim      *jiratest.Sim
+	sim      *jirasim.Sim
 	idp      *oidcsim.Provider // the built-in OpenID Connect provider ("Demo SSO")
-	info     jiratest.DemoInfo
+	info     jirasim.DemoInfo
 	password string
 	listener net.Listener // bound by runDemo; nil: serve binds cfg.Addr
 	ignored  []string     // operator settings the demo refused to use, said in the banner
@@ -45,7 +45,7 @@ func newDemo(cfg Config) (*demo, error) {
 	}
 	cfg.DataDir = dir
 	callback := cfg.BaseURL.String() + "/integrations/jira/callback"
-	sim, info := jiratest.NewDemo(jiratest.Options{CloudRedirectURIs: []string{callback}})
+	sim, info := jirasim.NewDemo(jirasim.Options{CloudRedirectURIs: []string{callback}})
 	cfg.AtlassianAuthURL, cfg.AtlassianAPIURL = info.AuthURL, info.APIURL
 	cfg.AtlassianClientID, cfg.AtlassianSecret = info.CloudClientID, info.CloudClientSecret
 	cfg.OutboundAllowCIDRs = append(cfg.OutboundAllowCIDRs, netip.MustParsePrefix("127.0.0.0/8"))

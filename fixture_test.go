@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -20,7 +20,7 @@ type fixture struct {
 	integrationID       int64
 }
 
-func setUpFixture(tb testing.TB, store *models.Store, sim *jiratest.Sim) fixture {
+func setUpFixture(tb testing.TB, store *models.Store, sim *jirasim.Sim) fixture {
 	tb.Helper()
 	ctx := context.Background()
 	mk := func(email string, role models.Role) string {

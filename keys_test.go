@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -28,10 +28,10 @@ func TestKeyRotationReseals(t *testing.T) {
 				keyC = "key-c-key-c-key-c-key-c-key-c-key-c"
 			)
 			ctx := context.Background()
-			sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{simCallback}})
+			sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{simCallback}})
 			t.Cleanup(sim.Close)
 			site := sim.AddCloudSite("acme")
-			site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+			site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 			id, secret := sim.CloudClient()
 			addr := freeAddr(t)
 			vars := map[string]string{
@@ -140,7 +140,7 @@ func serveUntilReady(t *testing.T, vars map[string]string, base string) (stop fu
 }
 
 // waitForIssue polls the simulator until the request's task exists.
-func waitForIssue(t *testing.T, site *jiratest.Site, requestID int64) {
+func waitForIssue(t *testing.T, site *jirasim.Site, requestID int64) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {

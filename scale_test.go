@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -102,10 +102,10 @@ func TestThreeReplicasShareABurst(t *testing.T) {
 	const total = 1000
 	ctx := context.Background()
 	dsn := modeltest.PostgresSchemaURL(t)
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{simCallback}})
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{simCallback}})
 	t.Cleanup(sim.Close)
 	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 	id, secret := sim.CloudClient()
 	vars := map[string]string{
 		"PRIVILEGE_DATABASE_URL": dsn, "PRIVILEGE_SECRET_KEY": string(modeltest.TestKey),
@@ -191,7 +191,7 @@ func TestThreeReplicasShareABurst(t *testing.T) {
 	if len(issues) != total {
 		t.Fatalf("Jira holds %d issues for %d requests", len(issues), total)
 	}
-	byLabel := map[string]jiratest.Issue{}
+	byLabel := map[string]jirasim.Issue{}
 	for _, is := range issues {
 		for _, l := range is.Labels {
 			if strings.HasPrefix(l, "privilege-request-") {
@@ -235,10 +235,10 @@ func TestDeadReplicasJobsAreTakenQuickly(t *testing.T) {
 	const total = jira.DefaultSyncWorkers // one claim batch for the doomed replica
 	ctx := context.Background()
 	dsn := modeltest.PostgresSchemaURL(t)
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{simCallback}})
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{simCallback}})
 	t.Cleanup(sim.Close)
 	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 	id, secret := sim.CloudClient()
 	vars := map[string]string{
 		"PRIVILEGE_DATABASE_URL": dsn, "PRIVILEGE_SECRET_KEY": string(modeltest.TestKey),
@@ -271,13 +271,13 @@ func TestDeadReplicasJobsAreTakenQuickly(t *testing.T) {
 			time.Sleep(50 * time.Millisecond) // polling with a deadline
 		}
 	}
-	issueOf := func(id int64) (jiratest.Issue, bool) {
+	issueOf := func(id int64) (jirasim.Issue, bool) {
 		for _, is := range site.Issues() {
 			if is.HasLabel(jira.CorrelationLabel(id)) {
 				return is, true
 			}
 		}
-		return jiratest.Issue{}, false
+		return jirasim.Issue{}, false
 	}
 
 	var ids []int64
@@ -304,7 +304,7 @@ func TestDeadReplicasJobsAreTakenQuickly(t *testing.T) {
 
 	// Jira hangs on transitions: the doomed replica's workers all wait on it.
 	// (The simulator only notices a dead client after the wait: keep it short.)
-	sim.Inject(jiratest.Fault{Method: "POST", Path: "/transitions", Latency: 30 * time.Second, Times: -1})
+	sim.Inject(jirasim.Fault{Method: "POST", Path: "/transitions", Latency: 30 * time.Second, Times: -1})
 	for _, id := range ids {
 		if code, err := apiCall(http.DefaultClient, "POST", fmt.Sprintf("%s/api/v1/requests/%d/approve", doomed.base, id), f.approver, map[string]string{"reason": "on call"}, nil); err != nil || code != 200 {
 			t.Fatalf("approve %d: %d %v", id, code, err)

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 )
 
 // TestCloudConsentOverTLSTrustedBySSLCertFile runs a real `privilege serve`
@@ -23,9 +23,9 @@ import (
 func TestCloudConsentOverTLSTrustedBySSLCertFile(t *testing.T) {
 	addr := freeAddr(t)
 	base := "http://" + addr
-	sim := jiratest.New(jiratest.Options{CloudTLS: true, CloudRedirectURIs: []string{base + "/integrations/jira/callback"}})
+	sim := jirasim.New(jirasim.Options{CloudTLS: true, CloudRedirectURIs: []string{base + "/integrations/jira/callback"}})
 	t.Cleanup(sim.Close)
-	sim.AddCloudSite("acme").AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	sim.AddCloudSite("acme").AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 	if !strings.HasPrefix(sim.AuthURL(), "https://") {
 		t.Fatalf("simulator not on TLS: %s", sim.AuthURL())
 	}

@@ -14,22 +14,22 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
 
 // approvalWorkflow is To Do → Approved | Declined, as a team that approves
 // in Jira would set it up.
-func approvalWorkflow() jiratest.Workflow {
-	return jiratest.Workflow{
+func approvalWorkflow() jirasim.Workflow {
+	return jirasim.Workflow{
 		Initial: "To Do",
-		Statuses: []jiratest.Status{
-			{ID: "10000", Name: "To Do", Category: jiratest.CategoryNew},
-			{ID: "10010", Name: "Approved", Category: jiratest.CategoryDone},
-			{ID: "10011", Name: "Declined", Category: jiratest.CategoryDone},
+		Statuses: []jirasim.Status{
+			{ID: "10000", Name: "To Do", Category: jirasim.CategoryNew},
+			{ID: "10010", Name: "Approved", Category: jirasim.CategoryDone},
+			{ID: "10011", Name: "Declined", Category: jirasim.CategoryDone},
 		},
-		Transitions: []jiratest.Transition{
+		Transitions: []jirasim.Transition{
 			{ID: "11", Name: "Approve", From: []string{"To Do"}, To: "Approved"},
 			{ID: "21", Name: "Decline", From: []string{"To Do"}, To: "Declined"},
 			{ID: "31", Name: "Reopen", From: []string{"Approved", "Declined"}, To: "To Do"},
@@ -47,7 +47,7 @@ func TestBrowserDecisionFromJira(t *testing.T) {
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	callback := base + "/integrations/jira/callback"
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{callback}})
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{callback}})
 	t.Cleanup(sim.Close)
 	site := sim.AddCloudSite("acme")
 	site.AddProject("OPS", "Operations", approvalWorkflow())

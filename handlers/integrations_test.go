@@ -18,7 +18,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -30,12 +30,12 @@ type jiraEnv struct {
 	t     *testing.T
 	clock *testClock
 	app   *testApp
-	sim   *jiratest.Sim
+	sim   *jirasim.Sim
 	admin *client
 }
 
 // jiraDeps wires OAuth and clients for redirect against authURL/apiURL.
-func jiraDeps(t testing.TB, store *models.Store, sim *jiratest.Sim, redirect, authURL, apiURL string) appOption {
+func jiraDeps(t testing.TB, store *models.Store, sim *jirasim.Sim, redirect, authURL, apiURL string) appOption {
 	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: sim.CertPool()})
 	id, secret := sim.CloudClient()
 	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: authURL, APIURL: apiURL, CloudClientID: id, CloudClientSecret: secret,
@@ -46,7 +46,7 @@ func jiraDeps(t testing.TB, store *models.Store, sim *jiratest.Sim, redirect, au
 
 func newJiraEnvStore(t *testing.T, store *models.Store) *jiraEnv {
 	t.Helper()
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{testCallback}})
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{testCallback}})
 	t.Cleanup(sim.Close)
 	clock := &testClock{}
 	app := newTestApp(t, store, jiraDeps(t, store, sim, testCallback, sim.AuthURL(), sim.APIURL()), withClock(clock.now))
@@ -331,7 +331,7 @@ func fakeAtlassian(t *testing.T, scope string, sites []jira.Site) *httptest.Serv
 func newFakeCloudEnv(t *testing.T, scope string, sites []jira.Site) *jiraEnv {
 	t.Helper()
 	store := modeltest.NewStore(t, models.DialectSQLite)
-	sim := jiratest.New(jiratest.Options{})
+	sim := jirasim.New(jirasim.Options{})
 	t.Cleanup(sim.Close)
 	fake := fakeAtlassian(t, scope, sites)
 	app := newTestApp(t, store, jiraDeps(t, store, sim, testCallback, fake.URL, fake.URL))
@@ -395,7 +395,7 @@ func TestJiraProjectListIsComplete(t *testing.T) {
 	e := newJiraEnv(t, models.DialectSQLite)
 	site := e.sim.AddCloudSite("globex")
 	for i := 1; i <= 125; i++ {
-		site.AddProject("G"+strconv.Itoa(1000+i), "Globex team "+strconv.Itoa(i), jiratest.SimpleWorkflow())
+		site.AddProject("G"+strconv.Itoa(1000+i), "Globex team "+strconv.Itoa(i), jirasim.SimpleWorkflow())
 	}
 	id := e.connectCloud("Globex")
 	doc := parseHTML(t, e.admin.get("/integrations/"+itoa(id)))
@@ -437,8 +437,8 @@ func TestJiraProjectManage(t *testing.T) {
 	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
 		e := newJiraEnvStore(t, store)
 		site := e.sim.AddCloudSite("acme")
-		site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
-		site.AddProject("SEC", "Security", jiratest.SimpleWorkflow())
+		site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
+		site.AddProject("SEC", "Security", jirasim.SimpleWorkflow())
 		prod, stage := e.app.addAccount("Production", "111111111111"), e.app.addAccount("Staging", "222222222222")
 		e.app.addAccount("Sandbox", "333333333333")
 		id := e.connectCloud("Acme")
@@ -504,11 +504,11 @@ func TestJiraProjectManage(t *testing.T) {
 func TestJiraWorkflowCheck(t *testing.T) {
 	e := newJiraEnv(t, models.DialectSQLite)
 	site := e.sim.AddCloudSite("acme")
-	hr := site.AddProject("HR", "People", jiratest.SimpleWorkflow())
+	hr := site.AddProject("HR", "People", jirasim.SimpleWorkflow())
 	hr.RemoveIssueType("Task")
 	hr.AddIssueType("Request", false)
-	fin := site.AddProject("FIN", "Finance", jiratest.SimpleWorkflow())
-	fin.AddCreateField("Task", jiratest.CreateField{ID: "customfield_10050", Name: "Cost center", Kind: jiratest.FieldCascading, Required: true, Options: []string{"EU"}})
+	fin := site.AddProject("FIN", "Finance", jirasim.SimpleWorkflow())
+	fin.AddCreateField("Task", jirasim.CreateField{ID: "customfield_10050", Name: "Cost center", Kind: jirasim.FieldCascading, Required: true, Options: []string{"EU"}})
 	acc := e.app.addAccount("Production", "111111111111")
 	id := e.connectCloud("Acme")
 
@@ -537,7 +537,7 @@ func TestJiraWorkflowCheck(t *testing.T) {
 func TestJiraReconnectKeepsLinks(t *testing.T) {
 	e := newJiraEnv(t, models.DialectPostgres)
 	site := e.sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 	acc := e.app.addAccount("Production", "111111111111")
 	id := e.connectCloud("Acme")
 	path := "/integrations/" + itoa(id) + "/projects/OPS"
@@ -586,7 +586,7 @@ func TestJiraSecretsNotInPlaintextOnDisk(t *testing.T) {
 	sealer := modeltest.Must(models.NewSealer([][]byte{modeltest.TestKey}))
 	store := models.NewStore(db, sealer, models.WithPasswordParams(modeltest.CheapPasswords))
 	e := newJiraEnvStore(t, store)
-	e.sim.AddCloudSite("acme").AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	e.sim.AddCloudSite("acme").AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 	e.connectCloud("Acme")
 	dc := e.sim.AddDataCenter("/jira")
 	cid, secret := dc.AddClient(testCallback, "WRITE")
@@ -625,7 +625,7 @@ func TestJiraSecretsNotInPlaintextOnDisk(t *testing.T) {
 func TestJiraDataCenterReconnectWithNewCredentials(t *testing.T) {
 	e := newJiraEnv(t, models.DialectSQLite)
 	dc := e.sim.AddDataCenter("/jira")
-	dc.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	dc.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 	oldID, oldSecret := dc.AddClient(testCallback, "WRITE")
 	id := e.integrationFrom(e.callback(e.consent(e.start(url.Values{"name": {"Corp"}, "self_hosted": {"1"}, "base_url": {dc.BaseURL()},
 		"client_id": {oldID}, "client_secret": {oldSecret}}), true)))

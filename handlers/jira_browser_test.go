@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -49,7 +49,7 @@ func jiraBrowser(t *testing.T) context.Context {
 type browserJira struct {
 	url   string
 	store *models.Store
-	sim   *jiratest.Sim
+	sim   *jirasim.Sim
 }
 
 func newBrowserJira(t *testing.T) *browserJira {
@@ -59,7 +59,7 @@ func newBrowserJira(t *testing.T) *browserJira {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.Load().ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 	callback := srv.URL + "/integrations/jira/callback"
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{callback}})
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{callback}})
 	t.Cleanup(sim.Close)
 	base, _ := url.Parse(srv.URL)
 	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: sim.CertPool()})
@@ -106,7 +106,7 @@ func signInSteps(base string) steps {
 }
 
 // integrateSteps goes Integrations → Jira → Integrate and fills the form.
-func integrateSteps(name string, dc *jiratest.DataCenter, clientID, secret string) steps {
+func integrateSteps(name string, dc *jirasim.DataCenter, clientID, secret string) steps {
 	s := steps{
 		chromedp.Click(css(`[data-testid=nav-integrations]`)),
 		chromedp.WaitVisible(css(`[data-testid=tile-jira]`)),
@@ -136,14 +136,14 @@ func TestBrowserJiraConnect(t *testing.T) {
 			ctx := jiraBrowser(t)
 			b := newBrowserJira(t)
 			var (
-				dc             *jiratest.DataCenter
+				dc             *jirasim.DataCenter
 				clientID, scrt string
 			)
 			if flavour == "cloud" {
-				b.sim.AddCloudSite("acme").AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+				b.sim.AddCloudSite("acme").AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 			} else {
 				dc = b.sim.AddDataCenter("/jira")
-				dc.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+				dc.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 				clientID, scrt = dc.AddClient(b.url+"/integrations/jira/callback", "WRITE")
 			}
 			run := func(name string, s steps) {

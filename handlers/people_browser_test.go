@@ -15,7 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -31,10 +31,10 @@ func TestBrowserPeopleInJira(t *testing.T) {
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	callback := base + "/integrations/jira/callback"
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{callback}})
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{callback}})
 	t.Cleanup(sim.Close)
 	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 	bobJira := sim.AddCloudUser("Bob Approver", "bob@acme.example")
 	aliceJira := sim.AddCloudUser("Alice Requester", "alice@acme.example")
 
@@ -82,7 +82,7 @@ func TestBrowserPeopleInJira(t *testing.T) {
 	}
 
 	shot := func(name string) chromedp.Action[chromedp.Void] { return screenshot("people-" + name) }
-	linkSteps := func(email string, who jiratest.User, name string) []chromedp.Action[chromedp.Void] {
+	linkSteps := func(email string, who jirasim.User, name string) []chromedp.Action[chromedp.Void] {
 		return append(signInActions(base, email),
 			chromedp.Click(css(`[data-testid=profile-link]`)),
 			chromedp.WaitVisible(css(`[data-testid=profile-page]`)),
@@ -122,15 +122,15 @@ func TestBrowserPeopleInJira(t *testing.T) {
 	if _, err := fmt.Sscan(attr.Value, &id); err != nil || id == 0 {
 		t.Fatalf("request id %q: %v", attr.Value, err)
 	}
-	issueOf := func() (jiratest.Issue, bool) {
+	issueOf := func() (jirasim.Issue, bool) {
 		for _, is := range site.Issues() {
 			if is.HasLabel(jira.CorrelationLabel(id)) {
 				return is, true
 			}
 		}
-		return jiratest.Issue{}, false
+		return jirasim.Issue{}, false
 	}
-	var issue jiratest.Issue
+	var issue jirasim.Issue
 	waitFor(t, "the Jira task", 20*time.Second, func() (ok bool) { issue, ok = issueOf(); return ok })
 	if issue.Reporter.AccountID != aliceJira.AccountID {
 		t.Fatalf("reporter %+v, want %+v", issue.Reporter, aliceJira)

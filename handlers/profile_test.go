@@ -14,7 +14,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -24,7 +24,7 @@ import (
 type peopleEnv struct {
 	*jiraEnv
 	id                  int64
-	site                *jiratest.Site // Cloud
+	site                *jirasim.Site // Cloud
 	alice, bob          models.User
 	aliceJira, bobJira  string // how the consent page knows them
 	aliceID, bobAccount string // the Jira id the link must store
@@ -199,7 +199,7 @@ func TestJiraConnectStaysAdminOnly(t *testing.T) {
 func TestJiraProjectPeopleOptions(t *testing.T) {
 	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
 		e := newPeopleEnv(t, store, false)
-		ops := e.site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+		ops := e.site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 		acc := e.app.addAccount("Production", "111111111111")
 		bob := e.app.signedIn("bob@example.com")
 		e.flash(bob, e.linkAs(bob, e.bobJira, true), "success")
@@ -215,7 +215,7 @@ func TestJiraProjectPeopleOptions(t *testing.T) {
 			t.Fatal("the linked approver is not offered as fixed assignee")
 		}
 
-		ops.SetPermission(jiratest.PermModifyReporter, false)
+		ops.SetPermission(jirasim.PermModifyReporter, false)
 		doc = parseHTML(t, e.admin.get(path))
 		if txt := doc.Find(`[data-testid=permission-MODIFY_REPORTER]`).Text(); !strings.Contains(txt, "missing") {
 			t.Errorf("MODIFY_REPORTER after removal: %q", txt)
@@ -255,7 +255,7 @@ func TestJiraProjectPeopleOptions(t *testing.T) {
 func TestJiraRefusedReporterShownOnIntegrationPage(t *testing.T) {
 	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
 		e := newPeopleEnv(t, store, false)
-		ops := e.site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+		ops := e.site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 		acc := e.app.addAccount("Production", "111111111111")
 		alice := e.app.signedIn("alice@example.com")
 		e.flash(alice, e.linkAs(alice, e.aliceJira, true), "success")
@@ -263,7 +263,7 @@ func TestJiraRefusedReporterShownOnIntegrationPage(t *testing.T) {
 		typ, _ := parseHTML(t, e.admin.get(path)).Find(`select[name=issue_type] option[selected]`).Attr("value")
 		wantRedirect(t, e.admin.post(path, url.Values{"account": {itoa(acc.ID)}, "issue_type": {typ}, "status_approved": {"Done"},
 			"status_denied": {"Declined"}, "status_cancelled": {"Declined"}, "status_expired": {"Declined"}}), path)
-		ops.SetPermission(jiratest.PermModifyReporter, false)
+		ops.SetPermission(jirasim.PermModifyReporter, false)
 
 		ctx := context.Background()
 		req := modeltest.Must(store.CreateRequest(ctx, e.alice, models.NewRequest{AccountID: acc.ID, Resources: []string{"ReadOnly"},
@@ -275,7 +275,7 @@ func TestJiraRefusedReporterShownOnIntegrationPage(t *testing.T) {
 		if _, err := syncer.ProcessOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
-		var issues []jiratest.Issue
+		var issues []jirasim.Issue
 		for _, is := range e.site.Issues() {
 			if is.HasLabel(jira.CorrelationLabel(req.ID)) {
 				issues = append(issues, is)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -19,7 +19,7 @@ func TestJiraProjectDecisionsForm(t *testing.T) {
 	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
 		e := newJiraEnvStore(t, store)
 		site := e.sim.AddCloudSite("acme")
-		site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+		site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 		prod := e.app.addAccount("Production", "111111111111")
 		id := e.connectCloud("Acme")
 		path := "/integrations/" + itoa(id) + "/projects/OPS"

@@ -12,7 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -23,9 +23,9 @@ func TestJiraProjectRequiredFieldsAndTemplates(t *testing.T) {
 	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
 		e := newJiraEnvStore(t, store)
 		site := e.sim.AddCloudSite("acme")
-		fin := site.AddProject("FIN", "Finance", jiratest.SimpleWorkflow())
-		fin.AddCreateField("Task", jiratest.CreateField{ID: "customfield_10050", Name: "Cost centre", Kind: jiratest.FieldSelect, Required: true, Options: []string{"Engineering", "Sales"}})
-		fin.AddCreateField("Task", jiratest.CreateField{ID: "customfield_10060", Name: "Budget", Kind: jiratest.FieldNumber, Required: true})
+		fin := site.AddProject("FIN", "Finance", jirasim.SimpleWorkflow())
+		fin.AddCreateField("Task", jirasim.CreateField{ID: "customfield_10050", Name: "Cost centre", Kind: jirasim.FieldSelect, Required: true, Options: []string{"Engineering", "Sales"}})
+		fin.AddCreateField("Task", jirasim.CreateField{ID: "customfield_10060", Name: "Budget", Kind: jirasim.FieldNumber, Required: true})
 		acc := e.app.addAccount("Finance", "111111111111")
 		id := e.connectCloud("Acme")
 		path := "/integrations/" + itoa(id) + "/projects/FIN"

@@ -18,7 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -29,7 +29,7 @@ import (
 type jiraStack struct {
 	srv     *httptest.Server
 	store   *models.Store
-	site    *jiratest.Site
+	site    *jirasim.Site
 	account models.CloudAccount
 }
 
@@ -37,10 +37,10 @@ func newJiraStack(t *testing.T) *jiraStack {
 	t.Helper()
 	ctx := t.Context()
 	const callback = "http://privilege.test/integrations/jira/callback"
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{callback}})
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{callback}})
 	t.Cleanup(sim.Close)
 	st := &jiraStack{store: modeltest.NewStore(t, models.DialectSQLite), site: sim.AddCloudSite("acme")}
-	st.site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	st.site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 
 	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: sim.CertPool()})
 	hc.Transport = jira.NewPacer(rate.Inf, 1).Wrap(hc.Transport)
@@ -114,13 +114,13 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 	}
 }
 
-func (st *jiraStack) issueOf(id int64) (jiratest.Issue, bool) {
+func (st *jiraStack) issueOf(id int64) (jirasim.Issue, bool) {
 	for _, is := range st.site.Issues() {
 		if is.HasLabel(jira.CorrelationLabel(id)) {
 			return is, true
 		}
 	}
-	return jiratest.Issue{}, false
+	return jirasim.Issue{}, false
 }
 
 // screenshotter saves full-page PNGs into PRIVILEGE_SCREENSHOTS when set.
@@ -191,7 +191,7 @@ func TestBrowserRequestApprovedThroughJira(t *testing.T) {
 		t.Fatalf("request id %q: %v", attr.Value, err)
 	}
 
-	var issue jiratest.Issue
+	var issue jirasim.Issue
 	waitFor(t, "the Jira task", 20*time.Second, func() (ok bool) { issue, ok = st.issueOf(id); return ok })
 	approval := base + "/requests/" + fmt.Sprint(id)
 	var link string

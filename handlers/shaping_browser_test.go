@@ -16,7 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -31,11 +31,11 @@ func TestBrowserTicketShaping(t *testing.T) {
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	callback := base + "/integrations/jira/callback"
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{callback}})
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{callback}})
 	t.Cleanup(sim.Close)
 	site := sim.AddCloudSite("acme")
-	fin := site.AddProject("FIN", "Finance", jiratest.SimpleWorkflow())
-	fin.AddCreateField("Task", jiratest.CreateField{ID: "customfield_10050", Name: "Cost centre", Kind: jiratest.FieldSelect, Required: true,
+	fin := site.AddProject("FIN", "Finance", jirasim.SimpleWorkflow())
+	fin.AddCreateField("Task", jirasim.CreateField{ID: "customfield_10050", Name: "Cost centre", Kind: jirasim.FieldSelect, Required: true,
 		Options: []string{"Engineering", "Sales"}})
 
 	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: sim.CertPool()})
@@ -109,7 +109,7 @@ func TestBrowserTicketShaping(t *testing.T) {
 	if !strings.Contains(header, fmt.Sprintf("pending request #%d", r.ID)) {
 		t.Fatalf("preview source %q", header)
 	}
-	var issue jiratest.Issue
+	var issue jirasim.Issue
 	waitFor(t, "the FIN task", 20*time.Second, func() bool {
 		for _, is := range site.Issues() {
 			if is.HasLabel(jira.CorrelationLabel(r.ID)) {

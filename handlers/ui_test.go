@@ -10,7 +10,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -169,8 +169,8 @@ func TestProjectLinkRefusalsAndNotices(t *testing.T) {
 	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
 		e := newJiraEnvStore(t, store)
 		site := e.sim.AddCloudSite("acme")
-		site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
-		site.AddProject("ENG", "Engineering", jiratest.TwoStepWorkflow())
+		site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
+		site.AddProject("ENG", "Engineering", jirasim.TwoStepWorkflow())
 		e.app.addAccount("Production", "111111111111")
 		id := e.connectCloud("Acme")
 		path := "/integrations/" + itoa(id) + "/projects/OPS"
@@ -242,7 +242,7 @@ func TestListsSortByColumn(t *testing.T) {
 // project track the account, or that none does.
 func TestAccountEditNamesItsTracker(t *testing.T) {
 	e := newJiraEnv(t, models.DialectSQLite)
-	e.sim.AddCloudSite("acme").AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	e.sim.AddCloudSite("acme").AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 	prod, lab := e.app.addAccount("Production", "111111111111"), e.app.addAccount("Lab", "222222222222")
 	id := e.connectCloud("Acme")
 	path := "/integrations/" + itoa(id) + "/projects/OPS"

@@ -9,15 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 )
 
 const simRedirect = "https://privilege.example/integrations/jira/callback"
 
-func newSim(t *testing.T) (*jiratest.Sim, *OAuth) {
+func newSim(t *testing.T) (*jirasim.Sim, *OAuth) {
 	t.Helper()
-	sim := jiratest.New(jiratest.Options{CloudTLS: true, CloudRedirectURIs: []string{simRedirect}})
+	sim := jirasim.New(jirasim.Options{CloudTLS: true, CloudRedirectURIs: []string{simRedirect}})
 	t.Cleanup(sim.Close)
 	hc := NewHTTPClient(OutboundConfig{AllowCIDRs: loopbackOnly(), RootCAs: sim.CertPool(), Timeout: 10 * time.Second})
 	id, secret := sim.CloudClient()
@@ -28,7 +28,7 @@ func newSim(t *testing.T) (*jiratest.Sim, *OAuth) {
 	return sim, oauth
 }
 
-func consentCode(t *testing.T, sim *jiratest.Sim, authURL, site string) string {
+func consentCode(t *testing.T, sim *jirasim.Sim, authURL, site string) string {
 	t.Helper()
 	loc, err := sim.Consent(authURL, true, site)
 	if err != nil {
@@ -45,7 +45,7 @@ func TestSimCloudLifecycle(t *testing.T) {
 	ctx := context.Background()
 	sim, oauth := newSim(t)
 	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 
 	tok, err := oauth.ExchangeCloud(ctx, consentCode(t, sim, oauth.CloudAuthCodeURL("state-1"), "acme"))
 	if err != nil {
@@ -110,7 +110,7 @@ func TestSimCloudLifecycle(t *testing.T) {
 
 	// An expired access token: Jira answers 401, the client refreshes once.
 	before := sim.Stats().TokenRefreshes
-	sim.Inject(jiratest.Fault{Path: "/myself", Status: 401})
+	sim.Inject(jirasim.Fault{Path: "/myself", Status: 401})
 	if _, err := c.Myself(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -121,13 +121,13 @@ func TestSimCloudLifecycle(t *testing.T) {
 		t.Fatal("rotated refresh token was not stored")
 	}
 
-	sim.Inject(jiratest.Fault{Method: "POST", Path: "/rest/api/3/issue", Status: 429, RetryAfter: 3})
+	sim.Inject(jirasim.Fault{Method: "POST", Path: "/rest/api/3/issue", Status: 429, RetryAfter: 3})
 	_, err = c.CreateIssue(ctx, IssueInput{ProjectKey: "OPS", IssueTypeID: types[task].ID, Summary: "x"})
 	if d, ok := RetryAfter(err); !ok || d != 3*time.Second {
 		t.Fatalf("429: err = %v", err)
 	}
 
-	sim.Inject(jiratest.Fault{Method: "POST", Path: "/rest/api/3/issue", DropAfterApply: true})
+	sim.Inject(jirasim.Fault{Method: "POST", Path: "/rest/api/3/issue", DropAfterApply: true})
 	_, err = c.CreateIssue(ctx, IssueInput{ProjectKey: "OPS", IssueTypeID: types[task].ID, Summary: "dropped", Labels: []string{"privilege-request-2"}})
 	if !IsAmbiguous(err) {
 		t.Fatalf("dropped create: err = %v, want ambiguous", err)
@@ -148,7 +148,7 @@ func TestSimDataCenterLifecycle(t *testing.T) {
 	ctx := context.Background()
 	sim, oauth := newSim(t)
 	dc := sim.AddDataCenter("/jira")
-	dc.AddProject("OPS", "Operations", jiratest.TwoStepWorkflow())
+	dc.AddProject("OPS", "Operations", jirasim.TwoStepWorkflow())
 	clientID, secret := dc.AddClient(simRedirect)
 
 	base, err := ValidateBaseURL(dc.BaseURL() + "/secure/Dashboard.jspa")
@@ -225,15 +225,15 @@ func TestMoveGivesUpAtTheStepLimitNamingTheStatuses(t *testing.T) {
 	ctx := context.Background()
 	sim, oauth := newSim(t)
 	site := sim.AddCloudSite("acme")
-	long := jiratest.Workflow{Initial: "To Do", Statuses: []jiratest.Status{{Name: "To Do", Category: jiratest.CategoryNew}}}
+	long := jirasim.Workflow{Initial: "To Do", Statuses: []jirasim.Status{{Name: "To Do", Category: jirasim.CategoryNew}}}
 	prev := "To Do"
 	for _, st := range []string{"Triage", "Review", "Security review", "Manager review", "Provisioning", "Verification", "Done"} {
-		cat := jiratest.CategoryIndeterminate
+		cat := jirasim.CategoryIndeterminate
 		if st == "Done" {
-			cat = jiratest.CategoryDone
+			cat = jirasim.CategoryDone
 		}
-		long.Statuses = append(long.Statuses, jiratest.Status{Name: st, Category: cat})
-		long.Transitions = append(long.Transitions, jiratest.Transition{ID: fmt.Sprint(len(long.Transitions) + 11), Name: "To " + st, From: []string{prev}, To: st})
+		long.Statuses = append(long.Statuses, jirasim.Status{Name: st, Category: cat})
+		long.Transitions = append(long.Transitions, jirasim.Transition{ID: fmt.Sprint(len(long.Transitions) + 11), Name: "To " + st, From: []string{prev}, To: st})
 		prev = st
 	}
 	site.AddProject("OPS", "Operations", long)

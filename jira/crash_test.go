@@ -19,7 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -78,10 +78,10 @@ func TestCrashedSyncersLoseNothing(t *testing.T) {
 	}
 	const total = 300
 	ctx := context.Background()
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{redirectURL}})
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{redirectURL}})
 	t.Cleanup(sim.Close)
 	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 
 	dbPath := filepath.Join(t.TempDir(), "crash.db")
 	db, err := models.OpenSQLite(ctx, dbPath)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -19,8 +19,8 @@ import (
 // changelog back and decides — or moves the task back and says why.
 
 type mover interface {
-	MoveAs(key, toStatus string, u jiratest.User, comment string) error
-	CommentAs(key string, u jiratest.User, text string) error
+	MoveAs(key, toStatus string, u jirasim.User, comment string) error
+	CommentAs(key string, u jirasim.User, text string) error
 }
 
 // enableDecisions turns "Approve and deny in Jira" on: Done approves,
@@ -35,7 +35,7 @@ func (h *harness) enableDecisions() {
 
 // moveAs moves the task as a Jira user and delivers the notice (what the
 // webhook receiver does with a verified delivery).
-func (h *harness) moveAs(key, status string, u jiratest.User, comment string) {
+func (h *harness) moveAs(key, status string, u jirasim.User, comment string) {
 	h.t.Helper()
 	if err := h.inst.(mover).MoveAs(key, status, u, comment); err != nil {
 		h.t.Fatal(err)
@@ -51,7 +51,7 @@ func (h *harness) notice(key string) {
 }
 
 // privilegeComments are the task's comments not written by person.
-func privilegeComments(is jiratest.Issue, person jiratest.User) []string {
+func privilegeComments(is jirasim.Issue, person jirasim.User) []string {
 	var out []string
 	for _, c := range is.Comments {
 		if c.Author.ID() != person.ID() {
@@ -140,7 +140,7 @@ func TestDecisionFromJiraRefusedMovesBackAndSaysWhy(t *testing.T) {
 		alice := h.linkJira(h.alice, "Alice Requester")
 		carolUser := modeltest.Must(h.store.CreateUser(h.ctx, models.SystemActor, models.NewUser{Email: "carol@example.com", Password: "correct horse battery", Role: models.RoleRequester}))
 		carol := h.linkJira(carolUser, "Carol Requester")
-		var stranger jiratest.User
+		var stranger jirasim.User
 		if h.dc == nil {
 			stranger = h.sim.AddCloudUser("Sam Stranger", "sam@example.com")
 		} else {
@@ -149,7 +149,7 @@ func TestDecisionFromJiraRefusedMovesBackAndSaysWhy(t *testing.T) {
 		h.enableDecisions()
 		for _, tc := range []struct {
 			name   string
-			who    jiratest.User
+			who    jirasim.User
 			status string
 			want   models.JiraRefusal
 		}{
@@ -178,7 +178,7 @@ func TestDecisionFromJiraRefusedMovesBackAndSaysWhy(t *testing.T) {
 
 		// Expired before the move was read: nothing decided, moved back,
 		// then the expiry reaches the task.
-		bob := jiratest.User{}
+		bob := jirasim.User{}
 		for _, u := range h.usersOfInstance() {
 			if u.DisplayName == "Bob Approver" {
 				bob = u
@@ -201,7 +201,7 @@ func TestDecisionFromJiraRefusedMovesBackAndSaysWhy(t *testing.T) {
 	})
 }
 
-func (h *harness) usersOfInstance() []jiratest.User {
+func (h *harness) usersOfInstance() []jirasim.User {
 	if h.dc != nil {
 		return h.dc.Users()
 	}
@@ -297,7 +297,7 @@ func TestDecisionWebhookKeptAlive(t *testing.T) {
 	for _, d := range []models.Dialect{models.DialectSQLite, models.DialectPostgres} {
 		t.Run(string(d), func(t *testing.T) {
 			h := newHarness(t, d, models.DeploymentCloud)
-			site := h.inst.(*jiratest.Site)
+			site := h.inst.(*jirasim.Site)
 			p := h.poller()
 			sync := func() models.Integration {
 				t.Helper()
@@ -323,7 +323,7 @@ func TestDecisionWebhookKeptAlive(t *testing.T) {
 			// Six days later (24 left): refreshed, well before the expiry.
 			h.clock.Advance(6 * 24 * time.Hour)
 			in = sync()
-			if want := h.clock.Now().Add(jiratest.WebhookLifetime); !site.Webhooks()[0].ExpiresAt.Equal(want) || !in.WebhookExpiresAt.Equal(want) {
+			if want := h.clock.Now().Add(jirasim.WebhookLifetime); !site.Webhooks()[0].ExpiresAt.Equal(want) || !in.WebhookExpiresAt.Equal(want) {
 				t.Fatalf("not refreshed: Jira %v, ours %v", site.Webhooks()[0].ExpiresAt, in.WebhookExpiresAt)
 			}
 			// Jira lost it: found on the next check and registered again.

@@ -14,7 +14,7 @@ import (
 )
 
 // The shared spec copy, or the byte-identical one vendored for the simulator.
-var adfSchemaPaths = []string{"../../shared/specs/adf-schema-v1-full.json", "jiratest/adf-schema-v1-full.json"}
+var adfSchemaPaths = []string{"../../shared/specs/adf-schema-v1-full.json", "jirasim/adf-schema-v1-full.json"}
 
 var adfSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	f, err := os.Open(adfSchemaPaths[0])

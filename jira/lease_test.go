@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -23,10 +23,10 @@ func TestSlowJobKeepsItsLease(t *testing.T) {
 	for _, d := range []models.Dialect{models.DialectSQLite, models.DialectPostgres} {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
-			sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{redirectURL}})
+			sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{redirectURL}})
 			t.Cleanup(sim.Close)
 			site := sim.AddCloudSite("acme")
-			site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+			site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 			store := modeltest.NewStore(t, d)
 			h := &harness{t: t, ctx: ctx, sim: sim, store: store, inst: site}
 			hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
@@ -45,7 +45,7 @@ func TestSlowJobKeepsItsLease(t *testing.T) {
 				})
 			}
 			slow, other := newSyncer(), newSyncer()
-			sim.Inject(jiratest.Fault{Method: "POST", Path: "/rest/api/3/issue", Latency: 3 * lease})
+			sim.Inject(jirasim.Fault{Method: "POST", Path: "/rest/api/3/issue", Latency: 3 * lease})
 			r := modeltest.Must(store.CreateRequest(ctx, h.alice, models.NewRequest{AccountID: h.account.ID, Resources: []string{"ReadOnly"}, DurationMinutes: 60, Justification: "slow Jira"}, time.Hour))
 
 			slowDone := make(chan int, 1)
@@ -101,10 +101,10 @@ func (unrenewable) RenewLeases(context.Context, string, []int64, time.Duration) 
 // back to pending with its error.
 func TestJobStopsBeforeAnUnrenewedLeaseEnds(t *testing.T) {
 	ctx := context.Background()
-	sim := jiratest.New(jiratest.Options{CloudRedirectURIs: []string{redirectURL}})
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{redirectURL}})
 	t.Cleanup(sim.Close)
 	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 	store := modeltest.NewStore(t, models.DialectSQLite)
 	h := &harness{t: t, ctx: ctx, sim: sim, store: store, inst: site}
 	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
@@ -120,7 +120,7 @@ func TestJobStopsBeforeAnUnrenewedLeaseEnds(t *testing.T) {
 	syncer := jira.NewSyncer(slog.New(slog.NewTextHandler(io.Discard, nil)), unrenewable{store}, h.clients, nil, jira.SyncerConfig{
 		BaseURL: "https://privilege.example.com", Workers: 1, Lease: lease, JobTimeout: time.Minute, AmbiguousGrace: time.Minute,
 	})
-	sim.Inject(jiratest.Fault{Method: "POST", Path: "/rest/api/3/issue", Latency: 4 * lease, Times: -1})
+	sim.Inject(jirasim.Fault{Method: "POST", Path: "/rest/api/3/issue", Latency: 4 * lease, Times: -1})
 	r := modeltest.Must(store.CreateRequest(ctx, h.alice, models.NewRequest{AccountID: h.account.ID, Resources: []string{"ReadOnly"}, DurationMinutes: 60, Justification: "slow Jira"}, time.Hour))
 	start := time.Now()
 	if n, err := syncer.ProcessOnce(ctx); n != 1 || err != nil {

@@ -5,13 +5,13 @@ import (
 	"testing"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
 
 // restCalls sums the simulator's REST calls (every path).
-func restCalls(st jiratest.Stats) int {
+func restCalls(st jirasim.Stats) int {
 	n := 0
 	for _, c := range st.Paths {
 		n += c
@@ -22,7 +22,7 @@ func restCalls(st jiratest.Stats) int {
 // createAndApprove runs one request through create and approval and returns
 // the Jira calls its task cost, as the simulator counted them per issue; it
 // fails if any REST call of the run was not on that issue.
-func createAndApprove(t *testing.T, h *harness, acc models.CloudAccount, decision models.Decision) (jiratest.Issue, int) {
+func createAndApprove(t *testing.T, h *harness, acc models.CloudAccount, decision models.Decision) (jirasim.Issue, int) {
 	t.Helper()
 	before := h.sim.Stats()
 	r := h.request(acc)
@@ -64,7 +64,7 @@ func TestSyncCallsPerRequestColdAndWarm(t *testing.T) {
 
 func TestSyncCommentRefusedInTransitionIsRememberedPerWorkflow(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
-		wf := jiratest.SimpleWorkflow()
+		wf := jirasim.SimpleWorkflow()
 		wf.RefuseTransitionComment = true
 		h.inst.AddProject("FIN", "Finance", wf)
 		fin := h.newAccount("210987654321", "Finance")
@@ -120,7 +120,7 @@ func TestSyncTransitionWithCommentAppliedButUnanswered(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
 		r := h.request(h.account)
 		h.drain()
-		h.sim.Inject(jiratest.Fault{Method: "POST", Path: "/transitions", DropAfterApply: true})
+		h.sim.Inject(jirasim.Fault{Method: "POST", Path: "/transitions", DropAfterApply: true})
 		modeltest.Must(h.store.Decide(h.ctx, h.approve, r.ID, models.DecisionApprove, "on call"))
 		h.drain()
 		is := h.oneIssue(r.ID)

@@ -5,17 +5,17 @@ import (
 	"testing"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
 
 // linkJira gives u a Jira user in the simulator and links it the way the
 // profile page does: a consent signed in as that user, then /me or /myself.
-func (h *harness) linkJira(u models.User, display string) jiratest.User {
+func (h *harness) linkJira(u models.User, display string) jirasim.User {
 	h.t.Helper()
 	email := strings.ReplaceAll(strings.ToLower(display), " ", ".") + "@example.com"
-	var ju jiratest.User
+	var ju jirasim.User
 	var id jira.Identity
 	var err error
 	if h.dc == nil {
@@ -59,13 +59,13 @@ func (h *harness) linkNow() models.ProjectLink {
 	return modeltest.Must(h.store.ProjectLink(h.ctx, h.link.ID))
 }
 
-func sameUser(a, b jiratest.User) bool { return a.ID() != "" && a.ID() == b.ID() }
+func sameUser(a, b jirasim.User) bool { return a.ID() != "" && a.ID() == b.ID() }
 
 func TestPeopleReporterIsTheLinkedRequester(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
 		unlinked := h.request(h.account)
 		h.drain()
-		admin := jiratest.User{}
+		admin := jirasim.User{}
 		if h.dc == nil {
 			admin = h.sim.Users()[0]
 		} else {
@@ -132,8 +132,8 @@ func TestPeopleRefusalsStillGiveExactlyOneTask(t *testing.T) {
 		h.linkJira(h.alice, "Alice Requester")
 		h.setPeople(models.AssigneeFixed, h.approve.ID, true)
 		p := h.inst.Project("OPS")
-		p.SetPermission(jiratest.PermModifyReporter, false)
-		p.SetPermission(jiratest.PermManageWatchers, false)
+		p.SetPermission(jirasim.PermModifyReporter, false)
+		p.SetPermission(jirasim.PermManageWatchers, false)
 		p.SetAssignable(bob.ID(), false)
 		r := h.request(h.account)
 		h.drain()
@@ -154,7 +154,7 @@ func TestPeopleRefusalsStillGiveExactlyOneTask(t *testing.T) {
 		// Approver who decides, not assignable and no Assign Issues: still
 		// one task, moved, with one comment.
 		h.setPeople(models.AssigneeDecider, 0, false)
-		p.SetPermission(jiratest.PermAssignIssues, false)
+		p.SetPermission(jirasim.PermAssignIssues, false)
 		modeltest.Must(h.store.Decide(h.ctx, h.approve, r.ID, models.DecisionApprove, "ok"))
 		h.drain()
 		is = h.oneIssue(r.ID)
@@ -167,7 +167,7 @@ func TestPeopleRefusalsStillGiveExactlyOneTask(t *testing.T) {
 
 		// Once Jira allows it again, the next task has the reporter and the
 		// problem is gone.
-		p.SetPermission(jiratest.PermModifyReporter, true)
+		p.SetPermission(jirasim.PermModifyReporter, true)
 		r2 := h.request(h.account)
 		h.drain()
 		if is := h.oneIssue(r2.ID); is.Reporter.DisplayName != "Alice Requester" {

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -13,10 +13,10 @@ import (
 // finProject adds FIN, whose Task create screen requires the custom select
 // "Cost centre", and returns the project and its Task fields as Jira
 // describes them.
-func finProject(h *harness) (*jiratest.Project, jira.Field) {
+func finProject(h *harness) (*jirasim.Project, jira.Field) {
 	h.t.Helper()
-	fin := h.inst.AddProject("FIN", "Finance", jiratest.SimpleWorkflow())
-	fin.AddCreateField("Task", jiratest.CreateField{ID: "customfield_10050", Name: "Cost centre", Kind: jiratest.FieldSelect, Required: true,
+	fin := h.inst.AddProject("FIN", "Finance", jirasim.SimpleWorkflow())
+	fin.AddCreateField("Task", jirasim.CreateField{ID: "customfield_10050", Name: "Cost centre", Kind: jirasim.FieldSelect, Required: true,
 		Options: []string{"Engineering", "Sales"}})
 	client := h.clients.For(h.conn())
 	types := modeltest.Must(client.IssueTypes(h.ctx, "FIN"))
@@ -113,7 +113,7 @@ func TestSyncRequiredSelectFieldCarriedAndRefusal(t *testing.T) {
 func TestSyncTaskFromTemplates(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
 		fin, field := finProject(h)
-		fin.AddCreateField("", jiratest.CreateField{ID: "duedate", Name: "Due date", Kind: jiratest.FieldDate})
+		fin.AddCreateField("", jirasim.CreateField{ID: "duedate", Name: "Due date", Kind: jirasim.FieldDate})
 		acc := h.newAccount("210987654321", "Finance")
 		eng := modeltest.Must(h.clients.For(h.conn()).FieldValue(field, []string{field.AllowedValues[0].ID}, nil))
 		h.linkFIN(acc, models.FieldValues{"customfield_10050": eng}, "[{{account_name}}] {{requester}} for {{duration}}",
@@ -148,9 +148,9 @@ func TestSyncTaskFromTemplates(t *testing.T) {
 // {"name"} on Data Center; Jira refuses someone it does not know.
 func TestSyncRequiredUserField(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
-		fin := h.inst.AddProject("FIN", "Finance", jiratest.SimpleWorkflow())
-		fin.AddCreateField("Task", jiratest.CreateField{ID: "customfield_10080", Name: "Budget owner", Kind: jiratest.FieldUser, Required: true})
-		var owner jiratest.User
+		fin := h.inst.AddProject("FIN", "Finance", jirasim.SimpleWorkflow())
+		fin.AddCreateField("Task", jirasim.CreateField{ID: "customfield_10080", Name: "Budget owner", Kind: jirasim.FieldUser, Required: true})
+		var owner jirasim.User
 		if h.dc != nil {
 			owner = h.dc.AddUser("carol", "Carol Owner", "carol@example.com")
 		} else {

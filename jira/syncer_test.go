@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -74,9 +74,9 @@ func TestSyncDenyCancelExpire(t *testing.T) {
 
 func TestSyncSurvivesRateLimitsOutagesAndDrops(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
-		h.sim.Inject(jiratest.Fault{Status: 429, RetryAfter: 2, Times: 5})
-		h.sim.Inject(jiratest.Fault{Status: 503, RetryAfter: 1, Times: 3})
-		h.sim.Inject(jiratest.Fault{Method: "POST", Path: "/issue", DropAfterApply: true, Times: 2})
+		h.sim.Inject(jirasim.Fault{Status: 429, RetryAfter: 2, Times: 5})
+		h.sim.Inject(jirasim.Fault{Status: 503, RetryAfter: 1, Times: 3})
+		h.sim.Inject(jirasim.Fault{Method: "POST", Path: "/issue", DropAfterApply: true, Times: 2})
 		h.inst.SetSearchLag(2)
 		var ids []int64
 		for i := 0; i < 6; i++ {
@@ -90,7 +90,7 @@ func TestSyncSurvivesRateLimitsOutagesAndDrops(t *testing.T) {
 				modeltest.Must(h.store.Decide(h.ctx, h.approve, id, models.DecisionDeny, "no"))
 			}
 		}
-		h.sim.Inject(jiratest.Fault{Status: 503, Times: 4})
+		h.sim.Inject(jirasim.Fault{Status: 503, Times: 4})
 		h.drain()
 		for i, id := range ids {
 			is := h.oneIssue(id)
@@ -211,8 +211,8 @@ func TestSyncBackfillAndAccountMove(t *testing.T) {
 		}
 		// Move dev to another project: the open task stays, new ones go there.
 		h.inst.(interface {
-			AddProject(string, string, jiratest.Workflow) *jiratest.Project
-		}).AddProject("SEC", "Security", jiratest.TwoStepWorkflow())
+			AddProject(string, string, jirasim.Workflow) *jirasim.Project
+		}).AddProject("SEC", "Security", jirasim.TwoStepWorkflow())
 		h.linkProject("SEC", dev.ID)
 		fresh := h.request(dev)
 		modeltest.Must(h.store.Decide(h.ctx, h.approve, pending.ID, models.DecisionApprove, "ok"))
@@ -273,7 +273,7 @@ func TestSyncPostsEachCommentOnceAfterADroppedConnection(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
 		r := h.request(h.account)
 		h.drain()
-		h.sim.Inject(jiratest.Fault{Method: "POST", Path: "/comment", DropAfterApply: true})
+		h.sim.Inject(jirasim.Fault{Method: "POST", Path: "/comment", DropAfterApply: true})
 		modeltest.Must(h.store.Decide(h.ctx, h.approve, r.ID, models.DecisionApprove, "ok"))
 		h.drain()
 		is := h.oneIssue(r.ID)

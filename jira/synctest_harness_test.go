@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"privilege/jira"
-	"privilege/jira/jiratest"
+	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
@@ -23,20 +23,20 @@ const redirectURL = "http://privilege.test/integrations/jira/callback"
 type harness struct {
 	t       *testing.T
 	ctx     context.Context
-	clock   *jiratest.Clock
-	sim     *jiratest.Sim
+	clock   *jirasim.Clock
+	sim     *jirasim.Sim
 	store   *models.Store
 	oauth   *jira.OAuth
 	clients *jira.Clients
 	syncer  *jira.Syncer
-	inst    jiratest.Instance
+	inst    jirasim.Instance
 	integ   models.Integration
 	link    models.ProjectLink
 	admin   models.User
 	approve models.User
 	alice   models.User
 	account models.CloudAccount
-	dc      *jiratest.DataCenter
+	dc      *jirasim.DataCenter
 	dcID    string
 	dcSec   string
 }
@@ -44,8 +44,8 @@ type harness struct {
 func newHarness(t *testing.T, d models.Dialect, dep models.Deployment) *harness {
 	t.Helper()
 	ctx := context.Background()
-	clock := jiratest.NewClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
-	sim := jiratest.New(jiratest.Options{Now: clock.Now, CloudRedirectURIs: []string{redirectURL}})
+	clock := jirasim.NewClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	sim := jirasim.New(jirasim.Options{Now: clock.Now, CloudRedirectURIs: []string{redirectURL}})
 	t.Cleanup(sim.Close)
 	h := &harness{t: t, ctx: ctx, clock: clock, sim: sim}
 	h.store = modeltest.NewStore(t, d, models.WithClock(clock.Now))
@@ -64,12 +64,12 @@ func newHarness(t *testing.T, d models.Dialect, dep models.Deployment) *harness 
 	if dep == models.DeploymentCloud {
 		site := sim.AddCloudSite("acme")
 		h.inst = site
-		site.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+		site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 		h.integ = h.connectCloud()
 	} else {
 		h.dc = sim.AddDataCenter("/jira")
 		h.inst = h.dc
-		h.dc.AddProject("OPS", "Operations", jiratest.SimpleWorkflow())
+		h.dc.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
 		h.dcID, h.dcSec = h.dc.AddClient(redirectURL, "WRITE")
 		h.integ = h.connectDC()
 	}
@@ -185,8 +185,8 @@ func (h *harness) reqState(id int64) models.AccessRequest {
 }
 
 // issuesFor returns the issues carrying the request's correlation label.
-func (h *harness) issuesFor(id int64) []jiratest.Issue {
-	var out []jiratest.Issue
+func (h *harness) issuesFor(id int64) []jirasim.Issue {
+	var out []jirasim.Issue
 	for _, is := range h.inst.Issues() {
 		if is.HasLabel(jira.CorrelationLabel(id)) {
 			out = append(out, is)
@@ -195,7 +195,7 @@ func (h *harness) issuesFor(id int64) []jiratest.Issue {
 	return out
 }
 
-func (h *harness) oneIssue(id int64) jiratest.Issue {
+func (h *harness) oneIssue(id int64) jirasim.Issue {
 	h.t.Helper()
 	is := h.issuesFor(id)
 	if len(is) != 1 {
@@ -204,7 +204,7 @@ func (h *harness) oneIssue(id int64) jiratest.Issue {
 	return is[0]
 }
 
-func commentText(c jiratest.Comment) string {
+func commentText(c jirasim.Comment) string {
 	if s, ok := c.Body.(string); ok {
 		return s
 	}
@@ -227,11 +227,11 @@ func commentText(c jiratest.Comment) string {
 	return b.String()
 }
 
-func descriptionText(is jiratest.Issue) string {
+func descriptionText(is jirasim.Issue) string {
 	if s, ok := is.Description.(string); ok { // wiki markup: drop escapes
 		return strings.ReplaceAll(s, `\`, "")
 	}
-	return commentText(jiratest.Comment{Body: is.Description}) + fmt.Sprint(is.DescriptionLinks())
+	return commentText(jirasim.Comment{Body: is.Description}) + fmt.Sprint(is.DescriptionLinks())
 }
 
 // each runs fn for Cloud and Data Center, on SQLite and PostgreSQL.

@@ -1,4 +1,4 @@
-package jiratest
+package jirasim
 
 import (
 	"encoding/json"
@@ -32,7 +32,7 @@ func (in *instance) richText(v any) (string, bool) {
 		return "", true
 	}
 	if err := in.sim.adf.validate(v); err != nil {
-		in.sim.logf("jiratest: invalid ADF: %v", err)
+		in.sim.logf("jirasim: invalid ADF: %v", err)
 		return msgNotADF, false
 	}
 	return "", true

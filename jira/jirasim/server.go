@@ -1,4 +1,4 @@
-package jiratest
+package jirasim
 
 import (
 	"crypto/tls"
@@ -127,7 +127,7 @@ func New(opts Options) *Sim {
 // startServer starts a loopback server counting every request.
 func (s *Sim) startServer(h http.Handler, useTLS bool) *httptest.Server {
 	srv := httptest.NewUnstartedServer(s.logRequests(h))
-	srv.Config.ErrorLog = log.New(logWriter{s}, "jiratest: ", 0)
+	srv.Config.ErrorLog = log.New(logWriter{s}, "jirasim: ", 0)
 	srv.Config.ReadHeaderTimeout = 10 * time.Second
 	if useTLS {
 		srv.TLS = &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12}
@@ -236,7 +236,7 @@ func (s *Sim) logRequests(h http.Handler) http.Handler {
 		s.mu.Lock()
 		s.stats.Requests++
 		s.mu.Unlock()
-		s.logf("jiratest: %s %s%s", r.Method, r.Host, r.URL.RequestURI())
+		s.logf("jirasim: %s %s%s", r.Method, r.Host, r.URL.RequestURI())
 		h.ServeHTTP(w, r)
 	})
 }

@@ -1,4 +1,4 @@
-package jiratest
+package jirasim
 
 import (
 	"errors"
@@ -95,23 +95,23 @@ func (s *Sim) ConsentAs(authorizeURL string, accept bool, site, user string) (*u
 	client := s.Client()
 	resp, err := client.Get(authorizeURL)
 	if err != nil {
-		return nil, fmt.Errorf("jiratest: consent: %w", err)
+		return nil, fmt.Errorf("jirasim: consent: %w", err)
 	}
 	page, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	if err != nil {
-		return nil, fmt.Errorf("jiratest: consent: %w", err)
+		return nil, fmt.Errorf("jirasim: consent: %w", err)
 	}
 	if resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther {
 		return resp.Location() // an error redirect straight away
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("jiratest: consent page: %s: %s", resp.Status, strings.TrimSpace(string(page)))
+		return nil, fmt.Errorf("jirasim: consent page: %s: %s", resp.Status, strings.TrimSpace(string(page)))
 	}
 	id := regexp.MustCompile(`name="consent" value="([^"]+)"`).FindSubmatch(page)
 	action := regexp.MustCompile(`<form method="post" action="([^"]+)"`).FindSubmatch(page)
 	if id == nil || action == nil {
-		return nil, errors.New("jiratest: consent page has no form")
+		return nil, errors.New("jirasim: consent page has no form")
 	}
 	form := url.Values{"consent": {string(id[1])}, "decision": {"decline"}}
 	if accept {
@@ -130,20 +130,20 @@ func (s *Sim) ConsentAs(authorizeURL string, accept bool, site, user string) (*u
 	}
 	base, err := url.Parse(authorizeURL)
 	if err != nil {
-		return nil, fmt.Errorf("jiratest: consent: %w", err)
+		return nil, fmt.Errorf("jirasim: consent: %w", err)
 	}
 	target, err := base.Parse(html.UnescapeString(string(action[1])))
 	if err != nil {
-		return nil, fmt.Errorf("jiratest: consent: %w", err)
+		return nil, fmt.Errorf("jirasim: consent: %w", err)
 	}
 	resp, err = client.PostForm(target.String(), form)
 	if err != nil {
-		return nil, fmt.Errorf("jiratest: consent: %w", err)
+		return nil, fmt.Errorf("jirasim: consent: %w", err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther {
-		return nil, fmt.Errorf("jiratest: consent decision: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+		return nil, fmt.Errorf("jirasim: consent decision: %s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}
 	return resp.Location()
 }

@@ -1,4 +1,4 @@
-package jiratest
+package jirasim
 
 import (
 	"bytes"
@@ -167,14 +167,14 @@ func (in *instance) MoveAs(key, toStatus string, u User, comment string) error {
 	defer in.sim.mu.Unlock()
 	is := in.issue(key)
 	if is == nil {
-		return fmt.Errorf("jiratest: no issue %s", key)
+		return fmt.Errorf("jirasim: no issue %s", key)
 	}
 	author := pickUser(in.users(), u.ID())
 	if author == nil && u.Key != "" {
 		author = pickUser(in.users(), u.Key)
 	}
 	if author == nil {
-		return fmt.Errorf("jiratest: no Jira user %q", u.ID())
+		return fmt.Errorf("jirasim: no Jira user %q", u.ID())
 	}
 	for _, t := range is.project.wf.Transitions {
 		if !strings.EqualFold(t.To, toStatus) || !t.available(is.status) {
@@ -187,7 +187,7 @@ func (in *instance) MoveAs(key, toStatus string, u User, comment string) error {
 		in.applyTransition(is, t, "", author, comments, in.sim.now())
 		return nil
 	}
-	return fmt.Errorf("jiratest: %s cannot move from %q to %q", key, is.status, toStatus)
+	return fmt.Errorf("jirasim: %s cannot move from %q to %q", key, is.status, toStatus)
 }
 
 // CommentAs adds a comment as the Jira user u.
@@ -197,7 +197,7 @@ func (in *instance) CommentAs(key string, u User, text string) error {
 	is := in.issue(key)
 	author := pickUser(in.users(), u.ID())
 	if is == nil || author == nil {
-		return fmt.Errorf("jiratest: no issue %s or user %q", key, u.ID())
+		return fmt.Errorf("jirasim: no issue %s or user %q", key, u.ID())
 	}
 	in.appendComment(is, in.textBody(text), in.sim.now()).author = author
 	in.notifyComment(is, author, in.sim.now())

@@ -1,4 +1,4 @@
-package jiratest
+package jirasim
 
 import (
 	"fmt"
@@ -44,7 +44,7 @@ func (in *instance) serveBrowse(w http.ResponseWriter, r *http.Request, key stri
 		return
 	}
 	if err := browseTmpl.Execute(w, page); err != nil {
-		in.sim.logf("jiratest: render issue page: %v", err)
+		in.sim.logf("jirasim: render issue page: %v", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-// Package jiratest is an in-process simulator of the Atlassian services the
+// Package jirasim is an in-process simulator of the Atlassian services the
 // jira package talks to: the Atlassian OAuth 2.0 (3LO) authorization server,
 // the Jira Cloud API gateway (REST v3 with Atlassian Document Format), and any
 // number of Jira Data Center instances (REST v2 with wiki-markup strings and
@@ -25,4 +25,4 @@
 // validates every implemented 2xx response against the OpenAPI
 // documents copied into testdata/. See the notes on each exported type for the exact
 // rules that are enforced.
-package jiratest
+package jirasim

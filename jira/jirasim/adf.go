@@ -1,4 +1,4 @@
-package jiratest
+package jirasim
 
 import (
 	"bytes"
@@ -23,17 +23,17 @@ type adfValidator struct {
 func newADFValidator() *adfValidator {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(adfSchema))
 	if err != nil {
-		panic(fmt.Sprintf("jiratest: parse embedded ADF schema: %v", err))
+		panic(fmt.Sprintf("jirasim: parse embedded ADF schema: %v", err))
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft4)
 	const id = "https://privilege.invalid/adf-schema-v1-full.json"
 	if err := c.AddResource(id, doc); err != nil {
-		panic(fmt.Sprintf("jiratest: add ADF schema: %v", err))
+		panic(fmt.Sprintf("jirasim: add ADF schema: %v", err))
 	}
 	sch, err := c.Compile(id)
 	if err != nil {
-		panic(fmt.Sprintf("jiratest: compile ADF schema: %v", err))
+		panic(fmt.Sprintf("jirasim: compile ADF schema: %v", err))
 	}
 	return &adfValidator{schema: sch}
 }
