@@ -189,7 +189,7 @@ func (h *handler) renderAccountForm(c echo.Context, status int, f views.AccountF
 func parseAccountForm(c echo.Context) (views.AccountForm, models.AccountInput, error) {
 	form, err := c.FormParams()
 	if err != nil {
-		return views.AccountForm{}, models.AccountInput{}, newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
+		return views.AccountForm{}, models.AccountInput{}, newProblem(codeBadRequest, "The form could not be read.")
 	}
 	f := views.AccountForm{Provider: form.Get("provider"), ExternalID: form.Get("external_id"), Name: form.Get("name"),
 		MaxDurationMinutes: form.Get("max_duration_minutes")}

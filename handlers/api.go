@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -18,7 +17,7 @@ import (
 func (h *handler) authenticateBearer(c echo.Context) (*models.User, error) {
 	scheme, token, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return nil, newAPIError(http.StatusUnauthorized, codeUnauthorized, "Send an API token as \"Authorization: Bearer prv_…\".")
+		return nil, newProblem(codeUnauthorized, "Send an API token as \"Authorization: Bearer prv_…\".")
 	}
 	t, err := h.store.AuthenticateToken(c.Request().Context(), strings.TrimSpace(token))
 	if err != nil {
@@ -33,7 +32,7 @@ func (h *handler) authenticateBearer(c echo.Context) (*models.User, error) {
 // data and bodies over the limit, with a message naming the problem.
 func decodeJSON(c echo.Context, dst any) error {
 	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return newAPIError(http.StatusUnsupportedMediaType, codeUnsupportedMedia, "Send the body as application/json.")
+		return problemFor(codeUnsupportedMedia)
 	}
 	dec := json.NewDecoder(c.Request().Body)
 	dec.DisallowUnknownFields()
@@ -64,5 +63,5 @@ func decodeJSON(c echo.Context, dst any) error {
 }
 
 func badJSON(msg string, fields map[string]string) error {
-	return &apiError{Status: http.StatusBadRequest, Code: codeBadRequest, Message: msg, Fields: fields}
+	return newProblem(codeBadRequest, msg).withFields(fields)
 }

@@ -120,7 +120,7 @@ func (h *handler) apiCreateRequest(c echo.Context) error {
 	r, err := h.store.CreateRequest(c.Request().Context(), *currentUser(c), in, h.pendingFor())
 	var rl *models.RateLimitError
 	if errors.As(err, &rl) {
-		return newAPIError(http.StatusTooManyRequests, codeRateLimited, rateLimitMessage(c, rl))
+		return newProblem(codeRateLimited, rateLimitMessage(c, rl))
 	}
 	if err != nil {
 		return err // *ValidationError → 422 with fields
@@ -161,7 +161,7 @@ func (h *handler) apiDecide(c echo.Context, d models.Decision) error {
 		if err != nil {
 			return err
 		}
-		return newAPIError(http.StatusConflict, codeAlreadyDecided, msg)
+		return newProblem(codeAlreadyDecided, msg)
 	}
 	if err != nil {
 		return requestError(err)

@@ -74,7 +74,7 @@ func (h *handler) showAudit(c echo.Context) error {
 func (h *handler) exportAudit(c echo.Context) error {
 	q, _, errs := auditFilter(c)
 	if len(errs) > 0 {
-		return newAPIError(http.StatusBadRequest, codeBadRequest, "Fix the dates of the filter first: "+errs.Get("from")+errs.Get("to"))
+		return newProblem(codeBadRequest, "Fix the dates of the filter first: "+errs.Get("from")+errs.Get("to"))
 	}
 	ctx, res := c.Request().Context(), c.Response()
 	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")

@@ -37,7 +37,7 @@ func (h *handler) showLogin(c echo.Context) error {
 func (h *handler) login(c echo.Context) error {
 	var f loginForm
 	if err := c.Bind(&f); err != nil {
-		return newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
+		return newProblem(codeBadRequest, "The form could not be read.")
 	}
 	ctx := c.Request().Context()
 	if msg := h.localLoginRefusal(nil); msg != "" { // PRIVILEGE_LOCAL_LOGIN=off

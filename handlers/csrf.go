@@ -52,4 +52,4 @@ const (
 	csrfField  = "_csrf"
 )
 
-var errCSRF = newAPIError(http.StatusForbidden, codeForbidden, "The form expired or came from another site. Reload the page and try again.")
+var errCSRF = newProblem(codeForbidden, "The form expired or came from another site. Reload the page and try again.")

@@ -11,39 +11,33 @@ import (
 	"privilege/views"
 )
 
-// errorCode is the machine-readable code of a JSON error.
-type errorCode string
-
-// JSON error codes.
-const (
-	codeBadRequest       errorCode = "bad_request"
-	codeUnauthorized     errorCode = "unauthorized"
-	codeForbidden        errorCode = "forbidden"
-	codeNotFound         errorCode = "not_found"
-	codeMethodNotAllowed errorCode = "method_not_allowed"
-	codeConflict         errorCode = "conflict"
-	codeTooLarge         errorCode = "body_too_large"
-	codeValidation       errorCode = "validation_failed"
-	codeUnsupportedMedia errorCode = "unsupported_media_type"
-	codeRateLimited      errorCode = "rate_limited"
-	codeSetupRequired    errorCode = "setup_required"
-	codeUnavailable      errorCode = "unavailable"
-	codeInternal         errorCode = "internal"
-)
-
-// apiError is an error with an explicit status and user-safe message. Any
-// handler may return one; handleError renders it as JSON or as a page.
-type apiError struct {
+// problem is what a user may see of an error: the status, the code from
+// the table (error_codes.go), a user-safe message and per-field messages.
+// Any handler may return one; handleError renders it as JSON or as a page.
+type problem struct {
 	Status  int
 	Code    errorCode
 	Message string
 	Fields  map[string]string
 }
 
-func (e *apiError) Error() string { return string(e.Code) + ": " + e.Message }
+func (p *problem) Error() string { return string(p.Code) + ": " + p.Message }
 
-func newAPIError(status int, code errorCode, msg string) *apiError {
-	return &apiError{Status: status, Code: code, Message: msg}
+// newProblem is a problem with the code's status and a precise message.
+func newProblem(code errorCode, msg string) *problem {
+	return &problem{Status: code.spec().Status, Code: code, Message: msg}
+}
+
+// problemFor is a problem with the code's status and default message.
+func problemFor(code errorCode) *problem {
+	s := code.spec()
+	return &problem{Status: s.Status, Code: code, Message: s.Message}
+}
+
+// withFields adds per-field messages.
+func (p *problem) withFields(fields map[string]string) *problem {
+	p.Fields = fields
+	return p
 }
 
 // errorBody is the JSON shape of every API error.
@@ -59,25 +53,25 @@ type errorDetail struct {
 
 // classify turns any error into what the user may see. The returned
 // message never contains err.Error() of an unexpected error.
-func classify(err error) *apiError {
-	var ae *apiError
+func classify(err error) *problem {
+	var p *problem
 	var ve *models.ValidationError
 	var he *echo.HTTPError
 	switch {
-	case errors.As(err, &ae):
-		return ae
+	case errors.As(err, &p):
+		return p
 	case errors.As(err, &ve):
-		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeValidation, Message: "Some fields are not valid.", Fields: ve.Fields}
+		return problemFor(codeValidation).withFields(ve.Fields)
 	case errors.Is(err, models.ErrNotFound):
-		return newAPIError(http.StatusNotFound, codeNotFound, "This page or item does not exist.")
+		return problemFor(codeNotFound)
 	case errors.Is(err, models.ErrConflict), errors.Is(err, models.ErrDuplicate), errors.Is(err, models.ErrSetupDone):
-		return newAPIError(http.StatusConflict, codeConflict, conflictMessage(err))
+		return newProblem(codeConflict, conflictMessage(err))
 	case errors.Is(err, models.ErrInvalidToken):
-		return newAPIError(http.StatusUnauthorized, codeUnauthorized, "The bearer token is missing, invalid or revoked.")
+		return newProblem(codeUnauthorized, "The bearer token is missing, invalid or revoked.")
 	case errors.As(err, &he):
 		return fromHTTPError(he)
 	}
-	return newAPIError(http.StatusInternalServerError, codeInternal, "Something went wrong on our side.")
+	return problemFor(codeInternal)
 }
 
 func conflictMessage(err error) string {
@@ -87,30 +81,32 @@ func conflictMessage(err error) string {
 	case errors.Is(err, models.ErrDuplicate):
 		return "This already exists."
 	}
-	return "This was changed or is still in use; reload and try again."
+	return problemFor(codeConflict).Message
 }
 
-func fromHTTPError(he *echo.HTTPError) *apiError {
+func fromHTTPError(he *echo.HTTPError) *problem {
 	switch he.Code {
 	case http.StatusNotFound:
-		return newAPIError(he.Code, codeNotFound, "This page or item does not exist.")
+		return problemFor(codeNotFound)
 	case http.StatusMethodNotAllowed:
-		return newAPIError(he.Code, codeMethodNotAllowed, "This method is not allowed here.")
+		return problemFor(codeMethodNotAllowed)
 	case http.StatusRequestEntityTooLarge:
-		return newAPIError(he.Code, codeTooLarge, "The request body is too large.")
+		return problemFor(codeTooLarge)
 	case http.StatusForbidden:
-		return newAPIError(he.Code, codeForbidden, "You are not allowed to do this.")
+		return problemFor(codeForbidden)
 	case http.StatusUnauthorized:
-		return newAPIError(he.Code, codeUnauthorized, "Authentication is required.")
+		return problemFor(codeUnauthorized)
 	case http.StatusTooManyRequests:
-		return newAPIError(he.Code, codeRateLimited, "Too many requests; wait a moment and try again.")
+		return problemFor(codeRateLimited)
 	case http.StatusUnsupportedMediaType:
-		return newAPIError(he.Code, codeUnsupportedMedia, "Send the body as application/json.")
+		return problemFor(codeUnsupportedMedia)
 	}
 	if he.Code >= 400 && he.Code < 500 {
-		return newAPIError(he.Code, codeBadRequest, "The request could not be understood.")
+		p := problemFor(codeBadRequest)
+		p.Status = he.Code // the client error echo named, with the generic code
+		return p
 	}
-	return newAPIError(http.StatusInternalServerError, codeInternal, "Something went wrong on our side.")
+	return problemFor(codeInternal)
 }
 
 // statusOf is the status an error will be answered with.
@@ -175,12 +171,11 @@ func errorTitle(status int) string {
 	return "Bad request"
 }
 
-func pageMessage(ae *apiError) string {
-	switch ae.Status {
-	case http.StatusNotFound:
+func pageMessage(ae *problem) string {
+	switch {
+	case ae.Status == http.StatusNotFound:
 		return "The page or item you asked for does not exist or was deleted."
-	}
-	if ae.Status >= 500 {
+	case ae.Status >= 500:
 		return "The error has been logged. If it keeps happening, give this request ID to your administrator."
 	}
 	return ae.Message

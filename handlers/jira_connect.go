@@ -86,7 +86,7 @@ func flowHome(c echo.Context, flow jiraFlow) string {
 // identity links share them.
 func requireConnectRole(c echo.Context, flow jiraFlow) error {
 	if u := currentUser(c); flow.Purpose == flowConnect && (u == nil || u.Role != models.RoleAdmin) {
-		return newAPIError(http.StatusForbidden, codeForbidden, "Your role does not allow this page or action. Ask an admin if you need it.")
+		return newProblem(codeForbidden, "Your role does not allow this page or action. Ask an admin if you need it.")
 	}
 	return nil
 }

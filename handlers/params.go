@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"net/http"
 	"net/url"
 	"strconv"
 
@@ -15,7 +14,7 @@ import (
 func idParam(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, newAPIError(http.StatusNotFound, codeNotFound, "This page or item does not exist.")
+		return 0, problemFor(codeNotFound)
 	}
 	return id, nil
 }

@@ -37,7 +37,7 @@ func (h *handler) showPassword(c echo.Context) error {
 func (h *handler) changePassword(c echo.Context) error {
 	var f passwordForm
 	if err := c.Bind(&f); err != nil {
-		return newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
+		return newProblem(codeBadRequest, "The form could not be read.")
 	}
 	u := *currentUser(c)
 	_, err := h.store.ChangePassword(c.Request().Context(), actor(c), models.PasswordChange{Current: f.Current, New: f.New, Confirm: f.Confirm})

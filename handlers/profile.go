@@ -147,7 +147,7 @@ func (h *handler) removeUserJiraLink(c echo.Context) error {
 	}
 	linkID, err := strconv.ParseInt(c.Param("link"), 10, 64)
 	if err != nil || linkID <= 0 {
-		return newAPIError(http.StatusNotFound, codeNotFound, "This page or item does not exist.")
+		return problemFor(codeNotFound)
 	}
 	if err := h.store.UnlinkJiraIdentity(c.Request().Context(), actor(c), linkID, userID); err != nil {
 		return err

@@ -208,7 +208,7 @@ func (h *handler) previewProject(c echo.Context) error {
 	}
 	form, err := c.FormParams()
 	if err != nil {
-		return newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
+		return newProblem(codeBadRequest, "The form could not be read.")
 	}
 	sf := parseShapingForm(form)
 	input := models.ProjectLinkInput{

@@ -122,7 +122,7 @@ func (h *handler) projectParams(c echo.Context) (models.Integration, string, mod
 	}
 	key := strings.ToUpper(c.Param("key"))
 	if !projectKeyParam.MatchString(key) {
-		return in, "", models.ProjectLink{}, newAPIError(http.StatusNotFound, codeNotFound, "This page or item does not exist.")
+		return in, "", models.ProjectLink{}, problemFor(codeNotFound)
 	}
 	link, err := h.store.ProjectLinkByKey(c.Request().Context(), in.ID, key)
 	if errors.Is(err, models.ErrNotFound) {
@@ -243,7 +243,7 @@ func formFromLink(l models.ProjectLink) projectForm {
 func parseProjectForm(c echo.Context) (projectForm, error) {
 	form, err := c.FormParams()
 	if err != nil {
-		return projectForm{}, newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
+		return projectForm{}, newProblem(codeBadRequest, "The form could not be read.")
 	}
 	f := projectForm{accounts: map[int64]bool{}, move: form.Get("move_accounts") != "", issueTypeID: form.Get("issue_type"), statuses: map[models.Outcome]string{}}
 	for _, v := range form["account"] {

@@ -12,25 +12,18 @@ import (
 	"privilege/views"
 )
 
-// Error codes of the request lifecycle.
-const (
-	codeSelfApproval   errorCode = "self_approval"
-	codeAlreadyDecided errorCode = "already_decided"
-)
-
 // requestError turns a lifecycle sentinel from the store into the answer
 // users see (page or JSON); other errors pass through to handleError.
 func requestError(err error) error {
 	switch {
 	case errors.Is(err, models.ErrSelfApproval):
-		return newAPIError(http.StatusForbidden, codeSelfApproval,
-			"You cannot approve or deny your own request: someone else must decide it (separation of duties).")
+		return newProblem(codeSelfApproval, "You cannot approve or deny your own request: someone else must decide it (separation of duties).")
 	case errors.Is(err, models.ErrNotApprover):
-		return newAPIError(http.StatusForbidden, codeForbidden, "Only approvers and admins can do this.")
+		return newProblem(codeForbidden, "Only approvers and admins can do this.")
 	case errors.Is(err, models.ErrNotRequester):
-		return newAPIError(http.StatusForbidden, codeForbidden, "Only the person who asked for this access can cancel the request.")
+		return newProblem(codeForbidden, "Only the person who asked for this access can cancel the request.")
 	case errors.Is(err, models.ErrAlreadyDecided), errors.Is(err, models.ErrNotCancellable), errors.Is(err, models.ErrNotRevocable):
-		return newAPIError(http.StatusConflict, codeAlreadyDecided, "This request is no longer pending; reload it to see what happened.")
+		return problemFor(codeAlreadyDecided)
 	}
 	return err
 }
@@ -57,7 +50,7 @@ func (h *handler) decideRequest(c echo.Context) error {
 	}
 	d := models.Decision(c.FormValue("decision"))
 	if d != models.DecisionApprove && d != models.DecisionDeny {
-		return newAPIError(http.StatusBadRequest, codeBadRequest, "Choose Approve or Deny.")
+		return newProblem(codeBadRequest, "Choose Approve or Deny.")
 	}
 	ctx, reason := c.Request().Context(), c.FormValue("reason")
 	fromQueue := c.FormValue("from") == "queue" // the inline form of the queue

@@ -48,7 +48,7 @@ func (h *handler) viewableRequest(c echo.Context) (models.AccessRequest, error) 
 		return r, err
 	}
 	if !canView(currentUser(c), r) {
-		return r, newAPIError(http.StatusForbidden, codeForbidden, errNotYourRequest)
+		return r, newProblem(codeForbidden, errNotYourRequest)
 	}
 	return r, nil
 }
@@ -254,7 +254,7 @@ func (h *handler) showRequestResources(c echo.Context) error {
 func (h *handler) createRequest(c echo.Context) error {
 	form, err := c.FormParams()
 	if err != nil {
-		return newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
+		return newProblem(codeBadRequest, "The form could not be read.")
 	}
 	f, in, parseErrs := readRequestForm(form)
 	req, err := h.store.CreateRequest(c.Request().Context(), *currentUser(c), in, h.pendingFor())

@@ -86,7 +86,7 @@ func (h *handler) enforce(r rule) echo.MiddlewareFunc {
 					return redirectToLogin(c)
 				}
 				if !r.allows(u.Role) {
-					return newAPIError(http.StatusForbidden, codeForbidden, "Your role does not allow this page or action. Ask an admin if you need it.")
+					return newProblem(codeForbidden, "Your role does not allow this page or action. Ask an admin if you need it.")
 				}
 				return next(c)
 			case ruleAPIAny, ruleAPIAdmin, ruleAPIDecide:
@@ -95,11 +95,11 @@ func (h *handler) enforce(r rule) echo.MiddlewareFunc {
 					return err
 				}
 				if !r.allows(u.Role) {
-					return newAPIError(http.StatusForbidden, codeForbidden, r.needsRole())
+					return newProblem(codeForbidden, r.needsRole())
 				}
 				return next(c)
 			}
-			return newAPIError(http.StatusForbidden, codeForbidden, "This route has no access rule.")
+			return newProblem(codeForbidden, "This route has no access rule.")
 		}
 	}
 }
@@ -149,7 +149,7 @@ func (h *handler) requireSetup(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		switch {
 		case isAPIPath(p):
-			return newAPIError(http.StatusServiceUnavailable, codeSetupRequired, "Setup required: create the first admin at /setup.")
+			return problemFor(codeSetupRequired)
 		case p == "/setup":
 			return next(c)
 		}

@@ -25,7 +25,7 @@ func (h *handler) showSetup(c echo.Context) error {
 func (h *handler) setup(c echo.Context) error {
 	var f setupForm
 	if err := c.Bind(&f); err != nil {
-		return newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
+		return newProblem(codeBadRequest, "The form could not be read.")
 	}
 	in := models.NewUser{Email: f.Email, Name: f.Name, Password: f.Password, Role: models.RoleAdmin}
 	fe := in.Validate()

@@ -47,7 +47,7 @@ func (h *handler) showNewToken(c echo.Context) error {
 func (h *handler) createToken(c echo.Context) error {
 	var f tokenForm
 	if err := c.Bind(&f); err != nil {
-		return newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
+		return newProblem(codeBadRequest, "The form could not be read.")
 	}
 	form := views.TokenForm{Name: f.Name}
 	plain, tok, err := h.store.CreateAPIToken(c.Request().Context(), actor(c), currentUser(c).ID, f.Name)

@@ -77,7 +77,7 @@ func (h *handler) showNewUser(c echo.Context) error {
 func (h *handler) createUser(c echo.Context) error {
 	var f userForm
 	if err := c.Bind(&f); err != nil {
-		return newAPIError(http.StatusBadRequest, codeBadRequest, "The form could not be read.")
+		return newProblem(codeBadRequest, "The form could not be read.")
 	}
 	in := models.NewUser{Email: f.Email, Name: f.Name, Role: models.Role(f.Role), Password: f.Password}
 	u, err := h.store.CreateUser(c.Request().Context(), actor(c), in)

@@ -28,13 +28,13 @@ const maxDeliveryBytes = 1 << 20
 // isWebhookPath reports whether p receives Jira's deliveries (errors are JSON).
 func isWebhookPath(p string) bool { return strings.HasPrefix(p, "/webhooks/") }
 
-var errBadDelivery = newAPIError(http.StatusUnauthorized, codeUnauthorized, "The delivery could not be verified.")
+var errBadDelivery = newProblem(codeUnauthorized, "The delivery could not be verified.")
 
 func (h *handler) receiveJiraWebhook(c echo.Context) error {
 	ctx := c.Request().Context()
 	body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxDeliveryBytes+1))
 	if err != nil || len(body) > maxDeliveryBytes {
-		return newAPIError(http.StatusRequestEntityTooLarge, codeTooLarge, "The delivery is too large.")
+		return newProblem(codeTooLarge, "The delivery is too large.")
 	}
 	in, err := h.store.IntegrationByWebhookToken(ctx, c.Param("token"))
 	if errors.Is(err, models.ErrNotFound) {
