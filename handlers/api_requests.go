@@ -164,7 +164,7 @@ func (h *handler) apiDecide(c echo.Context, d models.Decision) error {
 		return newProblem(codeAlreadyDecided, msg)
 	}
 	if err != nil {
-		return requestError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, h.toAPIRequest(r, *currentUser(c)))
 }
@@ -181,7 +181,7 @@ func (h *handler) apiCancelRequest(c echo.Context) error {
 	}
 	r, err = h.store.Cancel(c.Request().Context(), *currentUser(c), r.ID, body.Reason)
 	if err != nil {
-		return requestError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, h.toAPIRequest(r, *currentUser(c)))
 }

@@ -20,7 +20,7 @@ func (h *handler) showCancelConfirm(c echo.Context) error {
 		return err
 	}
 	if r.RequesterID != currentUser(c).ID {
-		return requestError(models.ErrNotRequester)
+		return models.ErrNotRequester
 	}
 	if r.Status != models.RequestPending {
 		return redirectWithFlash(c, views.FlashError, "Only a pending request can be cancelled.", views.RequestURL(r.ID))

@@ -71,6 +71,9 @@ func classify(err error) *problem {
 	case errors.As(err, &he):
 		return fromHTTPError(he)
 	}
+	if p := requestProblem(err); p != nil {
+		return p
+	}
 	return problemFor(codeInternal)
 }
 
@@ -82,6 +85,22 @@ func conflictMessage(err error) string {
 		return "This already exists."
 	}
 	return problemFor(codeConflict).Message
+}
+
+// requestProblem is the answer to a request lifecycle sentinel from the
+// store, nil for other errors.
+func requestProblem(err error) *problem {
+	switch {
+	case errors.Is(err, models.ErrSelfApproval):
+		return problemFor(codeSelfApproval)
+	case errors.Is(err, models.ErrNotApprover):
+		return newProblem(codeForbidden, "Only approvers and admins can do this.")
+	case errors.Is(err, models.ErrNotRequester):
+		return newProblem(codeForbidden, "Only the person who asked for this access can cancel the request.")
+	case errors.Is(err, models.ErrAlreadyDecided), errors.Is(err, models.ErrNotCancellable), errors.Is(err, models.ErrNotRevocable):
+		return problemFor(codeAlreadyDecided)
+	}
+	return nil
 }
 
 func fromHTTPError(he *echo.HTTPError) *problem {

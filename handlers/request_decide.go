@@ -12,22 +12,6 @@ import (
 	"privilege/views"
 )
 
-// requestError turns a lifecycle sentinel from the store into the answer
-// users see (page or JSON); other errors pass through to handleError.
-func requestError(err error) error {
-	switch {
-	case errors.Is(err, models.ErrSelfApproval):
-		return newProblem(codeSelfApproval, "You cannot approve or deny your own request: someone else must decide it (separation of duties).")
-	case errors.Is(err, models.ErrNotApprover):
-		return newProblem(codeForbidden, "Only approvers and admins can do this.")
-	case errors.Is(err, models.ErrNotRequester):
-		return newProblem(codeForbidden, "Only the person who asked for this access can cancel the request.")
-	case errors.Is(err, models.ErrAlreadyDecided), errors.Is(err, models.ErrNotCancellable), errors.Is(err, models.ErrNotRevocable):
-		return problemFor(codeAlreadyDecided)
-	}
-	return err
-}
-
 // decidedMessage names who decided a request that someone else just tried
 // to decide.
 func (h *handler) decidedMessage(ctx context.Context, id int64) (string, error) {
@@ -73,7 +57,7 @@ func (h *handler) decideRequest(c echo.Context) error {
 	case errors.As(err, &ve):
 		return h.requestPageAgain(c, id, reason, views.FormErrors(ve.Fields))
 	case err != nil:
-		return requestError(err)
+		return err
 	}
 	verb := map[models.Decision]string{models.DecisionApprove: "approved", models.DecisionDeny: "denied"}[d]
 	msg := fmt.Sprintf("Request #%d %s. The Jira task follows shortly.", id, verb)
@@ -108,7 +92,7 @@ func (h *handler) cancelRequest(c echo.Context) error {
 		return redirectWithFlash(c, views.FlashError, "Only a pending request can be cancelled.", views.RequestURL(id))
 	}
 	if err != nil {
-		return requestError(err)
+		return err
 	}
 	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf("Request #%d cancelled.", id), views.RequestURL(id))
 }
@@ -132,7 +116,7 @@ func (h *handler) revokeRequest(c echo.Context) error {
 		}
 		return render(c, http.StatusUnprocessableEntity, views.Confirm(h.revokePage(c, r, reason, views.FormErrors{"revoke_reason": ve.Fields["reason"]})))
 	case err != nil:
-		return requestError(err)
+		return err
 	}
 	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf("Access of request #%d revoked.", id), views.RequestURL(id))
 }
