@@ -24,6 +24,7 @@ const (
 	codeInternal         errorCode = "internal"
 	codeSelfApproval     errorCode = "self_approval"
 	codeAlreadyDecided   errorCode = "already_decided"
+	codeJiraFailed       errorCode = "jira_failed"
 )
 
 // codeSpec is what an error code answers with unless a problem says more.
@@ -52,6 +53,7 @@ func errorCodes() map[errorCode]codeSpec {
 		codeSelfApproval: {http.StatusForbidden,
 			"You cannot approve or deny your own request: someone else must decide it (separation of duties)."},
 		codeAlreadyDecided: {http.StatusConflict, "This request is no longer pending; reload it to see what happened."},
+		codeJiraFailed:     {http.StatusBadGateway, "Jira could not be reached or had an error; try again later."},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/jira"
 	"privilege/models"
 	"privilege/views"
 )
@@ -74,6 +75,9 @@ func classify(err error) *problem {
 	if p := requestProblem(err); p != nil {
 		return p
 	}
+	if p := jiraFailure(err); p != nil {
+		return p
+	}
 	return problemFor(codeInternal)
 }
 
@@ -103,6 +107,34 @@ func requestProblem(err error) *problem {
 	return nil
 }
 
+// jiraFailure is a Jira failure in words the admin can act on, nil for
+// failures that are ours (they become a 500).
+func jiraFailure(err error) *problem {
+	var (
+		api  *jira.APIError
+		rate *jira.RateLimitError
+		srv  *jira.ServerError
+		tr   *jira.TransportError
+	)
+	switch {
+	case errors.Is(err, jira.ErrReconnectRequired), errors.Is(err, models.ErrReconnectRequired), errors.Is(err, jira.ErrUnauthorized):
+		return newProblem(codeJiraFailed, "Jira no longer accepts this integration's authorization (it was revoked or expired). Use Reconnect on the Integrations page.")
+	case errors.Is(err, errJiraUnavailable):
+		return newProblem(codeJiraFailed, "Jira is not available in this installation.")
+	case errors.Is(err, jira.ErrForbiddenAddress):
+		return newProblem(codeJiraFailed, "Privilege will not connect to this Jira's address.")
+	case errors.Is(err, jira.ErrNotFound):
+		return newProblem(codeJiraFailed, "Jira says this does not exist, or the connected Jira user cannot see it.")
+	case errors.As(err, &rate):
+		return newProblem(codeJiraFailed, "Jira is busy or rate limiting requests; try again in a minute.")
+	case errors.As(err, &srv), errors.As(err, &tr):
+		return problemFor(codeJiraFailed)
+	case errors.As(err, &api):
+		return newProblem(codeJiraFailed, api.Error())
+	}
+	return nil
+}
+
 func fromHTTPError(he *echo.HTTPError) *problem {
 	switch he.Code {
 	case http.StatusNotFound:
@@ -128,6 +160,18 @@ func fromHTTPError(he *echo.HTTPError) *problem {
 	return problemFor(codeInternal)
 }
 
+// jiraNotice is the notice a page shows in place of what Jira could not
+// tell: Jira's failure in words the admin can act on (logged as a
+// warning), or, for a failure that is ours, the error itself.
+func (h *handler) jiraNotice(c echo.Context, err error) (string, error) {
+	p := classify(err)
+	if p.Code != codeJiraFailed {
+		return "", err
+	}
+	h.log.WarnContext(c.Request().Context(), "jira call failed", "request_id", requestID(c), "error", err)
+	return p.Message, nil
+}
+
 // statusOf is the status an error will be answered with.
 func statusOf(err error) int { return classify(err).Status }
 
@@ -139,10 +183,7 @@ func (h *handler) handleError(err error, c echo.Context) {
 		return // already answered (the request logger handles errors first)
 	}
 	ae := classify(err)
-	if ae.Status >= 500 {
-		h.log.ErrorContext(c.Request().Context(), "request failed",
-			"request_id", requestID(c), "method", c.Request().Method, "route", c.Path(), "error", err)
-	}
+	h.logProblem(c, ae, err)
 	if ae.Status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="privilege"`)
 	}
@@ -160,6 +201,19 @@ func (h *handler) handleError(err error, c echo.Context) {
 	}
 	if rerr != nil {
 		h.log.ErrorContext(c.Request().Context(), "render error", "request_id", requestID(c), "error", rerr)
+	}
+}
+
+// logProblem logs what the user cannot act on: Jira's failures as
+// warnings, our own as errors.
+func (h *handler) logProblem(c echo.Context, p *problem, err error) {
+	switch {
+	case p.Code == codeJiraFailed:
+		h.log.WarnContext(c.Request().Context(), "jira call failed",
+			"request_id", requestID(c), "method", c.Request().Method, "route", c.Path(), "error", err)
+	case p.Status >= 500:
+		h.log.ErrorContext(c.Request().Context(), "request failed",
+			"request_id", requestID(c), "method", c.Request().Method, "route", c.Path(), "error", err)
 	}
 }
 
@@ -183,6 +237,8 @@ func errorTitle(status int) string {
 		return "Too large"
 	case http.StatusConflict:
 		return "Conflict"
+	case http.StatusBadGateway:
+		return "Jira could not help"
 	}
 	if status >= 500 {
 		return "Something went wrong"
@@ -194,6 +250,8 @@ func pageMessage(ae *problem) string {
 	switch {
 	case ae.Status == http.StatusNotFound:
 		return "The page or item you asked for does not exist or was deleted."
+	case ae.Code == codeJiraFailed:
+		return ae.Message // Jira's failure, in words the admin can act on
 	case ae.Status >= 500:
 		return "The error has been logged. If it keeps happening, give this request ID to your administrator."
 	}

@@ -121,11 +121,11 @@ func (h *handler) setProjectKeys(c echo.Context) error {
 	if err == nil {
 		var unknown []string
 		if unknown, err = h.unknownProjectKeys(c.Request().Context(), in, keys); err != nil {
-			msg, ok := jiraMessage(err)
-			if !ok {
+			p := classify(err)
+			if p.Code != codeJiraFailed {
 				return err
 			}
-			err = &models.ValidationError{Fields: map[string]string{"project_keys": "Not saved: Jira could not be asked which projects exist. " + msg}}
+			err = &models.ValidationError{Fields: map[string]string{"project_keys": "Not saved: Jira could not be asked which projects exist. " + p.Message}}
 		} else if len(unknown) > 0 {
 			err = &models.ValidationError{Fields: map[string]string{"project_keys": fmt.Sprintf(
 				"Not saved: %s is not a project the connected Jira user can create issues in. Check the spelling, or grant that user access in Jira.",
@@ -190,41 +190,3 @@ func (h *handler) jiraClient(in models.Integration) (*jira.Client, error) {
 }
 
 var errJiraUnavailable = errors.New("jira clients are not configured")
-
-// jiraMessage turns a Jira failure into words the admin can act on; ok is
-// false for failures that are ours (they become a 500).
-func jiraMessage(err error) (msg string, ok bool) {
-	var (
-		api  *jira.APIError
-		rate *jira.RateLimitError
-		srv  *jira.ServerError
-		tr   *jira.TransportError
-	)
-	switch {
-	case errors.Is(err, jira.ErrReconnectRequired), errors.Is(err, models.ErrReconnectRequired), errors.Is(err, jira.ErrUnauthorized):
-		return "Jira no longer accepts this integration's authorization (it was revoked or expired). Use Reconnect on the Integrations page.", true
-	case errors.Is(err, errJiraUnavailable):
-		return "Jira is not available in this installation.", true
-	case errors.Is(err, jira.ErrForbiddenAddress):
-		return "Privilege will not connect to this Jira's address.", true
-	case errors.Is(err, jira.ErrNotFound):
-		return "Jira says this does not exist, or the connected Jira user cannot see it.", true
-	case errors.As(err, &rate):
-		return "Jira is busy or rate limiting requests; try again in a minute.", true
-	case errors.As(err, &srv), errors.As(err, &tr):
-		return "Jira could not be reached or had an error; try again later.", true
-	case errors.As(err, &api):
-		return api.Error(), true
-	}
-	return "", false
-}
-
-// jiraProblem is jiraMessage for pages: a message, or the error itself.
-func (h *handler) jiraProblem(c echo.Context, err error) (string, error) {
-	msg, ok := jiraMessage(err)
-	if !ok {
-		return "", err
-	}
-	h.log.WarnContext(c.Request().Context(), "jira call failed", "request_id", requestID(c), "error", err)
-	return msg, nil
-}

@@ -46,7 +46,7 @@ func (h *handler) saveProjectDecisions(c echo.Context) error {
 		}
 		reachable, initial, err := h.reachableFromInitial(ctx, in, key)
 		if err != nil {
-			if page.JiraError, err = h.jiraProblem(c, err); err != nil {
+			if page.JiraError, err = h.jiraNotice(c, err); err != nil {
 				return err
 			}
 			return h.renderProject(c, http.StatusBadGateway, page)

@@ -35,7 +35,7 @@ func (h *handler) renderIntegration(c echo.Context, status int, in models.Integr
 	var err error
 	page.Projects, page.Total, err = h.projectRows(c.Request().Context(), in, q)
 	if err != nil {
-		if page.JiraError, err = h.jiraProblem(c, err); err != nil {
+		if page.JiraError, err = h.jiraNotice(c, err); err != nil {
 			return err
 		}
 	}
@@ -277,7 +277,7 @@ func (h *handler) projectPage(c echo.Context, in models.Integration, key string,
 	page.Accounts, input.AccountIDs = accountChoices(accounts, trackers, link.ID, form.accounts)
 	facts, err := h.projectFacts(ctx, in, key, form.issueTypeID)
 	if err != nil {
-		page.JiraError, err = h.jiraProblem(c, err)
+		page.JiraError, err = h.jiraNotice(c, err)
 		return page, input, err
 	}
 	applyFacts(&page, &input, facts, form)
