@@ -172,6 +172,22 @@ func (h *handler) jiraNotice(c echo.Context, err error) (string, error) {
 	return p.Message, nil
 }
 
+// userError is a message the admin can act on; the Jira connection flow
+// ends with it on a page of the app (endFlow), nothing stored.
+type userError string
+
+func (e userError) Error() string { return string(e) }
+
+// endFlow ends a Jira connection or link flow: a userError becomes an
+// error flash on page; anything else goes on to handleError.
+func endFlow(c echo.Context, err error, page string) error {
+	var ue userError
+	if errors.As(err, &ue) {
+		return redirectWithFlash(c, views.FlashError, string(ue), page)
+	}
+	return err
+}
+
 // statusOf is the status an error will be answered with.
 func statusOf(err error) int { return classify(err).Status }
 

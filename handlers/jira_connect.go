@@ -91,12 +91,6 @@ func requireConnectRole(c echo.Context, flow jiraFlow) error {
 	return nil
 }
 
-// userError is a message the admin can act on; the flow ends on the
-// Integrations page with it, nothing stored.
-type userError string
-
-func (e userError) Error() string { return string(e) }
-
 func randomToken() (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -294,11 +288,7 @@ func (h *handler) finishJiraConnect(c echo.Context) error {
 			err = h.completeConsent(c, flow)
 		}
 	}
-	var ue userError
-	if errors.As(err, &ue) {
-		return redirectWithFlash(c, views.FlashError, string(ue), flowHome(c, flow))
-	}
-	return err
+	return endFlow(c, err, flowHome(c, flow))
 }
 
 // checkCallback verifies the state (constant time, single use, expiring)
@@ -547,11 +537,7 @@ func (h *handler) pickSite(c echo.Context) error {
 	if err == nil {
 		err = h.saveGrant(c, jiraFlow{Name: g.Name}, g)
 	}
-	var ue userError
-	if errors.As(err, &ue) {
-		return redirectWithFlash(c, views.FlashError, string(ue), integrationsPath)
-	}
-	return err
+	return endFlow(c, err, integrationsPath)
 }
 
 func (h *handler) openPendingGrant(c echo.Context) (models.IntegrationGrant, error) {
