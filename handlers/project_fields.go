@@ -76,23 +76,11 @@ func savedTemplate(s, def string) string {
 	return s
 }
 
-// requiredToFill are the create-screen fields Jira requires, with no default,
-// that no task field of Privilege covers.
-func requiredToFill(fields []jira.Field) []jira.Field {
-	var out []jira.Field
-	for _, f := range fields {
-		if f.Required && !f.HasDefault && !slices.Contains(fillableFields, f.ID) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // applyShaping fills the required fields and templates sections and what
 // "Update" saves. A required field without a value is a field error on
 // submit (and a hint on the page); an invalid template is refused with its
 // line and variable.
-func (h *handler) applyShaping(ctx context.Context, page *views.ProjectPage, input *models.ProjectLinkInput, in models.Integration, link models.ProjectLink, f projectFacts, form shapingForm) error {
+func (h *handler) applyShaping(ctx context.Context, page *views.ProjectPage, input *models.ProjectLinkInput, in models.Integration, link models.ProjectLink, f jira.WorkflowReport, form shapingForm) error {
 	s := views.ProjectShaping{
 		Summary:     templateText(form.summary, jira.DefaultSummaryTemplate),
 		Description: templateText(form.description, jira.DefaultDescriptionTemplate),
@@ -117,13 +105,13 @@ func (h *handler) applyShaping(ctx context.Context, page *views.ProjectPage, inp
 		input.ExtraLabels = strings.Join(labels, " ")
 	}
 	// The due date only where the field is on the create screen.
-	s.DueDateOffered = slices.ContainsFunc(f.fields, func(fl jira.Field) bool { return fl.ID == "duedate" })
+	s.DueDateOffered = f.OnCreateScreen("duedate")
 	s.DueDate = form.dueDate && s.DueDateOffered
 	input.DueDateFromExpiry = s.DueDate
-	if form.dueDate && !s.DueDateOffered && f.chosen.ID != "" {
-		page.Notices = append(page.Notices, "The due date is not on the create screen of “"+f.chosen.Name+"”, so tasks get none.")
+	if form.dueDate && !s.DueDateOffered && f.Chosen.ID != "" {
+		page.Notices = append(page.Notices, "The due date is not on the create screen of “"+f.Chosen.Name+"”, so tasks get none.")
 	}
-	if f.chosen.ID != "" {
+	if f.Chosen.ID != "" {
 		if err := h.applyRequiredFields(ctx, page, input, &s, in, f, form); err != nil {
 			return err
 		}
@@ -136,8 +124,8 @@ func (h *handler) applyShaping(ctx context.Context, page *views.ProjectPage, inp
 	return nil
 }
 
-func (h *handler) applyRequiredFields(ctx context.Context, page *views.ProjectPage, input *models.ProjectLinkInput, s *views.ProjectShaping, in models.Integration, f projectFacts, form shapingForm) error {
-	fields := requiredToFill(f.fields)
+func (h *handler) applyRequiredFields(ctx context.Context, page *views.ProjectPage, input *models.ProjectLinkInput, s *views.ProjectShaping, in models.Integration, f jira.WorkflowReport, form shapingForm) error {
+	fields := f.RequiredFields()
 	if len(fields) == 0 {
 		return nil
 	}
@@ -153,9 +141,6 @@ func (h *handler) applyRequiredFields(ctx context.Context, page *views.ProjectPa
 	var missing []string
 	for _, fl := range fields {
 		kind := fl.Input()
-		if kind == jira.InputNone {
-			continue // reported by the workflow check (unfillable)
-		}
 		chosen := form.fields[fl.ID]
 		rf := views.RequiredField{ID: fl.ID, Name: fl.Name, Input: string(kind), Missing: len(chosen) == 0}
 		if len(chosen) > 0 {
@@ -193,7 +178,7 @@ func (h *handler) applyRequiredFields(ctx context.Context, page *views.ProjectPa
 		input.FieldValues[fl.ID] = fv
 	}
 	if len(missing) > 0 {
-		page.Notices = append(page.Notices, fmt.Sprintf("“%s” requires %s: choose the value tasks get under Required fields, then Update.", f.chosen.Name, strings.Join(missing, ", ")))
+		page.Notices = append(page.Notices, fmt.Sprintf("“%s” requires %s: choose the value tasks get under Required fields, then Update.", f.Chosen.Name, strings.Join(missing, ", ")))
 	}
 	return nil
 }

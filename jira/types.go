@@ -79,6 +79,9 @@ type Status struct {
 	CategoryKey string
 }
 
+// Done reports whether the status is in the Done category.
+func (s Status) Done() bool { return s.CategoryKey == CategoryDone }
+
 // Status category keys.
 const (
 	CategoryNew           = "new"
