@@ -22,9 +22,10 @@ import (
 
 // Ticket shaping on a project's Manage page (design.md §10): a value for
 // each field the issue type requires that Privilege cannot fill (offered
-// from the create metadata's allowed values), and the summary and
-// description templates with a live preview rendered by the renderer the
-// syncer uses.
+// from the create metadata's allowed values), optional values for the
+// priority, components and fix versions on the create screen, and the
+// summary and description templates with a live preview rendered by the
+// renderer the syncer uses.
 
 type shapingForm struct {
 	summary, description string
@@ -112,7 +113,7 @@ func (h *handler) applyShaping(ctx context.Context, page *views.ProjectPage, inp
 		page.Notices = append(page.Notices, "The due date is not on the create screen of “"+f.Chosen.Name+"”, so tasks get none.")
 	}
 	if f.Chosen.ID != "" {
-		if err := h.applyRequiredFields(ctx, page, input, &s, in, f, form); err != nil {
+		if err := h.applyFieldValues(ctx, page, input, &s, in, f, form); err != nil {
 			return err
 		}
 	}
@@ -124,9 +125,12 @@ func (h *handler) applyShaping(ctx context.Context, page *views.ProjectPage, inp
 	return nil
 }
 
-func (h *handler) applyRequiredFields(ctx context.Context, page *views.ProjectPage, input *models.ProjectLinkInput, s *views.ProjectShaping, in models.Integration, f jira.WorkflowReport, form shapingForm) error {
-	fields := f.RequiredFields()
-	if len(fields) == 0 {
+// applyFieldValues fills the required and optional fields sections and the
+// values "Update" saves: each required field needs a value, an optional one
+// (priority, components, fix versions) is sent only when chosen.
+func (h *handler) applyFieldValues(ctx context.Context, page *views.ProjectPage, input *models.ProjectLinkInput, s *views.ProjectShaping, in models.Integration, f jira.WorkflowReport, form shapingForm) error {
+	required, optional := f.RequiredFields(), f.OptionalFields()
+	if len(required)+len(optional) == 0 {
 		return nil
 	}
 	cl, err := h.jiraClient(in)
@@ -139,47 +143,73 @@ func (h *handler) applyRequiredFields(ctx context.Context, page *views.ProjectPa
 	}
 	input.FieldValues = models.FieldValues{}
 	var missing []string
-	for _, fl := range fields {
-		kind := fl.Input()
-		chosen := form.fields[fl.ID]
-		rf := views.RequiredField{ID: fl.ID, Name: fl.Name, Input: string(kind), Missing: len(chosen) == 0}
-		if len(chosen) > 0 {
-			rf.Value = chosen[0]
-		}
-		var person *jira.Person
-		switch kind {
-		case jira.InputUser:
-			for _, id := range ids {
-				uid := strconv.FormatInt(id.UserID, 10)
-				rf.Options = append(rf.Options, views.Option{Value: uid, Label: id.DisplayName, Selected: slices.Contains(chosen, uid)})
-				if slices.Contains(chosen, uid) {
-					person = jira.PersonOf(id)
-				}
-			}
-		case jira.InputSelect, jira.InputMultiSelect:
-			for _, o := range fl.AllowedValues {
-				rf.Options = append(rf.Options, views.Option{Value: o.ID, Label: o.Name, Selected: slices.Contains(chosen, o.ID)})
-			}
-		}
+	for _, fl := range required {
+		rf, person := fieldChoice(fl, form.fields[fl.ID], ids)
+		rf.Missing = len(form.fields[fl.ID]) == 0
 		s.Fields = append(s.Fields, rf)
 		if rf.Missing {
 			missing = append(missing, fl.Name)
 			page.Errors[rf.FieldName()] = "Jira requires “" + fl.Name + "”: choose its value."
 			continue
 		}
-		fv, err := cl.FieldValue(fl, chosen, person)
-		if errors.Is(err, jira.ErrFieldValue) {
-			page.Errors[rf.FieldName()] = "“" + fl.Name + "”: " + strings.TrimPrefix(err.Error(), jira.ErrFieldValue.Error()+": ") + "."
-			continue
-		}
-		if err != nil {
+		if err := setFieldValue(cl, page, input, fl, form.fields[fl.ID], person); err != nil {
 			return err
 		}
-		input.FieldValues[fl.ID] = fv
+	}
+	for _, fl := range optional {
+		rf, person := fieldChoice(fl, form.fields[fl.ID], ids)
+		s.OptionalFields = append(s.OptionalFields, rf)
+		if len(form.fields[fl.ID]) == 0 {
+			continue
+		}
+		if err := setFieldValue(cl, page, input, fl, form.fields[fl.ID], person); err != nil {
+			return err
+		}
 	}
 	if len(missing) > 0 {
 		page.Notices = append(page.Notices, fmt.Sprintf("“%s” requires %s: choose the value tasks get under Required fields, then Update.", f.Chosen.Name, strings.Join(missing, ", ")))
 	}
+	return nil
+}
+
+// fieldChoice is a field's input with what was chosen, and for a user field
+// the linked person chosen.
+func fieldChoice(fl jira.Field, chosen []string, ids []models.JiraIdentity) (views.RequiredField, *jira.Person) {
+	kind := fl.Input()
+	rf := views.RequiredField{ID: fl.ID, Name: fl.Name, Input: string(kind)}
+	if len(chosen) > 0 {
+		rf.Value = chosen[0]
+	}
+	var person *jira.Person
+	switch kind {
+	case jira.InputUser:
+		for _, id := range ids {
+			uid := strconv.FormatInt(id.UserID, 10)
+			rf.Options = append(rf.Options, views.Option{Value: uid, Label: id.DisplayName, Selected: slices.Contains(chosen, uid)})
+			if slices.Contains(chosen, uid) {
+				person = jira.PersonOf(id)
+			}
+		}
+	case jira.InputSelect, jira.InputMultiSelect:
+		for _, o := range fl.AllowedValues {
+			rf.Options = append(rf.Options, views.Option{Value: o.ID, Label: o.Name, Selected: slices.Contains(chosen, o.ID)})
+		}
+	}
+	return rf, person
+}
+
+// setFieldValue saves the chosen value, or says on the page why Jira would
+// not take it.
+func setFieldValue(cl *jira.Client, page *views.ProjectPage, input *models.ProjectLinkInput, fl jira.Field, chosen []string, person *jira.Person) error {
+	fv, err := cl.FieldValue(fl, chosen, person)
+	if errors.Is(err, jira.ErrFieldValue) {
+		page.Errors[fieldPrefix+fl.ID] = "“" + fl.Name + "”: " + strings.TrimPrefix(err.Error(), jira.ErrFieldValue.Error()+": ") + "."
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	input.FieldValues[fl.ID] = fv
 	return nil
 }
 
