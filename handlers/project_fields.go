@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -267,14 +266,10 @@ func (h *handler) taskPreview(ctx context.Context, in models.Integration, link m
 		}
 		return p
 	}
-	task := jira.ShapeTask(tm, r, h.cfg.BaseURL.String(), jira.TaskOptions{ExtraLabels: extra, DueDateFromExpiry: input.DueDateFromExpiry})
+	task := jira.ShapeTask(tm, r, h.cfg.BaseURL.String(), jira.TaskOptions{ExtraLabels: extra, DueDateFromExpiry: input.DueDateFromExpiry, FieldValues: input.FieldValues})
 	p.Summary, p.Labels = task.Summary, task.Labels
-	for _, id := range slices.Sorted(maps.Keys(input.FieldValues)) {
-		fv := input.FieldValues[id]
-		p.Fields = append(p.Fields, views.PreviewField{Name: fv.Name, Value: fv.Label})
-	}
-	if task.DueDate != "" {
-		p.Fields = append(p.Fields, views.PreviewField{Name: "Due date", Value: task.DueDate})
+	for _, f := range task.Fields {
+		p.Fields = append(p.Fields, views.PreviewField{Name: f.Name, Value: f.Label})
 	}
 	for _, b := range task.Description.Outline() {
 		p.Blocks = append(p.Blocks, views.PreviewBlock{Kind: b.Kind, Level: b.Level, Runs: previewRuns(b.Runs), Items: previewItems(b.Items)})
