@@ -34,12 +34,25 @@ func PeoplePermissions() []string {
 	return []string{PermModifyReporter, PermAssignIssues, PermManageWatchers}
 }
 
-// filledFields are the fields every created task carries.
-var filledFields = []string{"summary", "issuetype", "project", "description", "labels", "reporter"}
+// filledByPrivilege reports whether every created task carries the field.
+func filledByPrivilege(fieldID string) bool {
+	switch fieldID {
+	case "summary", "issuetype", "project", "description", "labels", "reporter":
+		return true
+	}
+	return false
+}
 
-// optionalFields are the system fields offered, when on the create screen
-// and not required, as optional values of the tasks.
-var optionalFields = []string{"priority", "components", "fixVersions"}
+// offeredOptional reports whether the field is one of the system fields
+// offered, when on the create screen and not required, as an optional
+// value of the tasks.
+func offeredOptional(fieldID string) bool {
+	switch fieldID {
+	case "priority", "components", "fixVersions":
+		return true
+	}
+	return false
+}
 
 // WorkflowReport is what Jira says about a project for the workflow check.
 type WorkflowReport struct {
@@ -137,7 +150,7 @@ func (r WorkflowReport) HasDefaultType() bool {
 // needsValue reports whether Jira requires a value for the field that
 // neither a default nor Privilege's own task fields give.
 func needsValue(f Field) bool {
-	return f.Required && !f.HasDefault && !slices.Contains(filledFields, f.ID)
+	return f.Required && !f.HasDefault && !filledByPrivilege(f.ID)
 }
 
 // Unfillable names ("Name (id)") the required fields Privilege can offer
@@ -168,7 +181,7 @@ func (r WorkflowReport) RequiredFields() []Field {
 func (r WorkflowReport) OptionalFields() []Field {
 	var out []Field
 	for _, f := range r.Fields {
-		if slices.Contains(optionalFields, f.ID) && !needsValue(f) && f.Input() != InputNone {
+		if offeredOptional(f.ID) && !needsValue(f) && f.Input() != InputNone {
 			out = append(out, f)
 		}
 	}
