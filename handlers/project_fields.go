@@ -76,8 +76,8 @@ func savedTemplate(s, def string) string {
 	return s
 }
 
-// applyShaping fills the required fields and templates sections and what
-// "Update" saves. A required field without a value is a field error on
+// applyShaping fills the required and optional fields and templates
+// sections and what "Update" saves. A required field without a value is a field error on
 // submit (and a hint on the page); an invalid template is refused with its
 // line and variable.
 func (h *handler) applyShaping(ctx context.Context, page *views.ProjectPage, input *models.ProjectLinkInput, in models.Integration, link models.ProjectLink, f jira.WorkflowReport, form shapingForm) error {
