@@ -129,25 +129,14 @@ func projectDecisions(page views.ProjectPage, link models.ProjectLink, reach str
 	statuses := pageStatuses(page)
 	approve, deny := link.JiraApproveStatus, link.JiraDenyStatus
 	if approve == "" {
-		approve = pickStatus(statuses, "approv")
+		approve = jira.ApproveLikeStatus(statuses)
 	}
 	if deny == "" {
-		deny = pickStatus(statuses, "declin", "reject", "deni")
+		deny = jira.DenyLikeStatus(statuses)
 	}
 	d.ApproveOptions = statusOptions(statuses, approve)
 	d.DenyOptions = statusOptions(statuses, deny)
 	return d
-}
-
-func pickStatus(statuses []string, hints ...string) string {
-	for _, s := range statuses {
-		for _, h := range hints {
-			if strings.Contains(strings.ToLower(s), h) {
-				return s
-			}
-		}
-	}
-	return ""
 }
 
 func statusOptions(statuses []string, chosen string) []views.Option {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,9 +21,10 @@ import (
 
 // Ticket shaping on a project's Manage page (design.md §10): a value for
 // each field the issue type requires that Privilege cannot fill (offered
-// from the create metadata's allowed values), and the summary and
-// description templates with a live preview rendered by the renderer the
-// syncer uses.
+// from the create metadata's allowed values), optional values for the
+// priority, components and fix versions on the create screen, and the
+// summary and description templates with a live preview rendered by the
+// renderer the syncer uses.
 
 type shapingForm struct {
 	summary, description string
@@ -76,23 +76,11 @@ func savedTemplate(s, def string) string {
 	return s
 }
 
-// requiredToFill are the create-screen fields Jira requires, with no default,
-// that no task field of Privilege covers.
-func requiredToFill(fields []jira.Field) []jira.Field {
-	var out []jira.Field
-	for _, f := range fields {
-		if f.Required && !f.HasDefault && !slices.Contains(fillableFields, f.ID) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// applyShaping fills the required fields and templates sections and what
-// "Update" saves. A required field without a value is a field error on
+// applyShaping fills the required and optional fields and templates
+// sections and what "Update" saves. A required field without a value is a field error on
 // submit (and a hint on the page); an invalid template is refused with its
 // line and variable.
-func (h *handler) applyShaping(ctx context.Context, page *views.ProjectPage, input *models.ProjectLinkInput, in models.Integration, link models.ProjectLink, f projectFacts, form shapingForm) error {
+func (h *handler) applyShaping(ctx context.Context, page *views.ProjectPage, input *models.ProjectLinkInput, in models.Integration, link models.ProjectLink, f jira.WorkflowReport, form shapingForm) error {
 	s := views.ProjectShaping{
 		Summary:     templateText(form.summary, jira.DefaultSummaryTemplate),
 		Description: templateText(form.description, jira.DefaultDescriptionTemplate),
@@ -117,14 +105,14 @@ func (h *handler) applyShaping(ctx context.Context, page *views.ProjectPage, inp
 		input.ExtraLabels = strings.Join(labels, " ")
 	}
 	// The due date only where the field is on the create screen.
-	s.DueDateOffered = slices.ContainsFunc(f.fields, func(fl jira.Field) bool { return fl.ID == "duedate" })
+	s.DueDateOffered = f.OnCreateScreen("duedate")
 	s.DueDate = form.dueDate && s.DueDateOffered
 	input.DueDateFromExpiry = s.DueDate
-	if form.dueDate && !s.DueDateOffered && f.chosen.ID != "" {
-		page.Notices = append(page.Notices, "The due date is not on the create screen of “"+f.chosen.Name+"”, so tasks get none.")
+	if form.dueDate && !s.DueDateOffered && f.Chosen.ID != "" {
+		page.Notices = append(page.Notices, "The due date is not on the create screen of “"+f.Chosen.Name+"”, so tasks get none.")
 	}
-	if f.chosen.ID != "" {
-		if err := h.applyRequiredFields(ctx, page, input, &s, in, f, form); err != nil {
+	if f.Chosen.ID != "" {
+		if err := h.applyFieldValues(ctx, page, input, &s, in, f, form); err != nil {
 			return err
 		}
 	}
@@ -136,9 +124,12 @@ func (h *handler) applyShaping(ctx context.Context, page *views.ProjectPage, inp
 	return nil
 }
 
-func (h *handler) applyRequiredFields(ctx context.Context, page *views.ProjectPage, input *models.ProjectLinkInput, s *views.ProjectShaping, in models.Integration, f projectFacts, form shapingForm) error {
-	fields := requiredToFill(f.fields)
-	if len(fields) == 0 {
+// applyFieldValues fills the required and optional fields sections and the
+// values "Update" saves: each required field needs a value, an optional one
+// (priority, components, fix versions) is sent only when chosen.
+func (h *handler) applyFieldValues(ctx context.Context, page *views.ProjectPage, input *models.ProjectLinkInput, s *views.ProjectShaping, in models.Integration, f jira.WorkflowReport, form shapingForm) error {
+	required, optional := f.RequiredFields(), f.OptionalFields()
+	if len(required)+len(optional) == 0 {
 		return nil
 	}
 	cl, err := h.jiraClient(in)
@@ -151,50 +142,73 @@ func (h *handler) applyRequiredFields(ctx context.Context, page *views.ProjectPa
 	}
 	input.FieldValues = models.FieldValues{}
 	var missing []string
-	for _, fl := range fields {
-		kind := fl.Input()
-		if kind == jira.InputNone {
-			continue // reported by the workflow check (unfillable)
-		}
-		chosen := form.fields[fl.ID]
-		rf := views.RequiredField{ID: fl.ID, Name: fl.Name, Input: string(kind), Missing: len(chosen) == 0}
-		if len(chosen) > 0 {
-			rf.Value = chosen[0]
-		}
-		var person *jira.Person
-		switch kind {
-		case jira.InputUser:
-			for _, id := range ids {
-				uid := strconv.FormatInt(id.UserID, 10)
-				rf.Options = append(rf.Options, views.Option{Value: uid, Label: id.DisplayName, Selected: slices.Contains(chosen, uid)})
-				if slices.Contains(chosen, uid) {
-					person = jira.PersonOf(id)
-				}
-			}
-		case jira.InputSelect, jira.InputMultiSelect:
-			for _, o := range fl.AllowedValues {
-				rf.Options = append(rf.Options, views.Option{Value: o.ID, Label: o.Name, Selected: slices.Contains(chosen, o.ID)})
-			}
-		}
+	for _, fl := range required {
+		rf, person := fieldChoice(fl, form.fields[fl.ID], ids)
+		rf.Missing = len(form.fields[fl.ID]) == 0
 		s.Fields = append(s.Fields, rf)
 		if rf.Missing {
 			missing = append(missing, fl.Name)
 			page.Errors[rf.FieldName()] = "Jira requires “" + fl.Name + "”: choose its value."
 			continue
 		}
-		fv, err := cl.FieldValue(fl, chosen, person)
-		if errors.Is(err, jira.ErrFieldValue) {
-			page.Errors[rf.FieldName()] = "“" + fl.Name + "”: " + strings.TrimPrefix(err.Error(), jira.ErrFieldValue.Error()+": ") + "."
-			continue
-		}
-		if err != nil {
+		if err := setFieldValue(cl, page, input, fl, form.fields[fl.ID], person); err != nil {
 			return err
 		}
-		input.FieldValues[fl.ID] = fv
+	}
+	for _, fl := range optional {
+		rf, person := fieldChoice(fl, form.fields[fl.ID], ids)
+		s.OptionalFields = append(s.OptionalFields, rf)
+		if len(form.fields[fl.ID]) == 0 {
+			continue
+		}
+		if err := setFieldValue(cl, page, input, fl, form.fields[fl.ID], person); err != nil {
+			return err
+		}
 	}
 	if len(missing) > 0 {
-		page.Notices = append(page.Notices, fmt.Sprintf("“%s” requires %s: choose the value tasks get under Required fields, then Update.", f.chosen.Name, strings.Join(missing, ", ")))
+		page.Notices = append(page.Notices, fmt.Sprintf("“%s” requires %s: choose the value tasks get under Required fields, then Update.", f.Chosen.Name, strings.Join(missing, ", ")))
 	}
+	return nil
+}
+
+// fieldChoice is a field's input with what was chosen, and for a user field
+// the linked person chosen.
+func fieldChoice(fl jira.Field, chosen []string, ids []models.JiraIdentity) (views.RequiredField, *jira.Person) {
+	kind := fl.Input()
+	rf := views.RequiredField{ID: fl.ID, Name: fl.Name, Input: string(kind)}
+	if len(chosen) > 0 {
+		rf.Value = chosen[0]
+	}
+	var person *jira.Person
+	switch kind {
+	case jira.InputUser:
+		for _, id := range ids {
+			uid := strconv.FormatInt(id.UserID, 10)
+			rf.Options = append(rf.Options, views.Option{Value: uid, Label: id.DisplayName, Selected: slices.Contains(chosen, uid)})
+			if slices.Contains(chosen, uid) {
+				person = jira.PersonOf(id)
+			}
+		}
+	case jira.InputSelect, jira.InputMultiSelect:
+		for _, o := range fl.AllowedValues {
+			rf.Options = append(rf.Options, views.Option{Value: o.ID, Label: o.Name, Selected: slices.Contains(chosen, o.ID)})
+		}
+	}
+	return rf, person
+}
+
+// setFieldValue saves the chosen value, or says on the page why Jira would
+// not take it.
+func setFieldValue(cl *jira.Client, page *views.ProjectPage, input *models.ProjectLinkInput, fl jira.Field, chosen []string, person *jira.Person) error {
+	fv, err := cl.FieldValue(fl, chosen, person)
+	if errors.Is(err, jira.ErrFieldValue) {
+		page.Errors[fieldPrefix+fl.ID] = "“" + fl.Name + "”: " + strings.TrimPrefix(err.Error(), jira.ErrFieldValue.Error()+": ") + "."
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	input.FieldValues[fl.ID] = fv
 	return nil
 }
 
@@ -252,14 +266,10 @@ func (h *handler) taskPreview(ctx context.Context, in models.Integration, link m
 		}
 		return p
 	}
-	task := jira.ShapeTask(tm, r, h.cfg.BaseURL.String(), jira.TaskOptions{ExtraLabels: extra, DueDateFromExpiry: input.DueDateFromExpiry})
+	task := jira.ShapeTask(tm, r, h.cfg.BaseURL.String(), jira.TaskOptions{ExtraLabels: extra, DueDateFromExpiry: input.DueDateFromExpiry, FieldValues: input.FieldValues})
 	p.Summary, p.Labels = task.Summary, task.Labels
-	for _, id := range slices.Sorted(maps.Keys(input.FieldValues)) {
-		fv := input.FieldValues[id]
-		p.Fields = append(p.Fields, views.PreviewField{Name: fv.Name, Value: fv.Label})
-	}
-	if task.DueDate != "" {
-		p.Fields = append(p.Fields, views.PreviewField{Name: "Due date", Value: task.DueDate})
+	for _, f := range task.Fields {
+		p.Fields = append(p.Fields, views.PreviewField{Name: f.Name, Value: f.Label})
 	}
 	for _, b := range task.Description.Outline() {
 		p.Blocks = append(p.Blocks, views.PreviewBlock{Kind: b.Kind, Level: b.Level, Runs: previewRuns(b.Runs), Items: previewItems(b.Items)})

@@ -3,7 +3,10 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -156,6 +159,90 @@ func TestJiraProjectRequiredFieldsAndTemplates(t *testing.T) {
 		wantStatus(t, rec, http.StatusUnprocessableEntity)
 		if msg := parseHTML(t, rec).Find(`[data-testid=preview-error]`).Text(); msg != "Summary template, line 1: {{ is not closed by }}." {
 			t.Fatalf("preview error %q", msg)
+		}
+	})
+}
+
+// Priority and components on the create screen but not required are
+// offered as optional fields: a chosen priority is saved with the link,
+// previewed and sent on create; none leaves Jira's default.
+func TestJiraProjectOptionalPriority(t *testing.T) {
+	modeltest.Stores(t, func(t *testing.T, store *models.Store) {
+		e := newJiraEnvStore(t, store)
+		site := e.sim.AddCloudSite("acme")
+		fin := site.AddProject("FIN", "Finance", jirasim.SimpleWorkflow())
+		fin.AddCreateField("", jirasim.CreateField{ID: "priority", Name: "Priority", Kind: jirasim.FieldPriority, Options: []string{"High", "Medium", "Low"}, Default: "Medium"})
+		fin.AddCreateField("", jirasim.CreateField{ID: "components", Name: "Components", Kind: jirasim.FieldComponents, Options: []string{"Payments", "Ledger"}})
+		acc := e.app.addAccount("Finance", "111111111111")
+		id := e.connectCloud("Acme")
+		path := "/integrations/" + itoa(id) + "/projects/FIN"
+		high := fin.OptionID("priority", "High")
+
+		doc := parseHTML(t, e.admin.get(path))
+		if n := doc.Find(`[data-testid=optional-priority] select option`).Length(); n != 4 {
+			t.Fatalf("Priority offers %d options, want Jira's default and 3", n)
+		}
+		if doc.Find(`[data-testid=optional-components] select[multiple] option`).Length() != 2 || doc.Find(`[data-testid=required-fields]`).Length() != 0 {
+			t.Fatal("components not offered as an optional multi select")
+		}
+		typ, _ := doc.Find(`select[name=issue_type] option[selected]`).Attr("value")
+		form := func(priority string) url.Values {
+			return url.Values{"account": {itoa(acc.ID)}, "issue_type": {typ}, "status_approved": {"Done"}, "status_denied": {"Declined"},
+				"status_cancelled": {"Declined"}, "status_expired": {"Declined"}, "field_priority": {priority}}
+		}
+		rec := e.admin.post(path, form("99999"))
+		wantStatus(t, rec, http.StatusUnprocessableEntity)
+		if msg := parseHTML(t, rec).Find(`[data-testid=error-field_priority]`).Text(); !strings.Contains(msg, "choose one of the values Jira allows") {
+			t.Fatalf("invalid priority: %q", msg)
+		}
+		wantRedirect(t, e.admin.post(path, form(high)), path)
+		link := modeltest.Must(store.ProjectLinkByKey(context.Background(), id, "FIN"))
+		if p := link.FieldValues["priority"]; p.Label != "High" || string(p.Value) != `{"id":"`+high+`"}` || len(link.FieldValues) != 1 {
+			t.Fatalf("saved field values: %+v", link.FieldValues)
+		}
+		doc = parseHTML(t, e.admin.get(path))
+		if v, _ := doc.Find(`[data-testid=optional-priority] option[selected]`).Attr("value"); v != high {
+			t.Fatalf("after save: selected %q", v)
+		}
+		if f := doc.Find(`[data-testid=preview-fields]`).Text(); !strings.Contains(f, "Priority: High") {
+			t.Fatalf("page preview fields %q", f)
+		}
+		rec = e.admin.post(path+"/preview", url.Values{"summary_template": {""}, "description_template": {""}})
+		wantStatus(t, rec, http.StatusOK)
+		if f := parseHTML(t, rec).Find(`[data-testid=preview-fields]`).Text(); !strings.Contains(f, "Priority: High") {
+			t.Fatalf("preview fields %q", f)
+		}
+
+		// The task carries the chosen priority; with none chosen, Jira's default.
+		hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: e.sim.CertPool()})
+		cid, secret := e.sim.CloudClient()
+		oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: e.sim.AuthURL(), APIURL: e.sim.APIURL(), CloudClientID: cid, CloudClientSecret: secret, RedirectURL: testCallback, HTTPClient: hc})
+		syncer := jira.NewSyncer(slog.New(slog.NewTextHandler(io.Discard, nil)), store, jira.NewClients(oauth, store, hc), nil, jira.SyncerConfig{BaseURL: testOrigin})
+		alice := e.app.addUser("alice@example.com", models.RoleRequester)
+		priorityOfTask := func() any {
+			t.Helper()
+			r := modeltest.Must(store.CreateRequest(context.Background(), alice, models.NewRequest{AccountID: acc.ID, Resources: []string{"ReadOnly"},
+				DurationMinutes: 60, Justification: "INC-7"}, time.Hour))
+			if _, err := syncer.ProcessOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for _, is := range site.Issues() {
+				if is.HasLabel(jira.CorrelationLabel(r.ID)) {
+					return is.Fields["priority"]
+				}
+			}
+			t.Fatalf("no task for request %d", r.ID)
+			return nil
+		}
+		if p := priorityOfTask(); p != "High" {
+			t.Fatalf("task priority %v, want High", p)
+		}
+		wantRedirect(t, e.admin.post(path, form("")), path)
+		if link := modeltest.Must(store.ProjectLinkByKey(context.Background(), id, "FIN")); len(link.FieldValues) != 0 {
+			t.Fatalf("field values after clearing: %+v", link.FieldValues)
+		}
+		if p := priorityOfTask(); p != "Medium" {
+			t.Fatalf("task priority %v, want Jira's default Medium", p)
 		}
 	})
 }

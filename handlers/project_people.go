@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"privilege/jira"
 	"privilege/models"
 	"privilege/views"
 )
@@ -27,25 +28,14 @@ func parsePeopleForm(form url.Values) peopleForm {
 	return f
 }
 
-// The Jira permissions the people options need, in the order shown.
-const (
-	permModifyReporter = "MODIFY_REPORTER"
-	permAssignIssues   = "ASSIGN_ISSUES"
-	permManageWatchers = "MANAGE_WATCHERS"
-)
-
-func peoplePermissionKeys() []string {
-	return []string{permModifyReporter, permAssignIssues, permManageWatchers}
-}
-
 // permissionLabel is a permission's name and what the people options need it for.
 func permissionLabel(key string) (name, neededFor string) {
 	switch key {
-	case permModifyReporter:
+	case jira.PermModifyReporter:
 		return "Modify Reporter", "to name the requester as reporter"
-	case permAssignIssues:
+	case jira.PermAssignIssues:
 		return "Assign Issues", "to assign tasks (fixed assignee or the approver who decides)"
-	case permManageWatchers:
+	case jira.PermManageWatchers:
 		return "Manage Watchers", "to add approvers as watchers"
 	}
 	return key, ""
@@ -54,7 +44,7 @@ func permissionLabel(key string) (name, neededFor string) {
 // applyPeople fills the people section and what "Update" saves, and adds
 // the permission check to the workflow check's notices (never blocking:
 // a refused part only leaves that part out).
-func (h *handler) applyPeople(ctx context.Context, page *views.ProjectPage, input *models.ProjectLinkInput, in models.Integration, f projectFacts, form peopleForm) error {
+func (h *handler) applyPeople(ctx context.Context, page *views.ProjectPage, input *models.ProjectLinkInput, in models.Integration, f jira.WorkflowReport, form peopleForm) error {
 	if form.mode == "" {
 		form.mode = models.AssigneeNone
 	}
@@ -75,20 +65,20 @@ func (h *handler) applyPeople(ctx context.Context, page *views.ProjectPage, inpu
 		p.Assignees = append(p.Assignees, views.Option{Value: strconv.FormatInt(id.UserID, 10), Label: id.DisplayName, Selected: id.UserID == form.user})
 	}
 	switch {
-	case f.permsErr != nil:
+	case f.PermissionsErr != nil:
 		page.Notices = append(page.Notices, "Privilege could not read the connected Jira user's permissions in "+page.ProjectKey+", so the people options are not checked.")
-	case f.perms != nil:
-		for _, k := range peoplePermissionKeys() {
+	case f.Permissions != nil:
+		for _, k := range jira.PeoplePermissions() {
 			name, needed := permissionLabel(k)
-			p.Permissions = append(p.Permissions, views.PermissionCheck{Key: k, Name: name, Needed: needed, Have: f.perms[k]})
+			p.Permissions = append(p.Permissions, views.PermissionCheck{Key: k, Name: name, Needed: needed, Have: f.Permissions[k]})
 		}
-		if !f.perms[permModifyReporter] {
+		if !f.Permissions[jira.PermModifyReporter] {
 			page.Notices = append(page.Notices, "The connected Jira user lacks “Modify Reporter” in "+page.ProjectKey+": tasks will be reported by that user, with the requester named in the description.")
 		}
-		if form.mode != models.AssigneeNone && !f.perms[permAssignIssues] {
+		if form.mode != models.AssigneeNone && !f.Permissions[jira.PermAssignIssues] {
 			page.Notices = append(page.Notices, "The connected Jira user lacks “Assign Issues” in "+page.ProjectKey+": tasks will stay unassigned.")
 		}
-		if form.watchers && !f.perms[permManageWatchers] {
+		if form.watchers && !f.Permissions[jira.PermManageWatchers] {
 			page.Notices = append(page.Notices, "The connected Jira user lacks “Manage Watchers” in "+page.ProjectKey+": approvers will not be added as watchers.")
 		}
 	}

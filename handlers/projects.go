@@ -275,7 +275,7 @@ func (h *handler) projectPage(c echo.Context, in models.Integration, key string,
 		return page, input, err
 	}
 	page.Accounts, input.AccountIDs = accountChoices(accounts, trackers, link.ID, form.accounts)
-	facts, err := h.projectFacts(ctx, in, key, form.issueTypeID)
+	facts, err := h.workflowReport(ctx, in, key, form.issueTypeID)
 	if err != nil {
 		page.JiraError, err = h.jiraNotice(c, err)
 		return page, input, err
@@ -308,141 +308,54 @@ func accountChoices(accounts []models.CloudAccount, trackers map[int64]models.Pr
 	return out, ids
 }
 
-// projectFacts is what Jira says about a project for the workflow check.
-type projectFacts struct {
-	project  jira.Project
-	types    []jira.IssueType
-	chosen   jira.IssueType  // zero when no usable type
-	missing  string          // the asked-for issue type that the project lacks
-	statuses []jira.Status   // of the chosen type's workflow
-	fields   []jira.Field    // of the chosen type's create screen
-	perms    map[string]bool // the connected user's people permissions (mypermissions)
-	permsErr error           // why they could not be read
-}
-
-const defaultIssueType = "Task"
-
-func (h *handler) projectFacts(ctx context.Context, in models.Integration, key, wantTypeID string) (projectFacts, error) {
-	var f projectFacts
+// workflowReport is what Jira says about a project for the workflow check.
+func (h *handler) workflowReport(ctx context.Context, in models.Integration, key, wantTypeID string) (jira.WorkflowReport, error) {
 	cl, err := h.jiraClient(in)
 	if err != nil {
-		return f, err
+		return jira.WorkflowReport{}, err
 	}
-	projects, err := cl.ListProjects(ctx)
-	if err != nil {
-		return f, err
-	}
-	i := slices.IndexFunc(projects, func(p jira.Project) bool { return strings.EqualFold(p.Key, key) })
-	if i < 0 {
-		return f, fmt.Errorf("project %s: %w", key, jira.ErrNotFound)
-	}
-	f.project = projects[i]
-	if f.types, err = cl.IssueTypes(ctx, key); err != nil {
-		return f, err
-	}
-	f.chosen, f.missing = chooseIssueType(f.types, wantTypeID)
-	if f.chosen.ID == "" {
-		return f, nil
-	}
-	all, err := cl.Statuses(ctx, key)
-	if err != nil {
-		return f, err
-	}
-	for _, its := range all {
-		if its.IssueTypeID == f.chosen.ID || its.IssueTypeID == "" && strings.EqualFold(its.IssueTypeName, f.chosen.Name) {
-			f.statuses = its.Statuses
-		}
-	}
-	if f.fields, err = cl.IssueTypeFields(ctx, key, f.chosen.ID); err != nil {
-		return f, err
-	}
-	f.perms, f.permsErr = cl.MyPermissions(ctx, key, peoplePermissionKeys())
-	return f, nil
+	return cl.WorkflowReport(ctx, key, wantTypeID)
 }
-
-// chooseIssueType picks want (an id) when given, else "Task", else the
-// first type that is not a sub-task. missing names a wanted type that is gone.
-func chooseIssueType(types []jira.IssueType, want string) (jira.IssueType, string) {
-	if want != "" {
-		for _, t := range types {
-			if t.ID == want && !t.Subtask {
-				return t, ""
-			}
-		}
-		return jira.IssueType{}, want
-	}
-	for _, t := range types {
-		if strings.EqualFold(t.Name, defaultIssueType) && !t.Subtask {
-			return t, ""
-		}
-	}
-	for _, t := range types {
-		if !t.Subtask {
-			return t, ""
-		}
-	}
-	return jira.IssueType{}, ""
-}
-
-// fillableFields are the fields every created task carries.
-var fillableFields = []string{"summary", "issuetype", "project", "description", "labels", "reporter"}
 
 // applyFacts fills the issue type and status choices and runs the
 // workflow check: blocking problems refuse "Update".
-func applyFacts(page *views.ProjectPage, input *models.ProjectLinkInput, f projectFacts, form projectForm) {
-	page.ProjectName, input.ProjectID, input.ProjectName = f.project.Name, f.project.ID, f.project.Name
-	input.IssueTypeID, input.IssueTypeName = f.chosen.ID, f.chosen.Name
-	hasTask := false
-	for _, t := range f.types {
-		if t.Subtask {
-			continue
-		}
-		hasTask = hasTask || strings.EqualFold(t.Name, defaultIssueType)
-		page.IssueTypes = append(page.IssueTypes, views.Option{Value: t.ID, Label: t.Name, Selected: t.ID == f.chosen.ID})
+func applyFacts(page *views.ProjectPage, input *models.ProjectLinkInput, f jira.WorkflowReport, form projectForm) {
+	page.ProjectName, input.ProjectID, input.ProjectName = f.Project.Name, f.Project.ID, f.Project.Name
+	input.IssueTypeID, input.IssueTypeName = f.Chosen.ID, f.Chosen.Name
+	for _, t := range f.CreatableTypes() {
+		page.IssueTypes = append(page.IssueTypes, views.Option{Value: t.ID, Label: t.Name, Selected: t.ID == f.Chosen.ID})
 	}
 	switch {
-	case f.missing != "":
+	case f.Missing != "":
 		page.Problems = append(page.Problems, "The issue type chosen for this project no longer exists in it. Choose another issue type and press Check workflow.")
-	case f.chosen.ID == "":
+	case f.Chosen.ID == "":
 		page.Problems = append(page.Problems, "This project has no issue type Privilege can create (only sub-tasks, or none). Add “Task” to the project's issue type scheme.")
 		return
-	case !hasTask:
-		page.Notices = append(page.Notices, fmt.Sprintf("This project has no issue type “%s”, so tasks will be created as “%s”. Choose another type and press Check workflow if that is wrong.", defaultIssueType, f.chosen.Name))
+	case !f.HasDefaultType():
+		page.Notices = append(page.Notices, fmt.Sprintf("This project has no issue type “%s”, so tasks will be created as “%s”. Choose another type and press Check workflow if that is wrong.", jira.DefaultIssueType, f.Chosen.Name))
 	}
-	if f.chosen.ID == "" {
+	if f.Chosen.ID == "" {
 		return
 	}
-	if names := unfillable(f.fields); len(names) > 0 {
-		page.Problems = append(page.Problems, fmt.Sprintf("“%s” requires fields Privilege cannot fill: %s. Make them optional or give them a default value on the project's create screen, or choose another issue type.", f.chosen.Name, strings.Join(names, ", ")))
+	if names := f.Unfillable(); len(names) > 0 {
+		page.Problems = append(page.Problems, fmt.Sprintf("“%s” requires fields Privilege cannot fill: %s. Make them optional or give them a default value on the project's create screen, or choose another issue type.", f.Chosen.Name, strings.Join(names, ", ")))
 	}
-	if !slices.ContainsFunc(f.statuses, func(s jira.Status) bool { return s.CategoryKey == jira.CategoryDone }) {
-		page.Problems = append(page.Problems, fmt.Sprintf("The workflow of “%s” has no status in the Done category, so a decided request could never close its task.", f.chosen.Name))
+	if !f.HasDoneStatus() {
+		page.Problems = append(page.Problems, fmt.Sprintf("The workflow of “%s” has no status in the Done category, so a decided request could never close its task.", f.Chosen.Name))
 		return
 	}
-	if !slices.ContainsFunc(f.statuses, func(s jira.Status) bool {
-		return s.CategoryKey == jira.CategoryDone && negativeStatus.MatchString(s.Name)
-	}) {
+	if !f.HasNegativeDoneStatus() {
 		page.Notices = append(page.Notices, fmt.Sprintf("The workflow of “%s” has no Declined-like done status, so denied, cancelled and expired requests also go to “%s”, and look like approved ones in Jira. Add a status such as Declined to the workflow (then press Check workflow), or choose the statuses below deliberately.",
-			f.chosen.Name, defaultStatus(models.OutcomeDenied, f.statuses)))
+			f.Chosen.Name, f.DefaultStatus(models.OutcomeDenied)))
 	}
 	for _, o := range models.Outcomes {
-		oc, chosen, ok := outcomeChoice(o, f.statuses, form.statuses[o])
+		oc, chosen, ok := outcomeChoice(o, f, form.statuses[o])
 		if !ok {
-			page.Errors[oc.FieldName()] = fmt.Sprintf("Choose a status of the “%s” workflow.", f.chosen.Name)
+			page.Errors[oc.FieldName()] = fmt.Sprintf("Choose a status of the “%s” workflow.", f.Chosen.Name)
 		}
 		page.Outcomes = append(page.Outcomes, oc)
 		input.Statuses[o] = chosen
 	}
-}
-
-func unfillable(fields []jira.Field) []string {
-	var names []string
-	for _, fl := range fields {
-		if fl.Required && !fl.HasDefault && !slices.Contains(fillableFields, fl.ID) && fl.Input() == jira.InputNone {
-			names = append(names, fmt.Sprintf("%s (%s)", fl.Name, fl.ID))
-		}
-	}
-	return names
 }
 
 var outcomeLabels = map[models.Outcome]string{
@@ -454,53 +367,15 @@ var outcomeLabels = map[models.Outcome]string{
 
 // outcomeChoice is the status select of one outcome; ok is false when the
 // submitted status is not in the workflow.
-func outcomeChoice(o models.Outcome, statuses []jira.Status, want string) (views.OutcomeChoice, string, bool) {
+func outcomeChoice(o models.Outcome, f jira.WorkflowReport, want string) (views.OutcomeChoice, string, bool) {
 	oc := views.OutcomeChoice{Outcome: o, Label: outcomeLabels[o]}
-	chosen, ok := want, true
-	if want == "" || !slices.ContainsFunc(statuses, func(s jira.Status) bool { return s.Name == want }) {
-		ok = want == ""
-		chosen = defaultStatus(o, statuses)
-	}
-	for _, s := range statuses {
+	chosen, ok := f.OutcomeStatus(o, want)
+	for _, s := range f.Statuses {
 		label := s.Name
-		if s.CategoryKey == jira.CategoryDone {
+		if s.Done() {
 			label += " (done)"
 		}
 		oc.Options = append(oc.Options, views.Option{Value: s.Name, Label: label, Selected: s.Name == chosen})
 	}
 	return oc, chosen, ok
-}
-
-var negativeStatus = regexp.MustCompile(`(?i)declin|reject|won'?t do|denied|cancel`)
-
-// defaultStatus is a done-category status: a negative-sounding one
-// (Declined, Rejected, Won't Do) for denied, cancelled and expired when the
-// workflow has one, otherwise the first positive one ("Done").
-func defaultStatus(o models.Outcome, statuses []jira.Status) string {
-	var positive, negative string
-	for _, s := range statuses {
-		if s.CategoryKey != jira.CategoryDone {
-			continue
-		}
-		if negativeStatus.MatchString(s.Name) {
-			negative = firstNonEmpty(negative, s.Name)
-		} else {
-			positive = firstNonEmpty(positive, s.Name)
-		}
-	}
-	if o != models.OutcomeApproved && negative != "" {
-		return negative
-	}
-	if positive != "" {
-		return positive
-	}
-	return negative
-}
-
-// firstNonEmpty keeps the first value seen.
-func firstNonEmpty(cur, next string) string {
-	if cur != "" {
-		return cur
-	}
-	return next
 }

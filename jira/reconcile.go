@@ -365,9 +365,3 @@ func (s *Syncer) backoff(attempt int) time.Duration {
 	d = min(d, s.cfg.BackoffCap)
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
-
-// NewConnection describes an integration for the client.
-func NewConnection(in models.Integration, clientSecret string) Connection {
-	return Connection{IntegrationID: in.ID, Deployment: in.Deployment, CloudID: in.CloudID, SiteURL: in.SiteURL,
-		BaseURL: in.BaseURL, ClientID: in.ClientID, ClientSecret: clientSecret}
-}

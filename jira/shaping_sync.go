@@ -14,7 +14,7 @@ import (
 
 // shapeIssue builds the task of a request from its project link: the
 // templates' summary and description, the correlation labels (always), and
-// the values of the fields the issue type requires.
+// the link's field values (required and optional) and due date.
 func (s *Syncer) shapeIssue(t target, r models.AccessRequest) (IssueInput, result, bool) {
 	tm, err := ParseTemplates(t.link.SummaryTemplate, t.link.DescriptionTemplate)
 	if err != nil {
@@ -24,14 +24,11 @@ func (s *Syncer) shapeIssue(t target, r models.AccessRequest) (IssueInput, resul
 	if err != nil {
 		return IssueInput{}, result{kind: resultFail, note: "The extra labels of " + t.key + " are invalid (" + err.Error() + "); fix them on the project's Manage page, then Retry."}, false
 	}
-	task := ShapeTask(tm, r, s.cfg.BaseURL, TaskOptions{ExtraLabels: extra, DueDateFromExpiry: t.link.DueDateFromExpiry})
+	task := ShapeTask(tm, r, s.cfg.BaseURL, TaskOptions{ExtraLabels: extra, DueDateFromExpiry: t.link.DueDateFromExpiry, FieldValues: t.link.FieldValues})
 	in := IssueInput{ProjectKey: t.key, IssueTypeID: t.link.IssueTypeID, Summary: task.Summary, Description: task.Description, Labels: task.Labels,
-		Fields: make(map[string]json.RawMessage, len(t.link.FieldValues)+1)}
-	for id, fv := range t.link.FieldValues {
-		in.Fields[id] = fv.Value
-	}
-	if task.DueDate != "" {
-		in.Fields["duedate"], _ = json.Marshal(task.DueDate)
+		Fields: make(map[string]json.RawMessage, len(task.Fields))}
+	for _, f := range task.Fields {
+		in.Fields[f.ID] = f.Value
 	}
 	return in, result{}, true
 }

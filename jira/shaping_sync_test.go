@@ -194,3 +194,41 @@ func TestSyncRequiredUserField(t *testing.T) {
 		}
 	})
 }
+
+// Priority and fix versions on the create screen but not required are the
+// workflow report's optional fields; the values chosen for them are sent on
+// create, and a version Jira later removes fails the job naming the field.
+func TestSyncOptionalPriorityAndVersions(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		fin, cost := finProject(h)
+		fin.AddCreateField("", jirasim.CreateField{ID: "priority", Name: "Priority", Kind: jirasim.FieldPriority, Options: []string{"High", "Medium"}, Default: "Medium"})
+		fin.AddCreateField("", jirasim.CreateField{ID: "fixVersions", Name: "Fix versions", Kind: jirasim.FieldVersions, Options: []string{"2026.1", "2026.2"}})
+		client := h.clients.For(h.conn())
+		report := modeltest.Must(client.WorkflowReport(h.ctx, "FIN", ""))
+		optional := report.OptionalFields()
+		if len(optional) != 2 || optional[0].ID != "priority" || optional[1].ID != "fixVersions" || len(report.RequiredFields()) != 1 {
+			t.Fatalf("optional %+v, required %+v", optional, report.RequiredFields())
+		}
+		values := models.FieldValues{"customfield_10050": modeltest.Must(client.FieldValue(cost, []string{cost.AllowedValues[0].ID}, nil))}
+		values["priority"] = modeltest.Must(client.FieldValue(optional[0], []string{fin.OptionID("priority", "High")}, nil))
+		values["fixVersions"] = modeltest.Must(client.FieldValue(optional[1], []string{fin.OptionID("fixVersions", "2026.1"), fin.OptionID("fixVersions", "2026.2")}, nil))
+		if values["priority"].Label != "High" || values["fixVersions"].Label != "2026.1, 2026.2" {
+			t.Fatalf("labels %q, %q", values["priority"].Label, values["fixVersions"].Label)
+		}
+		acc := h.newAccount("210987654321", "Finance")
+		h.linkFIN(acc, values, "", "")
+		r := h.request(acc)
+		h.drain()
+		is := h.oneIssue(r.ID)
+		if versions, _ := is.Fields["fixVersions"].([]string); is.Fields["priority"] != "High" || strings.Join(versions, ",") != "2026.1,2026.2" {
+			t.Fatalf("FIN task fields: %v", is.Fields)
+		}
+
+		fin.RemoveOption("fixVersions", "2026.2")
+		r2 := h.request(acc)
+		h.drain()
+		if got := h.reqState(r2.ID).Issue; got.SyncState != models.SyncFailed || !strings.Contains(got.LastError, "Fix versions (fixVersions)") {
+			t.Fatalf("after the version was removed: %s %q", got.SyncState, got.LastError)
+		}
+	})
+}

@@ -1,7 +1,9 @@
 package jira
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -427,19 +429,29 @@ func (d Document) Outline() []OutlineBlock {
 	return out
 }
 
-// Task is what a request's task is created with (apart from people and
-// field values): the one place summary, description and labels are made.
+// Task is what a request's task is created with (apart from people): the
+// one place summary, description, labels and field values are made.
 type Task struct {
 	Summary     string
 	Description Document
 	Labels      []string
-	DueDate     string // YYYY-MM-DD, or "" for none
+	DueDate     string      // YYYY-MM-DD, or "" for none
+	Fields      []TaskField // the link's field values by id, then the due date
+}
+
+// TaskField is a create-screen field the task is created with.
+type TaskField struct {
+	ID    string
+	Name  string          // as Jira names the field
+	Label string          // the value for people
+	Value json.RawMessage // the value as Jira takes it
 }
 
 // TaskOptions are a link's optional additions to its tasks.
 type TaskOptions struct {
-	ExtraLabels       []string // checked by ParseExtraLabels
-	DueDateFromExpiry bool     // due date = the day (UTC) the pending request expires
+	ExtraLabels       []string           // checked by ParseExtraLabels
+	DueDateFromExpiry bool               // due date = the day (UTC) the pending request expires
+	FieldValues       models.FieldValues // required and optional fields' values (FieldValue)
 }
 
 // ShapeTask renders a request's task with a link's templates; the product
@@ -452,8 +464,14 @@ func ShapeTask(t Templates, r models.AccessRequest, baseURL string, o TaskOption
 			task.Labels = append(task.Labels, l)
 		}
 	}
+	for _, id := range slices.Sorted(maps.Keys(o.FieldValues)) {
+		fv := o.FieldValues[id]
+		task.Fields = append(task.Fields, TaskField{ID: id, Name: fv.Name, Label: fv.Label, Value: fv.Value})
+	}
 	if o.DueDateFromExpiry && !r.PendingUntil.IsZero() {
 		task.DueDate = r.PendingUntil.UTC().Format(time.DateOnly)
+		due := json.RawMessage(strconv.Quote(task.DueDate)) // YYYY-MM-DD: a JSON string as is
+		task.Fields = append(task.Fields, TaskField{ID: "duedate", Name: "Due date", Label: task.DueDate, Value: due})
 	}
 	return task
 }

@@ -189,3 +189,21 @@ func TestTaskOptionsLabelsAndDueDate(t *testing.T) {
 		t.Fatalf("without options: %+v", task)
 	}
 }
+
+// The task's fields are the link's values by field id, then the due date,
+// each as Jira takes it: what the preview lists and the syncer sends.
+func TestShapeTaskFields(t *testing.T) {
+	values := models.FieldValues{
+		"priority":          {Name: "Priority", Label: "High", Value: json.RawMessage(`{"id":"1"}`)},
+		"customfield_10050": {Name: "Cost centre", Label: "Engineering", Value: json.RawMessage(`{"id":"10100"}`)},
+	}
+	task := ShapeTask(mustTemplates(t, "", ""), templateRequest(), "", TaskOptions{DueDateFromExpiry: true, FieldValues: values})
+	var got []string
+	for _, f := range task.Fields {
+		got = append(got, f.ID+" "+f.Name+": "+f.Label+" "+string(f.Value))
+	}
+	want := []string{`customfield_10050 Cost centre: Engineering {"id":"10100"}`, `priority Priority: High {"id":"1"}`, `duedate Due date: 2026-12-02 "2026-12-02"`}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("task fields\n got %q\nwant %q", got, want)
+	}
+}

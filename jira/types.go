@@ -19,6 +19,12 @@ type Connection struct {
 	ClientSecret string
 }
 
+// NewConnection describes an integration for the client.
+func NewConnection(in models.Integration, clientSecret string) Connection {
+	return Connection{IntegrationID: in.ID, Deployment: in.Deployment, CloudID: in.CloudID, SiteURL: in.SiteURL,
+		BaseURL: in.BaseURL, ClientID: in.ClientID, ClientSecret: clientSecret}
+}
+
 func (c Connection) isCloud() bool { return c.Deployment == models.DeploymentCloud }
 
 // Site is a Jira Cloud site the grant covers (accessible-resources).
@@ -78,6 +84,9 @@ type Status struct {
 	Name        string
 	CategoryKey string
 }
+
+// Done reports whether the status is in the Done category.
+func (s Status) Done() bool { return s.CategoryKey == CategoryDone }
 
 // Status category keys.
 const (

@@ -5,19 +5,23 @@ package views
 
 // ProjectShaping is the Manage page's required fields and templates.
 type ProjectShaping struct {
-	Fields      []RequiredField
-	Summary     string // the summary template as edited
-	Description string // the description template as edited
-	Vars        []TemplateVar
-	PreviewURL  string
-	ExtraLabels string // as typed
+	Fields []RequiredField
+	// OptionalFields are the priority, components and fix versions when on
+	// the create screen but not required: tasks carry them when chosen.
+	OptionalFields []RequiredField
+	Summary        string // the summary template as edited
+	Description    string // the description template as edited
+	Vars           []TemplateVar
+	PreviewURL     string
+	ExtraLabels    string // as typed
 	// The due date (when the pending request expires) is offered only when
 	// the field is on the create screen.
 	DueDateOffered, DueDate bool
 	Preview                 TaskPreview
 }
 
-// RequiredField is the input of one field the issue type requires.
+// RequiredField is the input of one field the issue type requires (or, in
+// OptionalFields, one it offers).
 type RequiredField struct {
 	ID      string // Jira field id
 	Name    string

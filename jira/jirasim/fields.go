@@ -37,6 +37,9 @@ type CreateField struct {
 	Kind     FieldKind
 	Required bool
 	Options  []string // allowed values (select kinds, components, priority, versions)
+	// Default is the allowed value Jira sets when create sends none (as
+	// Jira's default priority does); createmeta says hasDefaultValue.
+	Default string
 }
 
 type fieldOption struct {
@@ -51,6 +54,7 @@ type requiredField struct {
 	kind     FieldKind
 	required bool
 	options  []fieldOption
+	def      string // the default option's name ("" = none)
 }
 
 // AddCreateField puts a field on the create screen of issueType ("" = every
@@ -58,7 +62,7 @@ type requiredField struct {
 func (p *Project) AddCreateField(issueType string, f CreateField) {
 	p.inst.sim.mu.Lock()
 	defer p.inst.sim.mu.Unlock()
-	rf := requiredField{id: f.ID, name: f.Name, kind: f.Kind, required: f.Required}
+	rf := requiredField{id: f.ID, name: f.Name, kind: f.Kind, required: f.Required, def: f.Default}
 	for _, o := range f.Options {
 		rf.options = append(rf.options, fieldOption{id: strconv.Itoa(10100 + p.inst.nextOptionID), name: o})
 		p.inst.nextOptionID++
@@ -121,7 +125,7 @@ func (in *instance) fieldMetaOf(f requiredField) obj {
 		out := []obj{}
 		for _, o := range f.options {
 			if !o.removed {
-				out = append(out, obj{"self": in.restBase() + "/customFieldOption/" + o.id, "id": o.id, key: o.name})
+				out = append(out, in.allowedValue(f.kind, o, key))
 			}
 		}
 		return out
@@ -152,10 +156,49 @@ func (in *instance) fieldMetaOf(f requiredField) obj {
 		schema, allowed = custom("option-with-child", "cascadingselect", ""), live("value")
 	}
 	ops := []string{"set"}
-	if f.kind == FieldMultiSelect || f.kind == FieldComponents || f.kind == FieldVersions {
+	if f.multi() {
 		ops = []string{"add", "set", "remove"}
 	}
-	return fieldMeta(f.id, f.name, f.required, false, schema, ops, allowed)
+	def, hasDefault := f.defaultOption()
+	meta := fieldMeta(f.id, f.name, f.required, hasDefault, schema, ops, allowed)
+	switch {
+	case hasDefault && f.multi():
+		meta["defaultValue"] = []obj{in.allowedValue(f.kind, def, "value")}
+	case hasDefault:
+		meta["defaultValue"] = in.allowedValue(f.kind, def, "value")
+	}
+	return meta
+}
+
+// allowedValue is an option as createmeta lists it: custom options carry
+// "value" (key), priorities an icon, versions their state, each a self link
+// to its own resource.
+func (in *instance) allowedValue(kind FieldKind, o fieldOption, key string) obj {
+	switch kind {
+	case FieldPriority:
+		return obj{"self": in.restBase() + "/priority/" + o.id, "iconUrl": in.selfBase + "/images/icons/priorities/" + strings.ToLower(o.name) + ".svg",
+			"name": o.name, "id": o.id}
+	case FieldComponents:
+		return obj{"self": in.restBase() + "/component/" + o.id, "id": o.id, "name": o.name}
+	case FieldVersions:
+		return obj{"self": in.restBase() + "/version/" + o.id, "id": o.id, "name": o.name, "archived": false, "released": false}
+	}
+	return obj{"self": in.restBase() + "/customFieldOption/" + o.id, "id": o.id, key: o.name}
+}
+
+// multi reports whether the field takes a list of options.
+func (f requiredField) multi() bool {
+	return f.kind == FieldMultiSelect || f.kind == FieldComponents || f.kind == FieldVersions
+}
+
+// defaultOption is the live option Jira sets when create sends none.
+func (f requiredField) defaultOption() (fieldOption, bool) {
+	for _, o := range f.options {
+		if f.def != "" && o.name == f.def && !o.removed {
+			return o, true
+		}
+	}
+	return fieldOption{}, false
 }
 
 var dateRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
@@ -164,7 +207,13 @@ var dateRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 // message for errors[f.id] ("" = fine).
 func (in *instance) checkField(f requiredField, v any, present bool) (any, string) {
 	if !present || v == nil {
-		if f.required {
+		def, hasDefault := f.defaultOption()
+		switch {
+		case hasDefault && !present && f.multi():
+			return []string{def.name}, ""
+		case hasDefault && !present:
+			return def.name, ""
+		case f.required:
 			return nil, f.name + " is required."
 		}
 		return nil, ""

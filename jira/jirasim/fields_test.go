@@ -123,3 +123,64 @@ func TestTransitionCommentRefusedPerWorkflow(t *testing.T) {
 		}
 	}
 }
+
+// Priority, components and fix versions list their allowed values as Jira
+// does (each with a self link to its own resource); an optional priority
+// with a default is set to it when create sends none, and an invalid one is
+// refused.
+func TestCreateMetaOptionalSystemFields(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fin := e.site.AddProject("FIN", "Finance", SimpleWorkflow())
+	fin.AddCreateField("", CreateField{ID: "priority", Name: "Priority", Kind: FieldPriority, Options: []string{"High", "Medium"}, Default: "Medium"})
+	fin.AddCreateField("", CreateField{ID: "fixVersions", Name: "Fix versions", Kind: FieldVersions, Options: []string{"2026.1"}})
+	tok, _ := e.login(t, "")
+	_, types, _ := do(t, e.http, http.MethodGet, e.api()+"/issue/createmeta/FIN/issuetypes", tok, nil)
+	taskID := ""
+	for _, it := range types["issueTypes"].([]any) {
+		if m := it.(map[string]any); m["name"] == "Task" {
+			taskID = m["id"].(string)
+		}
+	}
+	_, meta, _ := do(t, e.http, http.MethodGet, e.api()+"/issue/createmeta/FIN/issuetypes/"+taskID, tok, nil)
+	byID := map[string]map[string]any{}
+	for _, f := range meta["fields"].([]any) {
+		m := f.(map[string]any)
+		byID[m["fieldId"].(string)] = m
+	}
+	high, medium, v1 := fin.OptionID("priority", "High"), fin.OptionID("priority", "Medium"), fin.OptionID("fixVersions", "2026.1")
+	prio := byID["priority"]
+	first := prio["allowedValues"].([]any)[0].(map[string]any)
+	if prio["required"] != false || prio["hasDefaultValue"] != true || prio["defaultValue"].(map[string]any)["id"] != medium ||
+		first["name"] != "High" || first["self"] != e.api()+"/priority/"+high || first["iconUrl"] == nil {
+		t.Fatalf("priority meta: %v", prio)
+	}
+	version := byID["fixVersions"]["allowedValues"].([]any)[0].(map[string]any)
+	if byID["fixVersions"]["hasDefaultValue"] != false || version["self"] != e.api()+"/version/"+v1 || version["released"] != false {
+		t.Fatalf("fix versions meta: %v", byID["fixVersions"])
+	}
+	create := func(fields map[string]any) (int, map[string]any) {
+		f := map[string]any{"project": map[string]any{"key": "FIN"}, "issuetype": map[string]any{"id": taskID}, "summary": "x"}
+		for k, v := range fields {
+			f[k] = v
+		}
+		status, body, _ := do(t, e.http, http.MethodPost, e.api()+"/issue", tok, map[string]any{"fields": f})
+		return status, body
+	}
+	status, body := create(map[string]any{"priority": map[string]any{"id": "1"}, "fixVersions": []any{map[string]any{"id": "2"}}})
+	if errs := errorsOf(body); status != http.StatusBadRequest || errs["priority"] != "Specify a valid 'id' or 'name' for Priority" || errs["fixVersions"] != "Version id '2' is not valid" {
+		t.Fatalf("invalid values: %d %v", status, body)
+	}
+	for _, c := range []struct {
+		fields   map[string]any
+		priority string
+	}{{nil, "Medium"}, {map[string]any{"priority": map[string]any{"id": high}, "fixVersions": []any{map[string]any{"id": v1}}}, "High"}} {
+		status, body = create(c.fields)
+		if status != http.StatusCreated {
+			t.Fatalf("create: %d %v", status, body)
+		}
+		if is, _ := e.site.Issue(body["key"].(string)); is.Fields["priority"] != c.priority {
+			t.Fatalf("priority %v, want %s", is.Fields["priority"], c.priority)
+		}
+	}
+}
