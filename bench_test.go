@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/jira/jirasim"
 	"privilege/models"
@@ -42,9 +43,8 @@ type benchStack struct {
 func newBenchStack(b *testing.B, rateLimit float64, gate <-chan struct{}) *benchStack {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{simCallback}})
-	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{testenv.Callback}})
+	site := testenv.AddAcme(sim)
 	id, secret := sim.CloudClient()
 	addr := freeAddr(b)
 	cfg, err := loadConfig(env(map[string]string{
@@ -412,9 +412,8 @@ func cpuTime() time.Duration {
 func BenchmarkBurstMemory(b *testing.B) {
 	const n = 400
 	for b.Loop() {
-		sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{simCallback}})
-		site := sim.AddCloudSite("acme")
-		site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
+		sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{testenv.Callback}})
+		site := testenv.AddAcme(sim)
 		id, secret := sim.CloudClient()
 		dataDir := b.TempDir()
 		r := startReplicaAt(b, freeAddr(b), dataDir, map[string]string{

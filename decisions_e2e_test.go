@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/jira/jirasim"
 	"privilege/models"
@@ -38,9 +39,8 @@ type decisionStack struct {
 func newDecisionStack(tb testing.TB, pollInterval string, d ...models.Dialect) *decisionStack {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{simCallback}})
-	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
+	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{testenv.Callback}})
+	site := testenv.AddAcme(sim)
 	id, secret := sim.CloudClient()
 	addr := freeAddr(tb)
 	vars := map[string]string{
@@ -242,7 +242,7 @@ func dcWebhookEndToEnd(t *testing.T, d models.Dialect) {
 	sim := jirasim.New(jirasim.Options{})
 	dc := sim.AddDataCenter("/jira")
 	dc.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
-	dcID, dcSecret := dc.AddClient(simCallback, "WRITE")
+	dcID, dcSecret := dc.AddClient(testenv.Callback, "WRITE")
 	addr := freeAddr(t)
 	vars := map[string]string{
 		"PRIVILEGE_ADDR": addr, "PRIVILEGE_BASE_URL": "http://" + addr, "PRIVILEGE_DATA_DIR": t.TempDir(),
@@ -279,21 +279,8 @@ func dcWebhookEndToEnd(t *testing.T, d models.Dialect) {
 	bob, _ := mk("bob@example.com", models.RoleApprover)
 	acc := modeltest.Must(store.CreateAccount(ctx, models.SystemActor, models.AccountInput{Provider: models.ProviderAWS, ExternalID: "123456789012", Name: "Prod",
 		Resources: []models.ResourceInput{{Name: "ReadOnly", Kind: "role"}}}))
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: loopback(), RootCAs: sim.CertPool()})
-	oauth := jira.NewOAuth(jira.OAuthConfig{RedirectURL: simCallback, HTTPClient: hc})
-	v := jira.GenerateVerifier()
-	loc, err := sim.Consent(oauth.DCAuthCodeURL(dc.BaseURL(), dcID, "st", v), true, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := oauth.ExchangeDC(ctx, dc.BaseURL(), dcID, dcSecret, loc.Query().Get("code"), v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	integ := modeltest.Must(store.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "Corp", Deployment: models.DeploymentDataCenter,
-		BaseURL: dc.BaseURL(), ClientID: dcID, ClientSecret: dcSecret, Token: tok}))
-	link := modeltest.Must(store.SaveProjectLink(ctx, models.SystemActor, models.ProjectLinkInput{IntegrationID: integ.ID, ProjectID: "OPS", ProjectKey: "OPS", ProjectName: "Operations",
-		IssueTypeID: "3", IssueTypeName: "Task", Statuses: map[models.Outcome]string{models.OutcomeApproved: "Done", models.OutcomeDenied: "Declined"}, AccountIDs: []int64{acc.ID}}))
+	integ := testenv.NewJira(sim, store, testenv.Callback).ConnectDC(t, dc, dcID, dcSecret, "Corp")
+	link := modeltest.Must(store.SaveProjectLink(ctx, models.SystemActor, testenv.LinkInput(integ.ID, "OPS", "Operations", jira.IssueType{ID: "3", Name: "Task"}, acc.ID)))
 	jbob := dc.AddUser("bob", "Bob Approver", "bob.approver@example.com")
 	modeltest.Must(store.LinkJiraIdentity(ctx, models.SystemActor, bob.ID, integ.ID, models.JiraIdentityInput{AccountID: jbob.Key, Name: jbob.Name, DisplayName: jbob.DisplayName}))
 	modeltest.Must(store.SetJiraDecisions(ctx, models.SystemActor, link.ID, models.JiraDecisionsInput{On: true, ApproveStatus: "Done", DenyStatus: "Declined"}))

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"privilege/jira"
+	"privilege/internal/testenv"
 	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
@@ -35,33 +35,9 @@ func setUpFixture(tb testing.TB, store *models.Store, sim *jirasim.Sim) fixture 
 	acc := modeltest.Must(store.CreateAccount(ctx, models.SystemActor, models.AccountInput{Provider: models.ProviderAWS, ExternalID: "123456789012", Name: "Prod",
 		Resources: []models.ResourceInput{{Name: "ReadOnly", Kind: "role"}}}))
 	f.accountID = acc.ID
-	id, secret := sim.CloudClient()
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: loopback()})
-	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: id, CloudClientSecret: secret,
-		RedirectURL: simCallback, HTTPClient: hc})
-	loc, err := sim.Consent(oauth.CloudAuthCodeURL("s"), true, "")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tok, err := oauth.ExchangeCloud(ctx, loc.Query().Get("code"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sites, err := oauth.AccessibleResources(ctx, tok.AccessToken)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	integ := modeltest.Must(store.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{Name: "Acme", Deployment: models.DeploymentCloud, CloudID: sites[0].CloudID, SiteURL: sites[0].URL, Token: tok}))
+	j := testenv.NewJira(sim, store, testenv.Callback)
+	integ := j.ConnectCloud(tb, "Acme")
 	f.integrationID = integ.ID
-	types, err := jira.NewClients(oauth, store, hc).For(jira.NewConnection(integ, "")).IssueTypes(ctx, "OPS")
-	if err != nil || len(types) == 0 {
-		tb.Fatalf("issue types: %v %v", types, err)
-	}
-	modeltest.Must(store.SaveProjectLink(ctx, models.SystemActor, models.ProjectLinkInput{IntegrationID: integ.ID, ProjectID: "OPS", ProjectKey: "OPS", ProjectName: "Operations",
-		IssueTypeID: types[0].ID, IssueTypeName: types[0].Name, Statuses: map[models.Outcome]string{models.OutcomeApproved: "Done", models.OutcomeDenied: "Declined"}, AccountIDs: []int64{acc.ID}}))
+	j.LinkProject(tb, integ.ID, "OPS", "Operations", []int64{acc.ID})
 	return f
 }
-
-// simCallback is the callback registered on the simulator's 3LO app for tests
-// that give consent through the store rather than a browser.
-const simCallback = "http://privilege.test/integrations/jira/callback"

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/jira/jirasim"
 	"privilege/models"
@@ -28,10 +29,8 @@ func TestKeyRotationReseals(t *testing.T) {
 				keyC = "key-c-key-c-key-c-key-c-key-c-key-c"
 			)
 			ctx := context.Background()
-			sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{simCallback}})
-			t.Cleanup(sim.Close)
-			site := sim.AddCloudSite("acme")
-			site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
+			sim := testenv.StartSim(t, jirasim.Options{CloudRedirectURIs: []string{testenv.Callback}})
+			site := testenv.AddAcme(sim)
 			id, secret := sim.CloudClient()
 			addr := freeAddr(t)
 			vars := map[string]string{

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,8 +185,6 @@ func TestUnknownCommandIsAUsageError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
-
-func loopback() []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} }
 
 // TestGCSettings: GOGC 200 and a 48 MiB soft memory limit by default; an
 // operator's GOGC or GOMEMLIMIT is left to the runtime; a container limit

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/jira/jirasim"
 	"privilege/models"
@@ -102,10 +103,8 @@ func TestThreeReplicasShareABurst(t *testing.T) {
 	const total = 1000
 	ctx := context.Background()
 	dsn := modeltest.PostgresSchemaURL(t)
-	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{simCallback}})
-	t.Cleanup(sim.Close)
-	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
+	sim := testenv.StartSim(t, jirasim.Options{CloudRedirectURIs: []string{testenv.Callback}})
+	site := testenv.AddAcme(sim)
 	id, secret := sim.CloudClient()
 	vars := map[string]string{
 		"PRIVILEGE_DATABASE_URL": dsn, "PRIVILEGE_SECRET_KEY": string(modeltest.TestKey),
@@ -235,10 +234,8 @@ func TestDeadReplicasJobsAreTakenQuickly(t *testing.T) {
 	const total = jira.DefaultSyncWorkers // one claim batch for the doomed replica
 	ctx := context.Background()
 	dsn := modeltest.PostgresSchemaURL(t)
-	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{simCallback}})
-	t.Cleanup(sim.Close)
-	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
+	sim := testenv.StartSim(t, jirasim.Options{CloudRedirectURIs: []string{testenv.Callback}})
+	site := testenv.AddAcme(sim)
 	id, secret := sim.CloudClient()
 	vars := map[string]string{
 		"PRIVILEGE_DATABASE_URL": dsn, "PRIVILEGE_SECRET_KEY": string(modeltest.TestKey),

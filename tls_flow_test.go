@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"privilege/internal/testenv"
 	"privilege/jira/jirasim"
 )
 
@@ -23,9 +24,8 @@ import (
 func TestCloudConsentOverTLSTrustedBySSLCertFile(t *testing.T) {
 	addr := freeAddr(t)
 	base := "http://" + addr
-	sim := jirasim.New(jirasim.Options{CloudTLS: true, CloudRedirectURIs: []string{base + "/integrations/jira/callback"}})
-	t.Cleanup(sim.Close)
-	sim.AddCloudSite("acme").AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
+	sim := testenv.StartSim(t, jirasim.Options{CloudTLS: true, CloudRedirectURIs: []string{base + "/integrations/jira/callback"}})
+	testenv.AddAcme(sim)
 	if !strings.HasPrefix(sim.AuthURL(), "https://") {
 		t.Fatalf("simulator not on TLS: %s", sim.AuthURL())
 	}

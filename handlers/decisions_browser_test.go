@@ -1,12 +1,9 @@
 package handlers
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -43,61 +40,28 @@ func approvalWorkflow() jirasim.Workflow {
 // page says "approved via Jira".
 func TestBrowserDecisionFromJira(t *testing.T) {
 	ctx := t.Context()
-	store := modeltest.NewStore(t, models.DialectSQLite)
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
-	callback := base + "/integrations/jira/callback"
-	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{callback}})
-	t.Cleanup(sim.Close)
+	l := newLiveJira(t)
+	store, sim, base := l.Store, l.Sim, l.base
 	site := sim.AddCloudSite("acme")
 	site.AddProject("OPS", "Operations", approvalWorkflow())
 	bobJira := sim.AddCloudUser("Bob Approver", "bob@acme.example")
-
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: sim.CertPool()})
-	cid, csecret := sim.CloudClient()
-	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: cid, CloudClientSecret: csecret, RedirectURL: callback, HTTPClient: hc})
-	clients := jira.NewClients(oauth, store, hc)
-	loc, err := sim.Consent(oauth.CloudAuthCodeURL("st"), true, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := modeltest.Must(oauth.ExchangeCloud(ctx, loc.Query().Get("code")))
-	sites := modeltest.Must(oauth.AccessibleResources(ctx, tok.AccessToken))
-	integ := modeltest.Must(store.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{
-		Name: "Acme", Deployment: models.DeploymentCloud, CloudID: sites[0].CloudID, SiteURL: sites[0].URL, Token: tok}))
+	clients := l.Clients
+	integ := l.ConnectCloud(t, "Acme")
 	account := modeltest.Must(store.CreateAccount(ctx, models.SystemActor, models.AccountInput{Provider: models.ProviderAWS, ExternalID: "123456789012",
 		Name: "Production", Resources: []models.ResourceInput{{Name: "ReadOnly", Kind: "role"}}}))
-	var taskID string
-	for _, it := range modeltest.Must(clients.For(jira.NewConnection(integ, "")).IssueTypes(ctx, "OPS")) {
-		if it.Name == "Task" {
-			taskID = it.ID
-		}
-	}
-	link := modeltest.Must(store.SaveProjectLink(ctx, models.SystemActor, models.ProjectLinkInput{
-		IntegrationID: integ.ID, ProjectID: "OPS", ProjectKey: "OPS", ProjectName: "Operations", IssueTypeID: taskID, IssueTypeName: "Task",
-		Statuses: map[models.Outcome]string{models.OutcomeApproved: "Approved", models.OutcomeDenied: "Declined"}, AccountIDs: []int64{account.ID},
-	}))
-
-	app := newTestApp(t, store, withBaseURL(base), func(_ *Config, d *Deps) { d.JiraOAuth, d.JiraClients = oauth, clients })
-	srv.Config.Handler = app.e
-	srv.Start()
-	t.Cleanup(srv.Close)
+	link := l.LinkProject(t, integ.ID, "OPS", "Operations", []int64{account.ID}, func(in *models.ProjectLinkInput) {
+		in.Statuses[models.OutcomeApproved] = "Approved"
+	})
+	l.serve(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	syncer := jira.NewSyncer(logger, store, clients, nil, jira.SyncerConfig{BaseURL: base, Workers: 2, PollInterval: 250 * time.Millisecond})
-	store.OnEnqueue(syncer.Notify)
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); syncer.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
-	modeltest.Must(store.CreateFirstAdmin(ctx, "127.0.0.1", models.NewUser{Email: "admin@example.com", Password: testPassword}))
-	bob := modeltest.Must(store.CreateUser(ctx, models.SystemActor, models.NewUser{Email: "bob@example.com", Password: testPassword, Role: models.RoleApprover}))
-	alice := modeltest.Must(store.CreateUser(ctx, models.SystemActor, models.NewUser{Email: "alice@example.com", Password: testPassword, Role: models.RoleRequester}))
+	l.runSyncer(t)
+	bob, alice := l.addPeople(t)
 	modeltest.Must(store.LinkJiraIdentity(ctx, models.SystemActor, bob.ID, integ.ID, models.JiraIdentityInput{AccountID: bobJira.AccountID, DisplayName: bobJira.DisplayName}))
 
 	// The admin turns "Approve and deny in Jira" on in the project's Manage page.
-	admin := jiraBrowser(t)
+	admin := browserContext(t)
 	projectPath := fmt.Sprintf("/integrations/%d/projects/OPS", integ.ID)
-	runSteps(t, admin, "admin turns decisions on", append(signInActions(base, "admin@example.com"),
+	runSteps(t, admin, "admin turns decisions on", append(signIn(base, "admin@example.com"),
 		chromedp.Navigate(base+projectPath),
 		chromedp.WaitVisible(css(`[data-testid=decisions-form]`)),
 		chromedp.Click(css(`[data-testid=decide-in-jira]`)),
@@ -151,7 +115,7 @@ func TestBrowserDecisionFromJira(t *testing.T) {
 	waitFor(t, "the approval", 20*time.Second, func() bool {
 		return modeltest.Must(store.Request(ctx, r.ID)).Status == models.RequestApproved
 	})
-	runSteps(t, bobCtx, "approver sees the request", append(signInActions(base, "bob@example.com"),
+	runSteps(t, bobCtx, "approver sees the request", append(signIn(base, "bob@example.com"),
 		chromedp.Navigate(base+fmt.Sprintf("/requests/%d", r.ID)),
 		chromedp.WaitVisible(css(`[data-testid=via-jira]`)),
 		screenshot("decisions-04-request"),

@@ -20,8 +20,8 @@ func TestBrowserProjectKeysErrorShownWithTypedValue(t *testing.T) {
 		t.Fatalf("integrations %v, %v", list, err)
 	}
 	base := st.srv.URL
-	shot := screenshotter()
-	steps := append(signInActions(base, "admin@example.com"),
+	shot := screenshots("req-")
+	steps := append(signIn(base, "admin@example.com"),
 		chromedp.Navigate(base+"/integrations/"+itoa(list[0].ID)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=project-keys-form]`)),
 		chromedp.SendKeys(chromedp.CSS(`#project_keys`), "OPS, 9lives"),

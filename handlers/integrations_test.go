@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/jira/jirasim"
 	"privilege/models"
@@ -34,22 +34,22 @@ type jiraEnv struct {
 	admin *client
 }
 
-// jiraDeps wires OAuth and clients for redirect against authURL/apiURL.
-func jiraDeps(t testing.TB, store *models.Store, sim *jirasim.Sim, redirect, authURL, apiURL string) appOption {
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: sim.CertPool()})
-	id, secret := sim.CloudClient()
-	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: authURL, APIURL: apiURL, CloudClientID: id, CloudClientSecret: secret,
-		RedirectURL: redirect, HTTPClient: hc})
+// withAtlassianAt wires OAuth and clients for sim's Cloud app with the
+// Atlassian authorization server and API gateway at url (a fake).
+func withAtlassianAt(store *models.Store, sim *jirasim.Sim, url string) appOption {
+	hc := testenv.HTTPClient(sim)
+	cfg := testenv.OAuthConfig(sim, hc, testCallback)
+	cfg.AuthURL, cfg.APIURL = url, url
+	oauth := jira.NewOAuth(cfg)
 	clients := jira.NewClients(oauth, store, hc)
 	return func(_ *Config, d *Deps) { d.JiraOAuth, d.JiraClients = oauth, clients }
 }
 
 func newJiraEnvStore(t *testing.T, store *models.Store) *jiraEnv {
 	t.Helper()
-	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{testCallback}})
-	t.Cleanup(sim.Close)
+	sim := testenv.StartSim(t, jirasim.Options{CloudRedirectURIs: []string{testCallback}})
 	clock := &testClock{}
-	app := newTestApp(t, store, jiraDeps(t, store, sim, testCallback, sim.AuthURL(), sim.APIURL()), withClock(clock.now))
+	app := newTestApp(t, store, withJira(testenv.NewJira(sim, store, testCallback)), withClock(clock.now))
 	modeltest.Must(store.CreateFirstAdmin(context.Background(), "127.0.0.1",
 		models.NewUser{Email: "admin@example.com", Name: "Ada Admin", Password: testPassword}))
 	return &jiraEnv{t: t, app: app, sim: sim, clock: clock, admin: app.signedIn("admin@example.com")}
@@ -331,10 +331,9 @@ func fakeAtlassian(t *testing.T, scope string, sites []jira.Site) *httptest.Serv
 func newFakeCloudEnv(t *testing.T, scope string, sites []jira.Site) *jiraEnv {
 	t.Helper()
 	store := modeltest.NewStore(t, models.DialectSQLite)
-	sim := jirasim.New(jirasim.Options{})
-	t.Cleanup(sim.Close)
+	sim := testenv.StartSim(t, jirasim.Options{})
 	fake := fakeAtlassian(t, scope, sites)
-	app := newTestApp(t, store, jiraDeps(t, store, sim, testCallback, fake.URL, fake.URL))
+	app := newTestApp(t, store, withAtlassianAt(store, sim, fake.URL))
 	modeltest.Must(store.CreateFirstAdmin(context.Background(), "127.0.0.1", models.NewUser{Email: "admin@example.com", Password: testPassword}))
 	return &jiraEnv{t: t, app: app, sim: sim, admin: app.signedIn("admin@example.com")}
 }

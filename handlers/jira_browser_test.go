@@ -2,48 +2,15 @@ package handlers
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
-	"net/netip"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"privilege/jira"
 	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
-
-// jiraBrowser starts headless Chromium that accepts the simulator's
-// self-signed Data Center certificate, or skips (fails under CI).
-func jiraBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path := chromiumPath(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.IgnoreCertErrors,
-		chromedp.Flag("disable-background-networking", true), chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1000), chromedp.Flag("lang", "en-US"),
-		// The consent flow hops between origins (the console over http, the
-		// simulator over https): without site isolation the page keeps one
-		// renderer, so chromedp never loses the frame mid-navigation.
-		chromedp.Flag("disable-site-isolation-trials", true), chromedp.Flag("disable-features", "site-per-process,IsolateOrigins"))
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(bcancel)
-	return bctx
-}
 
 // browserJira is a real HTTP server with the console and the simulator.
 type browserJira struct {
@@ -54,55 +21,15 @@ type browserJira struct {
 
 func newBrowserJira(t *testing.T) *browserJira {
 	t.Helper()
-	store := modeltest.NewStore(t, models.DialectSQLite)
-	var e atomic.Pointer[echo.Echo]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.Load().ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	callback := srv.URL + "/integrations/jira/callback"
-	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{callback}})
-	t.Cleanup(sim.Close)
-	base, _ := url.Parse(srv.URL)
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: sim.CertPool()})
-	id, secret := sim.CloudClient()
-	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: id, CloudClientSecret: secret, RedirectURL: callback, HTTPClient: hc})
-	e.Store(NewServer(Config{BaseURL: base, SessionKeys: testSessionKeys()},
-		Deps{Store: store, Metrics: prometheus.NewRegistry(), JiraOAuth: oauth, JiraClients: jira.NewClients(oauth, store, hc)}))
+	l := newLiveJira(t)
+	l.serve(t)
+	store := l.Store
 	modeltest.Must(store.CreateFirstAdmin(context.Background(), "127.0.0.1", models.NewUser{Email: "admin@example.com", Password: testPassword}))
 	for _, a := range [][2]string{{"Production", "111111111111"}, {"Staging", "222222222222"}, {"Sandbox", "333333333333"}} {
 		modeltest.Must(store.CreateAccount(context.Background(), models.SystemActor, models.AccountInput{Provider: models.ProviderAWS,
 			ExternalID: a[1], Name: a[0], Resources: []models.ResourceInput{{Name: "ReadOnly", Kind: "role"}}}))
 	}
-	return &browserJira{url: srv.URL, store: store, sim: sim}
-}
-
-func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-
-type steps = []chromedp.Action[chromedp.Void]
-
-// screenshot saves the page when PRIVILEGE_SCREENSHOTS names a directory.
-func screenshot(name string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		dir := os.Getenv("PRIVILEGE_SCREENSHOTS")
-		if dir == "" {
-			return nil
-		}
-		png, err := chromedp.FullScreenshot(100)(ctx, tg) // 100 = PNG
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
-	})
-}
-
-func signInSteps(base string) steps {
-	return steps{
-		chromedp.Navigate(base + "/login"),
-		chromedp.WaitVisible(css(`[data-testid=login-form]`)),
-		chromedp.SendKeys(css(`#email`), "admin@example.com"),
-		chromedp.SendKeys(css(`#password`), testPassword),
-		chromedp.Click(css(`[data-testid=sign-in]`)),
-		chromedp.WaitVisible(css(`[data-testid=nav-integrations]`)),
-	}
+	return &browserJira{url: l.base, store: store, sim: l.Sim}
 }
 
 // integrateSteps goes Integrations → Jira → Integrate and fills the form.
@@ -133,7 +60,7 @@ func integrateSteps(name string, dc *jirasim.DataCenter, clientID, secret string
 func TestBrowserJiraConnect(t *testing.T) {
 	for _, flavour := range []string{"cloud", "datacenter"} {
 		t.Run(flavour, func(t *testing.T) {
-			ctx := jiraBrowser(t)
+			ctx := browserContext(t)
 			b := newBrowserJira(t)
 			var (
 				dc             *jirasim.DataCenter
@@ -152,7 +79,7 @@ func TestBrowserJiraConnect(t *testing.T) {
 					t.Fatalf("%s: %v", name, err)
 				}
 			}
-			run("sign in", signInSteps(b.url))
+			run("sign in", signIn(b.url, "admin@example.com"))
 			run("integrate", integrateSteps("Jira "+flavour, dc, clientID, scrt))
 			run("accept", steps{
 				screenshot("jira-03-consent-" + flavour),
@@ -204,11 +131,11 @@ func TestBrowserJiraConnect(t *testing.T) {
 // (Atlassian lists every site the app is authorized for): the console asks
 // which site the new integration is for.
 func TestBrowserJiraCloudSitePicker(t *testing.T) {
-	ctx := jiraBrowser(t)
+	ctx := browserContext(t)
 	b := newBrowserJira(t)
 	acme := b.sim.AddCloudSite("acme")
 	globex := b.sim.AddCloudSite("globex")
-	s := append(signInSteps(b.url), integrateSteps("Jira acme", nil, "", "")...)
+	s := append(signIn(b.url, "admin@example.com"), integrateSteps("Jira acme", nil, "", "")...)
 	s = append(s,
 		chromedp.SetValue(css(`select[data-testid=site-picker]`), acme.CloudID),
 		chromedp.Click(css(`[data-testid=accept]`)),
@@ -250,10 +177,10 @@ func TestBrowserJiraCloudSitePicker(t *testing.T) {
 }
 
 func TestBrowserJiraDecline(t *testing.T) {
-	ctx := jiraBrowser(t)
+	ctx := browserContext(t)
 	b := newBrowserJira(t)
 	b.sim.AddCloudSite("acme")
-	s := append(signInSteps(b.url), integrateSteps("Declined", nil, "", "")...)
+	s := append(signIn(b.url, "admin@example.com"), integrateSteps("Declined", nil, "", "")...)
 	s = append(s,
 		chromedp.Click(css(`[data-testid=decline]`)),
 		chromedp.WaitVisible(css(`[data-testid=integrations-page]`)),

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/models"
 	"privilege/models/modeltest"
@@ -40,7 +40,7 @@ func newSSOEnv(t *testing.T, store *models.Store, local LocalLogin, opts ...ssoO
 		Issuer: idp.Issuer(), ClientID: id, ClientSecret: secret, Name: "Demo SSO",
 		RedirectURL: testOrigin + "/auth/oidc/callback", AdminGroups: []string{"privilege-admins"},
 		ApproverGroups: []string{"privilege-approvers"},
-		HTTPClient:     jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: idp.CertPool()}),
+		HTTPClient:     jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: testenv.Loopback(), RootCAs: idp.CertPool()}),
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -435,7 +435,7 @@ func mustURL(t *testing.T, raw string) *url.URL {
 }
 
 func idpClient(p *oidcsim.Provider) *http.Client {
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: p.CertPool()})
+	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: testenv.Loopback(), RootCAs: p.CertPool()})
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return hc
 }

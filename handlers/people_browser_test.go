@@ -3,10 +3,6 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -14,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/jira/jirasim"
 	"privilege/models"
@@ -27,63 +24,24 @@ import (
 // decides").
 func TestBrowserPeopleInJira(t *testing.T) {
 	ctx := t.Context()
-	store := modeltest.NewStore(t, models.DialectSQLite)
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
-	callback := base + "/integrations/jira/callback"
-	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{callback}})
-	t.Cleanup(sim.Close)
-	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
+	l := newLiveJira(t)
+	store, sim, base := l.Store, l.Sim, l.base
+	site := testenv.AddAcme(sim)
 	bobJira := sim.AddCloudUser("Bob Approver", "bob@acme.example")
 	aliceJira := sim.AddCloudUser("Alice Requester", "alice@acme.example")
 
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: sim.CertPool()})
-	cid, csecret := sim.CloudClient()
-	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: cid, CloudClientSecret: csecret, RedirectURL: callback, HTTPClient: hc})
-	clients := jira.NewClients(oauth, store, hc)
-
 	// The admin's integration and the OPS link, assigning the approver who decides.
-	loc, err := sim.Consent(oauth.CloudAuthCodeURL("st"), true, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := modeltest.Must(oauth.ExchangeCloud(ctx, loc.Query().Get("code")))
-	sites := modeltest.Must(oauth.AccessibleResources(ctx, tok.AccessToken))
-	integ := modeltest.Must(store.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{
-		Name: "Acme", Deployment: models.DeploymentCloud, CloudID: sites[0].CloudID, SiteURL: sites[0].URL, Token: tok}))
+	integ := l.ConnectCloud(t, "Acme")
 	account := modeltest.Must(store.CreateAccount(ctx, models.SystemActor, models.AccountInput{Provider: models.ProviderAWS, ExternalID: "123456789012",
 		Name: "Production", Resources: []models.ResourceInput{{Name: "ReadOnly", Kind: "role"}}}))
-	var taskID string
-	for _, it := range modeltest.Must(clients.For(jira.NewConnection(integ, "")).IssueTypes(ctx, "OPS")) {
-		if it.Name == "Task" {
-			taskID = it.ID
-		}
-	}
-	modeltest.Must(store.SaveProjectLink(ctx, models.SystemActor, models.ProjectLinkInput{
-		IntegrationID: integ.ID, ProjectID: "OPS", ProjectKey: "OPS", ProjectName: "Operations", IssueTypeID: taskID, IssueTypeName: "Task",
-		Statuses: map[models.Outcome]string{models.OutcomeApproved: "Done", models.OutcomeDenied: "Declined"}, AccountIDs: []int64{account.ID},
-		AssigneeMode: models.AssigneeDecider,
-	}))
+	l.LinkProject(t, integ.ID, "OPS", "Operations", []int64{account.ID}, func(in *models.ProjectLinkInput) { in.AssigneeMode = models.AssigneeDecider })
+	l.serve(t)
+	l.runSyncer(t)
+	l.addPeople(t)
 
-	app := newTestApp(t, store, withBaseURL(base), func(_ *Config, d *Deps) { d.JiraOAuth, d.JiraClients = oauth, clients })
-	srv.Config.Handler = app.e
-	srv.Start()
-	t.Cleanup(srv.Close)
-	syncer := jira.NewSyncer(slog.New(slog.NewTextHandler(io.Discard, nil)), store, clients, nil, jira.SyncerConfig{BaseURL: base, Workers: 2, PollInterval: 250 * time.Millisecond})
-	store.OnEnqueue(syncer.Notify)
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); syncer.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
-	modeltest.Must(store.CreateFirstAdmin(ctx, "127.0.0.1", models.NewUser{Email: "admin@example.com", Password: testPassword}))
-	for email, role := range map[string]models.Role{"bob@example.com": models.RoleApprover, "alice@example.com": models.RoleRequester} {
-		modeltest.Must(store.CreateUser(ctx, models.SystemActor, models.NewUser{Email: email, Password: testPassword, Role: role}))
-	}
-
-	shot := func(name string) chromedp.Action[chromedp.Void] { return screenshot("people-" + name) }
+	shot := screenshots("people-")
 	linkSteps := func(email string, who jirasim.User, name string) []chromedp.Action[chromedp.Void] {
-		return append(signInActions(base, email),
+		return append(signIn(base, email),
 			chromedp.Click(css(`[data-testid=profile-link]`)),
 			chromedp.WaitVisible(css(`[data-testid=profile-page]`)),
 			shot(name+"-01-profile"),
@@ -97,7 +55,7 @@ func TestBrowserPeopleInJira(t *testing.T) {
 		)
 	}
 
-	bob := jiraBrowser(t)
+	bob := browserContext(t)
 	runSteps(t, bob, "approver links", linkSteps("bob@example.com", bobJira, "approver"))
 	alice, cancelAlice := chromedp.NewContext(bob, chromedp.WithNewBrowserContext())
 	defer cancelAlice()
@@ -176,7 +134,7 @@ func capturePeoplePages(t *testing.T, ctx context.Context, base, projectPath str
 	}
 	admin, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 	defer cancel()
-	runSteps(t, admin, "admin", signInSteps(base))
+	runSteps(t, admin, "admin", signIn(base, "admin@example.com"))
 	for _, width := range []int64{1280, 390} {
 		for _, p := range []struct{ path, wait, name string }{
 			{"/profile", "profile-page", "profile"}, {"/users", "users-page", "users"}, {projectPath, "people", "project"},

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/jira/jirasim"
 	"privilege/models"
@@ -268,10 +268,8 @@ func TestJiraRefusedReporterShownOnIntegrationPage(t *testing.T) {
 		ctx := context.Background()
 		req := modeltest.Must(store.CreateRequest(ctx, e.alice, models.NewRequest{AccountID: acc.ID, Resources: []string{"ReadOnly"},
 			DurationMinutes: 60, Justification: "INC-9"}, time.Hour))
-		hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: e.sim.CertPool()})
-		id, secret := e.sim.CloudClient()
-		oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: e.sim.AuthURL(), APIURL: e.sim.APIURL(), CloudClientID: id, CloudClientSecret: secret, RedirectURL: testCallback, HTTPClient: hc})
-		syncer := jira.NewSyncer(slog.New(slog.NewTextHandler(io.Discard, nil)), store, jira.NewClients(oauth, store, hc), nil, jira.SyncerConfig{BaseURL: testOrigin})
+		clients := testenv.NewJira(e.sim, store, testCallback).Clients
+		syncer := jira.NewSyncer(slog.New(slog.NewTextHandler(io.Discard, nil)), store, clients, nil, jira.SyncerConfig{BaseURL: testOrigin})
 		if _, err := syncer.ProcessOnce(ctx); err != nil {
 			t.Fatal(err)
 		}

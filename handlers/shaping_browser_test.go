@@ -1,13 +1,8 @@
 package handlers
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -27,50 +22,26 @@ import (
 // task in the simulator is exactly what the preview showed.
 func TestBrowserTicketShaping(t *testing.T) {
 	ctx := t.Context()
-	store := modeltest.NewStore(t, models.DialectSQLite)
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
-	callback := base + "/integrations/jira/callback"
-	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{callback}})
-	t.Cleanup(sim.Close)
+	l := newLiveJira(t)
+	store, sim, base := l.Store, l.Sim, l.base
 	site := sim.AddCloudSite("acme")
 	fin := site.AddProject("FIN", "Finance", jirasim.SimpleWorkflow())
 	fin.AddCreateField("Task", jirasim.CreateField{ID: "customfield_10050", Name: "Cost centre", Kind: jirasim.FieldSelect, Required: true,
 		Options: []string{"Engineering", "Sales"}})
 
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: sim.CertPool()})
-	cid, csecret := sim.CloudClient()
-	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: cid, CloudClientSecret: csecret, RedirectURL: callback, HTTPClient: hc})
-	clients := jira.NewClients(oauth, store, hc)
-	loc, err := sim.Consent(oauth.CloudAuthCodeURL("st"), true, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := modeltest.Must(oauth.ExchangeCloud(ctx, loc.Query().Get("code")))
-	sites := modeltest.Must(oauth.AccessibleResources(ctx, tok.AccessToken))
-	integ := modeltest.Must(store.CreateIntegration(ctx, models.SystemActor, models.IntegrationGrant{
-		Name: "Acme", Deployment: models.DeploymentCloud, CloudID: sites[0].CloudID, SiteURL: sites[0].URL, Token: tok}))
+	integ := l.ConnectCloud(t, "Acme")
 	account := modeltest.Must(store.CreateAccount(ctx, models.SystemActor, models.AccountInput{Provider: models.ProviderAWS, ExternalID: "123456789012",
 		Name: "Finance", Resources: []models.ResourceInput{{Name: "ReadOnly", Kind: "role"}}}))
 
-	app := newTestApp(t, store, withBaseURL(base), func(_ *Config, d *Deps) { d.JiraOAuth, d.JiraClients = oauth, clients })
-	srv.Config.Handler = app.e
-	srv.Start()
-	t.Cleanup(srv.Close)
-	syncer := jira.NewSyncer(slog.New(slog.NewTextHandler(io.Discard, nil)), store, clients, nil, jira.SyncerConfig{BaseURL: base, Workers: 2, PollInterval: 250 * time.Millisecond})
-	store.OnEnqueue(syncer.Notify)
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); syncer.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
-	modeltest.Must(store.CreateFirstAdmin(ctx, "127.0.0.1", models.NewUser{Email: "admin@example.com", Password: testPassword}))
-	alice := modeltest.Must(store.CreateUser(ctx, models.SystemActor, models.NewUser{Email: "alice@example.com", Password: testPassword, Role: models.RoleRequester}))
+	l.serve(t)
+	l.runSyncer(t)
+	_, alice := l.addPeople(t)
 
-	shot := func(name string) chromedp.Action[chromedp.Void] { return screenshot("shaping-" + name) }
+	shot := screenshots("shaping-")
 	projectPath := fmt.Sprintf("/integrations/%d/projects/FIN", integ.ID)
 	template := "### Access for {{requester_email}}\n**Why: **{{justification}}\n* {{resources}}\nCost centre approval needed."
-	b := jiraBrowser(t)
-	runSteps(t, b, "admin links FIN", append(signInSteps(base),
+	b := browserContext(t)
+	runSteps(t, b, "admin links FIN", append(signIn(base, "admin@example.com"),
 		chromedp.Navigate(base+projectPath),
 		chromedp.WaitVisible(css(`[data-testid=required-customfield_10050]`)),
 		chromedp.WaitVisible(css(`[data-testid=field-missing]`)),

@@ -3,14 +3,12 @@ package handlers
 import (
 	"context"
 	"net/http/httptest"
-	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
+	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/models"
 	"privilege/models/modeltest"
@@ -37,7 +35,7 @@ func TestBrowserSignInWithDemoSSO(t *testing.T) {
 		d.SSO = sso.New(sso.Config{
 			Issuer: idp.Issuer(), ClientID: id, ClientSecret: secret, Name: "Demo SSO", RedirectURL: base + "/auth/oidc/callback",
 			AdminGroups: []string{"privilege-admins"}, ApproverGroups: []string{"privilege-approvers"},
-			HTTPClient: jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: loopback()}),
+			HTTPClient: jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: testenv.Loopback()}),
 		})
 	})
 	modeltest.Must(store.CreateFirstAdmin(context.Background(), "127.0.0.1", models.NewUser{Email: "admin@example.com", Password: testPassword}))
@@ -45,31 +43,7 @@ func TestBrowserSignInWithDemoSSO(t *testing.T) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 
-	shots := os.Getenv("PRIVILEGE_SCREENSHOTS")
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			if shots == "" {
-				return nil
-			}
-			for _, v := range []struct {
-				suffix string
-				width  int64
-			}{{"", 1280}, {"-390", 390}} {
-				if _, err := chromedp.EmulateViewport(v.width, 900)(ctx, tg); err != nil {
-					return err
-				}
-				png, err := chromedp.FullScreenshot(100)(ctx, tg)
-				if err != nil {
-					return err
-				}
-				if err := os.WriteFile(filepath.Join(shots, name+v.suffix+".png"), png, 0o644); err != nil {
-					return err
-				}
-			}
-			_, err := chromedp.EmulateViewport(1280, 900)(ctx, tg)
-			return err
-		})
-	}
+	shot := screenshotWidths
 	steps := []struct {
 		name    string
 		actions []chromedp.Action[chromedp.Void]
@@ -143,8 +117,6 @@ func TestBrowserSignInWithDemoSSO(t *testing.T) {
 	}
 }
 
-func loopback() []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} }
-
 // TestBrowserPasswordChange drives the Password page in a real browser: a
 // wrong current password and a short new one are shown at their fields, the
 // change succeeds, and the admin's Users page shows each user's source and
@@ -159,39 +131,9 @@ func TestBrowserPasswordChange(t *testing.T) {
 	if _, err := app.store.SignInWithOIDC(t.Context(), "127.0.0.1", models.OIDCIdentity{Issuer: issuer, Subject: sub, Email: "bob@demo.test", Name: "Bob", Role: models.RoleApprover}); err != nil {
 		t.Fatal(err)
 	}
-	shots := os.Getenv("PRIVILEGE_SCREENSHOTS")
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			if shots == "" {
-				return nil
-			}
-			for _, w := range []int64{1280, 390} {
-				if _, err := chromedp.EmulateViewport(w, 900)(ctx, tg); err != nil {
-					return err
-				}
-				png, err := chromedp.FullScreenshot(100)(ctx, tg)
-				if err != nil {
-					return err
-				}
-				suffix := ""
-				if w == 390 {
-					suffix = "-390"
-				}
-				if err := os.WriteFile(filepath.Join(shots, name+suffix+".png"), png, 0o644); err != nil {
-					return err
-				}
-			}
-			_, err := chromedp.EmulateViewport(1280, 900)(ctx, tg)
-			return err
-		})
-	}
+	shot := screenshotWidths
 	const next = "a brand new passphrase"
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/login"),
-		chromedp.SendKeys(chromedp.CSS(`#email`), "admin@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`#password`), testPassword),
-		chromedp.Click(chromedp.CSS(`[data-testid=sign-in]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=requests-page]`)),
+	if err := chromedp.Do(ctx, append(signIn(srv.URL, "admin@example.com"),
 		chromedp.Click(chromedp.CSS(`[data-testid=nav-user] a`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=profile-page]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid=password-link]`)),
@@ -212,7 +154,7 @@ func TestBrowserPasswordChange(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/users"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=users-table]`)),
 		shot("users-source"),
-	); err != nil {
+	)...); err != nil {
 		t.Fatal(err)
 	}
 	sources, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid=user-source]')].map(e => e.textContent.trim())`))

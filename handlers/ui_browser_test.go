@@ -61,10 +61,10 @@ func submitRequest(accountID int64, justification string) []chromedp.Action[chro
 // shows the description with a clickable approval link; the approver
 // follows it and approves; both sides then show the task Done.
 func TestBrowserDemoLoop(t *testing.T) {
-	alice := jiraBrowser(t)
+	alice := browserContext(t)
 	st := newJiraStack(t)
 	base := st.srv.URL
-	steps := append(signInActions(base, "alice@example.com"), submitRequest(st.account.ID, "Rotate the key of INC-7")...)
+	steps := append(signIn(base, "alice@example.com"), submitRequest(st.account.ID, "Rotate the key of INC-7")...)
 	steps = append(steps,
 		chromedp.WaitVisible(css(`[data-testid=flash-success]`)),
 		screenshot("loop-01-request-submitted"),
@@ -90,7 +90,7 @@ func TestBrowserDemoLoop(t *testing.T) {
 
 	bob, cancel := chromedp.NewContext(alice, chromedp.WithNewBrowserContext())
 	defer cancel()
-	runSteps(t, bob, "approver", append(signInActions(base, "bob@example.com"),
+	runSteps(t, bob, "approver", append(signIn(base, "bob@example.com"),
 		chromedp.Navigate(issueURL),
 		chromedp.WaitVisible(css(`[data-testid=jira-issue-page]`)),
 		screenshot("loop-03-jira-issue"),
@@ -138,7 +138,7 @@ func TestBrowserDemoLoop(t *testing.T) {
 // document is never wider than the viewport (wide tables scroll inside
 // their own container) and Sign out stays on screen.
 func TestBrowserEveryPageFitsAPhone(t *testing.T) {
-	ctx := jiraBrowser(t)
+	ctx := browserContext(t)
 	st := newJiraStack(t)
 	base := st.srv.URL
 	c := context.Background()
@@ -179,7 +179,7 @@ func TestBrowserEveryPageFitsAPhone(t *testing.T) {
 		{fmt.Sprintf("/integrations/%d/disconnect", integ.ID), "disconnect-page"},
 		{"/nope", "error-page"},
 	}
-	runSteps(t, ctx, "admin", append(signInActions(base, "admin@example.com"), chromedp.EmulateViewport(390, 844)))
+	runSteps(t, ctx, "admin", append(signIn(base, "admin@example.com"), chromedp.EmulateViewport(390, 844)))
 	check := func(name, url, wait string) {
 		t.Helper()
 		runSteps(t, ctx, "admin", []chromedp.Action[chromedp.Void]{
@@ -216,7 +216,7 @@ func TestBrowserEveryPageFitsAPhone(t *testing.T) {
 // (a reason is required and the field gets the focus), approves another;
 // the admin filters the audit log and downloads it as CSV.
 func TestBrowserQueueInlineAndAuditExport(t *testing.T) {
-	ctx := jiraBrowser(t)
+	ctx := browserContext(t)
 	st := newJiraStack(t)
 	base := st.srv.URL
 	c := context.Background()
@@ -225,7 +225,7 @@ func TestBrowserQueueInlineAndAuditExport(t *testing.T) {
 	r2 := modeltest.Must(st.store.CreateRequest(c, alice, models.NewRequest{AccountID: st.account.ID, Resources: []string{"ReadOnly"}, DurationMinutes: 60, Justification: "INC-2"}, time.Hour))
 	row := func(id int64) string { return fmt.Sprintf(`[data-testid=queue-row][data-request-id="%d"] `, id) }
 
-	runSteps(t, ctx, "approver", append(signInActions(base, "bob@example.com"),
+	runSteps(t, ctx, "approver", append(signIn(base, "bob@example.com"),
 		chromedp.WaitVisible(css(row(r1.ID)+`[data-testid=inline-deny]`)),
 		screenshot("queue-01"),
 		chromedp.Click(css(row(r1.ID)+`[data-testid=inline-deny]`)),
@@ -253,7 +253,7 @@ func TestBrowserQueueInlineAndAuditExport(t *testing.T) {
 
 	admin, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 	defer cancel()
-	runSteps(t, admin, "admin", append(signInActions(base, "admin@example.com"),
+	runSteps(t, admin, "admin", append(signIn(base, "admin@example.com"),
 		chromedp.Navigate(base+"/audit"),
 		chromedp.WaitVisible(css(`[data-testid=audit-filters]`)),
 		chromedp.SetValue(css(`#action`), string(models.AuditRequestDenied)),
@@ -284,7 +284,7 @@ func TestBrowserOriginBanner(t *testing.T) {
 	modeltest.Must(app.store.CreateFirstAdmin(context.Background(), "127.0.0.1", models.NewUser{Email: "admin@example.com", Password: testPassword}))
 	srv := httptest.NewServer(app.e)
 	t.Cleanup(srv.Close)
-	runSteps(t, ctx, "admin", append(signInActions(srv.URL, "admin@example.com"),
+	runSteps(t, ctx, "admin", append(signIn(srv.URL, "admin@example.com"),
 		chromedp.WaitVisible(css(`[data-testid=origin-banner]`)), screenshot("origin-banner")))
 	if got := textOf(t, ctx, `[data-testid=origin-banner]`); !strings.Contains(got, "PRIVILEGE_BASE_URL="+srv.URL) || !strings.Contains(got, "http://localhost:8080") {
 		t.Errorf("banner %q", got)

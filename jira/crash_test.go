@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -18,6 +17,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/jira/jirasim"
 	"privilege/models"
@@ -53,11 +53,11 @@ func runSyncChild() int {
 	defer db.Close()
 	sealer, _ := models.NewSealer([][]byte{modeltest.TestKey})
 	store := models.NewStore(db, sealer)
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Timeout: 5 * time.Second})
+	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: testenv.Loopback(), Timeout: 5 * time.Second})
 	hc.Transport = jira.NewPacer(rate.Inf, 1).Wrap(hc.Transport)
 	var id, secret string
 	fmt.Sscanf(os.Getenv(childClientEnv), "%s %s", &id, &secret)
-	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: os.Getenv(childAuthEnv), APIURL: os.Getenv(childAPIEnv), CloudClientID: id, CloudClientSecret: secret, RedirectURL: redirectURL, HTTPClient: hc})
+	oauth := jira.NewOAuth(jira.OAuthConfig{AuthURL: os.Getenv(childAuthEnv), APIURL: os.Getenv(childAPIEnv), CloudClientID: id, CloudClientSecret: secret, RedirectURL: testenv.Callback, HTTPClient: hc})
 	clients := jira.NewClients(oauth, store, hc)
 	syncer := jira.NewSyncer(slog.New(slog.NewTextHandler(io.Discard, nil)), store, clients, nil, jira.SyncerConfig{
 		BaseURL: "https://privilege.example.com", Workers: 8, PollInterval: 50 * time.Millisecond, Lease: 2 * time.Second,
@@ -78,10 +78,8 @@ func TestCrashedSyncersLoseNothing(t *testing.T) {
 	}
 	const total = 300
 	ctx := context.Background()
-	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{redirectURL}})
-	t.Cleanup(sim.Close)
-	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
+	sim := testenv.StartSim(t, jirasim.Options{CloudRedirectURIs: []string{testenv.Callback}})
+	site := testenv.AddAcme(sim)
 
 	dbPath := filepath.Join(t.TempDir(), "crash.db")
 	db, err := models.OpenSQLite(ctx, dbPath)
@@ -94,18 +92,9 @@ func TestCrashedSyncersLoseNothing(t *testing.T) {
 	}
 	sealer, _ := models.NewSealer([][]byte{modeltest.TestKey})
 	store := models.NewStore(db, sealer, models.WithPasswordParams(modeltest.CheapPasswords))
-	h := &harness{t: t, ctx: ctx, sim: sim, store: store, inst: site}
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	h := newCloudHarness(t, store, sim, site)
+	h.approve = modeltest.Must(store.CreateUser(ctx, models.SystemActor, models.NewUser{Email: "bob@example.com", Password: "correct horse battery", Role: models.RoleApprover}))
 	id, secret := sim.CloudClient()
-	h.oauth = jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: id, CloudClientSecret: secret, RedirectURL: redirectURL, HTTPClient: hc})
-	h.clients = jira.NewClients(h.oauth, store, hc)
-	mk := func(email string, role models.Role) models.User {
-		return modeltest.Must(store.CreateUser(ctx, models.SystemActor, models.NewUser{Email: email, Password: "correct horse battery", Role: role}))
-	}
-	h.alice, h.approve = mk("alice@example.com", models.RoleRequester), mk("bob@example.com", models.RoleApprover)
-	h.account = h.newAccount("123456789012", "Prod")
-	h.integ = h.connectCloud()
-	h.link = h.linkProject("OPS", h.account.ID)
 
 	childEnvVars := append(os.Environ(), childEnv+"=1", childDBEnv+"="+dbPath, childAuthEnv+"="+sim.AuthURL(),
 		childAPIEnv+"="+sim.APIURL(), childClientEnv+"="+id+" "+secret)

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/netip"
 	"testing"
 	"time"
 
+	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/jira/jirasim"
 	"privilege/models"
@@ -23,20 +23,9 @@ func TestSlowJobKeepsItsLease(t *testing.T) {
 	for _, d := range []models.Dialect{models.DialectSQLite, models.DialectPostgres} {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
-			sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{redirectURL}})
-			t.Cleanup(sim.Close)
-			site := sim.AddCloudSite("acme")
-			site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
+			sim := testenv.StartSim(t, jirasim.Options{CloudRedirectURIs: []string{testenv.Callback}})
 			store := modeltest.NewStore(t, d)
-			h := &harness{t: t, ctx: ctx, sim: sim, store: store, inst: site}
-			hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
-			id, secret := sim.CloudClient()
-			h.oauth = jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: id, CloudClientSecret: secret, RedirectURL: redirectURL, HTTPClient: hc})
-			h.clients = jira.NewClients(h.oauth, store, hc)
-			h.alice = modeltest.Must(store.CreateUser(ctx, models.SystemActor, models.NewUser{Email: "alice@example.com", Password: "correct horse battery", Role: models.RoleRequester}))
-			h.account = h.newAccount("123456789012", "Prod")
-			h.integ = h.connectCloud()
-			h.link = h.linkProject("OPS", h.account.ID)
+			h := newCloudHarness(t, store, sim, testenv.AddAcme(sim))
 
 			const lease = 2 * time.Second
 			newSyncer := func() *jira.Syncer {
@@ -101,20 +90,9 @@ func (unrenewable) RenewLeases(context.Context, string, []int64, time.Duration) 
 // back to pending with its error.
 func TestJobStopsBeforeAnUnrenewedLeaseEnds(t *testing.T) {
 	ctx := context.Background()
-	sim := jirasim.New(jirasim.Options{CloudRedirectURIs: []string{redirectURL}})
-	t.Cleanup(sim.Close)
-	site := sim.AddCloudSite("acme")
-	site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
+	sim := testenv.StartSim(t, jirasim.Options{CloudRedirectURIs: []string{testenv.Callback}})
 	store := modeltest.NewStore(t, models.DialectSQLite)
-	h := &harness{t: t, ctx: ctx, sim: sim, store: store, inst: site}
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
-	id, secret := sim.CloudClient()
-	h.oauth = jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: id, CloudClientSecret: secret, RedirectURL: redirectURL, HTTPClient: hc})
-	h.clients = jira.NewClients(h.oauth, store, hc)
-	h.alice = modeltest.Must(store.CreateUser(ctx, models.SystemActor, models.NewUser{Email: "alice@example.com", Password: "correct horse battery", Role: models.RoleRequester}))
-	h.account = h.newAccount("123456789012", "Prod")
-	h.integ = h.connectCloud()
-	h.link = h.linkProject("OPS", h.account.ID)
+	h := newCloudHarness(t, store, sim, testenv.AddAcme(sim))
 
 	const lease = 1500 * time.Millisecond
 	syncer := jira.NewSyncer(slog.New(slog.NewTextHandler(io.Discard, nil)), unrenewable{store}, h.clients, nil, jira.SyncerConfig{

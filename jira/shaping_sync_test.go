@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/jira/jirasim"
 	"privilege/models"
@@ -19,14 +20,7 @@ func finProject(h *harness) (*jirasim.Project, jira.Field) {
 	fin.AddCreateField("Task", jirasim.CreateField{ID: "customfield_10050", Name: "Cost centre", Kind: jirasim.FieldSelect, Required: true,
 		Options: []string{"Engineering", "Sales"}})
 	client := h.clients.For(h.conn())
-	types := modeltest.Must(client.IssueTypes(h.ctx, "FIN"))
-	var taskID string
-	for _, it := range types {
-		if it.Name == "Task" {
-			taskID = it.ID
-		}
-	}
-	for _, f := range modeltest.Must(client.IssueTypeFields(h.ctx, "FIN", taskID)) {
+	for _, f := range modeltest.Must(client.IssueTypeFields(h.ctx, "FIN", testenv.TaskType(h.t, client, "FIN").ID)) {
 		if f.ID == "customfield_10050" {
 			return fin, f
 		}

@@ -5,18 +5,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/models/modeltest"
 )
-
-const redirectURL = "http://privilege.test/integrations/jira/callback"
 
 // harness is a real store (SQLite or PostgreSQL), the Jira simulator, and a
 // syncer driven step by step on one fake clock.
@@ -26,6 +24,7 @@ type harness struct {
 	clock   *jirasim.Clock
 	sim     *jirasim.Sim
 	store   *models.Store
+	env     *testenv.Jira
 	oauth   *jira.OAuth
 	clients *jira.Clients
 	syncer  *jira.Syncer
@@ -45,14 +44,10 @@ func newHarness(t *testing.T, d models.Dialect, dep models.Deployment) *harness 
 	t.Helper()
 	ctx := context.Background()
 	clock := jirasim.NewClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
-	sim := jirasim.New(jirasim.Options{Now: clock.Now, CloudRedirectURIs: []string{redirectURL}})
-	t.Cleanup(sim.Close)
+	sim := testenv.StartSim(t, jirasim.Options{Now: clock.Now, CloudRedirectURIs: []string{testenv.Callback}})
 	h := &harness{t: t, ctx: ctx, clock: clock, sim: sim}
 	h.store = modeltest.NewStore(t, d, models.WithClock(clock.Now))
-	hc := jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, RootCAs: sim.CertPool()})
-	id, secret := sim.CloudClient()
-	h.oauth = jira.NewOAuth(jira.OAuthConfig{AuthURL: sim.AuthURL(), APIURL: sim.APIURL(), CloudClientID: id, CloudClientSecret: secret, RedirectURL: redirectURL, HTTPClient: hc})
-	h.clients = jira.NewClients(h.oauth, h.store, hc, jira.WithNow(clock.Now), jira.WithTokenOptions(jira.WithClock(clock.Now)))
+	h.useEnv(testenv.NewJira(sim, h.store, testenv.Callback, jira.WithNow(clock.Now), jira.WithTokenOptions(jira.WithClock(clock.Now))))
 	h.syncer = jira.NewSyncer(slog.New(slog.NewTextHandler(io.Discard, nil)), h.store, h.clients, nil, jira.SyncerConfig{
 		BaseURL: "https://privilege.example.com", Workers: 4, Now: clock.Now, AmbiguousGrace: 30 * time.Second,
 	})
@@ -62,19 +57,35 @@ func newHarness(t *testing.T, d models.Dialect, dep models.Deployment) *harness 
 	h.admin, h.approve, h.alice = mk("admin@example.com", models.RoleAdmin), mk("bob@example.com", models.RoleApprover), mk("alice@example.com", models.RoleRequester)
 	h.account = h.newAccount("123456789012", "Prod")
 	if dep == models.DeploymentCloud {
-		site := sim.AddCloudSite("acme")
-		h.inst = site
-		site.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
-		h.integ = h.connectCloud()
+		h.inst = testenv.AddAcme(sim)
+		h.integ = h.env.ConnectCloud(t, "Acme")
 	} else {
 		h.dc = sim.AddDataCenter("/jira")
 		h.inst = h.dc
 		h.dc.AddProject("OPS", "Operations", jirasim.SimpleWorkflow())
-		h.dcID, h.dcSec = h.dc.AddClient(redirectURL, "WRITE")
-		h.integ = h.connectDC()
+		h.dcID, h.dcSec = h.dc.AddClient(testenv.Callback, "WRITE")
+		h.integ = h.env.ConnectDC(t, h.dc, h.dcID, h.dcSec, "Corp Jira")
 	}
 	h.link = h.linkProject("OPS", h.account.ID)
 	return h
+}
+
+// newCloudHarness is a harness without syncer or fake clock, for tests that
+// run their own syncers on the real clock: Alice, the account Prod, and
+// site's OPS connected on store and tracking Prod.
+func newCloudHarness(t *testing.T, store *models.Store, sim *jirasim.Sim, site *jirasim.Site) *harness {
+	t.Helper()
+	h := &harness{t: t, ctx: context.Background(), sim: sim, store: store, inst: site}
+	h.useEnv(testenv.NewJira(sim, store, testenv.Callback))
+	h.alice = modeltest.Must(store.CreateUser(h.ctx, models.SystemActor, models.NewUser{Email: "alice@example.com", Password: "correct horse battery", Role: models.RoleRequester}))
+	h.account = h.newAccount("123456789012", "Prod")
+	h.integ = h.env.ConnectCloud(t, "Acme")
+	h.link = h.linkProject("OPS", h.account.ID)
+	return h
+}
+
+func (h *harness) useEnv(env *testenv.Jira) {
+	h.env, h.oauth, h.clients = env, env.OAuth, env.Clients
 }
 
 func (h *harness) newAccount(extID, name string) models.CloudAccount {
@@ -84,70 +95,20 @@ func (h *harness) newAccount(extID, name string) models.CloudAccount {
 	}))
 }
 
-func (h *harness) consentCode(authURL string) string {
-	h.t.Helper()
-	loc, err := h.sim.Consent(authURL, true, "")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	code := loc.Query().Get("code")
-	if code == "" {
-		h.t.Fatalf("no code in %s", loc)
-	}
-	return code
-}
-
-func (h *harness) cloudGrant() models.IntegrationGrant {
-	tok, err := h.oauth.ExchangeCloud(h.ctx, h.consentCode(h.oauth.CloudAuthCodeURL("st")))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	sites, err := h.oauth.AccessibleResources(h.ctx, tok.AccessToken)
-	if err != nil || len(sites) == 0 {
-		h.t.Fatalf("sites %v %v", sites, err)
-	}
-	return models.IntegrationGrant{Name: "Acme", Deployment: models.DeploymentCloud, CloudID: sites[0].CloudID, SiteURL: sites[0].URL, Token: tok}
-}
-
-func (h *harness) connectCloud() models.Integration {
-	return modeltest.Must(h.store.CreateIntegration(h.ctx, models.SystemActor, h.cloudGrant()))
-}
+// cloudGrant and dcGrant are a new consent for the harness's Jira (a reconnect).
+func (h *harness) cloudGrant() models.IntegrationGrant { return h.env.CloudGrant(h.t, "Acme") }
 
 func (h *harness) dcGrant() models.IntegrationGrant {
-	v := jira.GenerateVerifier()
-	tok, err := h.oauth.ExchangeDC(h.ctx, h.dc.BaseURL(), h.dcID, h.dcSec, h.consentCode(h.oauth.DCAuthCodeURL(h.dc.BaseURL(), h.dcID, "st", v)), v)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return models.IntegrationGrant{Name: "Corp Jira", Deployment: models.DeploymentDataCenter, BaseURL: h.dc.BaseURL(), ClientID: h.dcID, ClientSecret: h.dcSec, Token: tok}
+	return h.env.DCGrant(h.t, h.dc, h.dcID, h.dcSec, "Corp Jira")
 }
 
-func (h *harness) connectDC() models.Integration {
-	return modeltest.Must(h.store.CreateIntegration(h.ctx, models.SystemActor, h.dcGrant()))
-}
-
+// linkProject links key (named after itself) to the accounts, moving them
+// from any other link.
 func (h *harness) linkProject(key string, accountIDs ...int64) models.ProjectLink {
-	types, err := h.clients.For(h.conn()).IssueTypes(h.ctx, key)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var taskID string
-	for _, it := range types {
-		if it.Name == "Task" {
-			taskID = it.ID
-		}
-	}
-	return modeltest.Must(h.store.SaveProjectLink(h.ctx, models.SystemActor, models.ProjectLinkInput{
-		IntegrationID: h.integ.ID, ProjectID: key, ProjectKey: key, ProjectName: key, IssueTypeID: taskID, IssueTypeName: "Task",
-		Statuses: map[models.Outcome]string{models.OutcomeApproved: "Done", models.OutcomeDenied: "Declined"}, AccountIDs: accountIDs, MoveAccounts: true,
-	}))
+	return h.env.LinkProject(h.t, h.integ.ID, key, key, accountIDs, func(in *models.ProjectLinkInput) { in.MoveAccounts = true })
 }
 
-func (h *harness) conn() jira.Connection {
-	in := modeltest.Must(h.store.Integration(h.ctx, h.integ.ID))
-	secret := modeltest.Must(h.store.ClientSecret(in))
-	return jira.NewConnection(in, secret)
-}
+func (h *harness) conn() jira.Connection { return h.env.Conn(h.t, h.integ.ID) }
 
 func (h *harness) request(acc models.CloudAccount, resources ...string) models.AccessRequest {
 	h.t.Helper()
