@@ -92,7 +92,7 @@ func (s *Store) decideTx(tx *gorm.DB, approver User, tok *APIToken, id int64, d 
 			detail += ": " + reason
 		}
 	}
-	req, err := readRequest(tx, id, nil)
+	req, err := readRequestTx(tx, id, nil)
 	if err != nil {
 		return AccessRequest{}, err
 	}
@@ -141,7 +141,7 @@ func (s *Store) Cancel(ctx context.Context, requester User, id int64, reason str
 		return AccessRequest{}, err
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		req, err := readRequest(tx, id, nil)
+		req, err := readRequestTx(tx, id, nil)
 		if err != nil {
 			return err
 		}
@@ -170,7 +170,7 @@ func (s *Store) Revoke(ctx context.Context, admin User, id int64, reason string)
 		return AccessRequest{}, err
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		req, err := readRequest(tx, id, nil) // a missing request is ErrNotFound, not ErrNotRevocable
+		req, err := readRequestTx(tx, id, nil) // a missing request is ErrNotFound, not ErrNotRevocable
 		if err != nil {
 			return err
 		}
@@ -234,7 +234,7 @@ func (s *Store) ExpireDue(ctx context.Context, limit int) (int, error) {
 
 // Request loads a request with everything its page shows.
 func (s *Store) Request(ctx context.Context, id int64) (AccessRequest, error) {
-	return readRequest(s.db.WithContext(ctx), id, nil)
+	return s.readRequest(ctx, id, nil)
 }
 
 // RequestQuery filters the request history.

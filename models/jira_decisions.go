@@ -78,7 +78,7 @@ func (s *Store) JiraMoveHandled(ctx context.Context, integrationID int64, change
 // CheckJiraMove says whether the move may decide the request now, and as whom.
 func (s *Store) CheckJiraMove(ctx context.Context, m JiraMove) (User, JiraRefusal, error) {
 	db := s.db.WithContext(ctx)
-	req, err := readRequest(db, m.RequestID, nil)
+	req, err := s.readRequest(ctx, m.RequestID, nil)
 	if err != nil {
 		return User{}, RefusalNone, err
 	}
@@ -146,7 +146,7 @@ func (s *Store) ApplyJiraMove(ctx context.Context, m JiraMove, u User) (JiraRefu
 		if err != nil || !fresh {
 			return err
 		}
-		req, err := readRequest(tx, m.RequestID, nil)
+		req, err := readRequestTx(tx, m.RequestID, nil)
 		if err != nil {
 			return err
 		}

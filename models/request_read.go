@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -39,9 +40,25 @@ var (
 	watermarkRequestQuery = fmt.Sprintf(requestQuery, "(SELECT COALESCE(MAX(j.id), 0) FROM sync_jobs j WHERE j.request_id = r.id),")
 )
 
-// readRequest loads request id with everything its page shows, on db (the
-// pool or a transaction); with a watermark, also its newest sync job id.
-func readRequest(db *gorm.DB, id int64, watermark *int64) (AccessRequest, error) {
+// readRequest loads request id with everything its page shows, in one read
+// transaction (see readRequestTx); with a watermark, also its newest sync job
+// id.
+func (s *Store) readRequest(ctx context.Context, id int64, watermark *int64) (AccessRequest, error) {
+	var r AccessRequest
+	err := s.readTx(ctx, func(tx *gorm.DB) error {
+		var err error
+		r, err = readRequestTx(tx, id, watermark)
+		return err
+	})
+	return r, err
+}
+
+// readRequestTx loads request id with everything its page shows on tx; with
+// a watermark, also its newest sync job id. Its three queries (the request,
+// its resources, its events) must see one snapshot: on the pool, a decision
+// committed between them would pair the request as pending with its
+// approval event, and the Jira comment would lose "Access ends at".
+func readRequestTx(db *gorm.DB, id int64, watermark *int64) (AccessRequest, error) {
 	var r AccessRequest
 	found := false
 	query, scan := plainRequestQuery, func(rows *sql.Rows) error { return scanRequest(rows, &r) }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -30,6 +31,10 @@ type Store struct {
 
 	group groupCommit // SQLite transactions waiting to be committed together
 
+	// readSlots bounds the SQLite read transactions open at once (see
+	// readTx); nil on PostgreSQL.
+	readSlots chan struct{}
+
 	enqueued atomic.Int64 // sync jobs written by this process
 	// lastThrottlePrune is when this process last pruned sign_in_throttles (unix ns).
 	lastThrottlePrune atomic.Int64
@@ -55,7 +60,22 @@ func NewStore(db *DB, sealer *Sealer, opts ...StoreOption) *Store {
 	for _, o := range opts {
 		o(s)
 	}
+	if db.Dialect == DialectSQLite {
+		s.readSlots = make(chan struct{}, sqliteReadSlots(db.SQL.Stats().MaxOpenConnections))
+	}
 	return s
+}
+
+// sqliteReadSlots is how many SQLite read transactions may be open at once
+// on a pool of maxOpen connections: each holds a connection, and a
+// transaction that meets a query for the first time prepares it on the pool
+// (see stmtPool), so one connection stays for the writer and one for
+// preparing.
+func sqliteReadSlots(maxOpen int) int {
+	if maxOpen <= 0 {
+		return 64 // an unbounded pool: any bound that keeps readers from piling up
+	}
+	return max(1, maxOpen-2)
 }
 
 // Now is the store's clock, in UTC.
@@ -80,6 +100,24 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	err := s.db.WithContext(ctx).Transaction(fn)
 	s.notifyEnqueued(before, err)
 	return err
+}
+
+// readTx runs fn in one read-only transaction, so all its queries read one
+// snapshot of the database: on PostgreSQL at REPEATABLE READ (READ COMMITTED
+// would take a snapshot per statement), on SQLite a deferred transaction,
+// whose snapshot is the WAL as of its first read (it takes no writer lock).
+func (s *Store) readTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	opts := &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	if s.readSlots != nil {
+		opts.Isolation = sql.LevelDefault // modernc ignores the level; ReadOnly makes it deferred
+		select {
+		case s.readSlots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-s.readSlots }()
+	}
+	return s.db.WithContext(ctx).Transaction(fn, opts)
 }
 
 // notifyEnqueued runs the OnEnqueue hook after a successful commit that

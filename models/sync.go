@@ -193,11 +193,12 @@ type SyncWork struct {
 }
 
 // LoadSyncWork reads the request with its watermark in one statement, so
-// every job up to the watermark is covered by the state read.
+// every job up to the watermark is covered by the state read, and its
+// resources and events in the same read transaction.
 func (s *Store) LoadSyncWork(ctx context.Context, requestID int64) (SyncWork, error) {
 	var w SyncWork
 	var err error
-	if w.Request, err = readRequest(s.db.WithContext(ctx), requestID, &w.Watermark); err != nil {
+	if w.Request, err = s.readRequest(ctx, requestID, &w.Watermark); err != nil {
 		return w, err
 	}
 	if w.Request.Issue == nil {
