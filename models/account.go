@@ -122,17 +122,17 @@ func (a CloudAccount) ResourceNames() []string {
 
 // AccountInput is the input to create or edit an account.
 type AccountInput struct {
-	Provider           Provider        `json:"provider"`
-	ExternalID         string          `json:"external_id"`
-	Name               string          `json:"name"`
-	MaxDurationMinutes int             `json:"max_duration_minutes"`
-	Resources          []ResourceInput `json:"resources"`
+	Provider           Provider
+	ExternalID         string
+	Name               string
+	MaxDurationMinutes int
+	Resources          []ResourceInput
 }
 
 // ResourceInput is one resource of an AccountInput.
 type ResourceInput struct {
-	Name string `json:"name"`
-	Kind string `json:"kind"`
+	Name string
+	Kind string
 }
 
 // Validate normalises and checks the input.

@@ -132,10 +132,10 @@ const MaxJustificationLength = 2000
 
 // NewRequest is the input of a new access request.
 type NewRequest struct {
-	AccountID       int64    `json:"account_id"`
-	Resources       []string `json:"resources"`
-	DurationMinutes int      `json:"duration_minutes"`
-	Justification   string   `json:"justification"`
+	AccountID       int64
+	Resources       []string
+	DurationMinutes int
+	Justification   string
 }
 
 func (n *NewRequest) validate(acc *CloudAccount) FieldErrors {
