@@ -91,13 +91,17 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // tx runs fn in a transaction: on SQLite in the next group commit (see
-// groupcommit.go), on PostgreSQL on its own.
+// groupcommit.go), on PostgreSQL on its own. fn must not start another write
+// (ErrNestedWrite).
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if err := checkNotWriting(ctx); err != nil {
+		return err
+	}
 	if s.dialect == DialectSQLite {
 		return s.txGrouped(ctx, fn)
 	}
 	before := s.enqueued.Load()
-	err := s.db.WithContext(ctx).Transaction(fn)
+	err := s.db.WithContext(markWriting(ctx)).Transaction(fn)
 	s.notifyEnqueued(before, err)
 	return err
 }
@@ -120,6 +124,25 @@ func (s *Store) readTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.db.WithContext(ctx).Transaction(fn, opts)
 }
 
+// writingKey marks the context of the tx a write transaction hands its
+// callback.
+type writingKey struct{}
+
+// markWriting marks ctx as inside a write transaction's callback.
+func markWriting(ctx context.Context) context.Context {
+	return context.WithValue(ctx, writingKey{}, true)
+}
+
+// checkNotWriting refuses a write started from inside a write transaction's
+// callback: on SQLite it would wait for the writer lock its own transaction
+// holds.
+func checkNotWriting(ctx context.Context) error {
+	if ctx.Value(writingKey{}) != nil {
+		return ErrNestedWrite
+	}
+	return nil
+}
+
 // notifyEnqueued runs the OnEnqueue hook after a successful commit that
 // wrote sync jobs (the counter moved past before).
 func (s *Store) notifyEnqueued(before int64, err error) {
@@ -139,8 +162,14 @@ func (s *Store) lockWrites() func() {
 	return s.writeMu.Unlock
 }
 
-// write runs a single autocommit write statement under the writer lock.
+// write runs a single autocommit write statement under the writer lock; not
+// from inside a write transaction's callback (ErrNestedWrite).
 func (s *Store) write(ctx context.Context, fn func(db *gorm.DB) *gorm.DB) *gorm.DB {
+	if err := checkNotWriting(ctx); err != nil {
+		db := s.db.WithContext(ctx)
+		_ = db.AddError(err)
+		return db
+	}
 	unlock := s.lockWrites()
 	defer unlock()
 	return fn(s.db.WithContext(ctx))
