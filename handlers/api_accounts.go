@@ -27,6 +27,34 @@ type apiResource struct {
 	Kind string `json:"kind"`
 }
 
+// createAccountBody is the body of POST /api/v1/accounts (OpenAPI:
+// AccountInput). Provider keeps the model's type, so a wrong JSON type is
+// reported as before.
+type createAccountBody struct {
+	Provider           models.Provider `json:"provider"`
+	ExternalID         string          `json:"external_id"`
+	Name               string          `json:"name"`
+	MaxDurationMinutes int             `json:"max_duration_minutes"`
+	Resources          []resourceBody  `json:"resources"`
+}
+
+// resourceBody is one resource of a createAccountBody (OpenAPI: ResourceInput).
+type resourceBody struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+}
+
+func (b createAccountBody) toModel() models.AccountInput {
+	in := models.AccountInput{Provider: b.Provider, ExternalID: b.ExternalID, Name: b.Name, MaxDurationMinutes: b.MaxDurationMinutes}
+	if b.Resources != nil {
+		in.Resources = make([]models.ResourceInput, len(b.Resources))
+		for i, r := range b.Resources {
+			in.Resources[i] = models.ResourceInput{Name: r.Name, Kind: r.Kind}
+		}
+	}
+	return in
+}
+
 // apiList is the JSON shape of every paginated list.
 type apiList[T any] struct {
 	Items   []T   `json:"items"`
@@ -63,11 +91,11 @@ func (h *handler) apiListAccounts(c echo.Context) error {
 
 // apiCreateAccount: POST /api/v1/accounts (admin).
 func (h *handler) apiCreateAccount(c echo.Context) error {
-	var in models.AccountInput
-	if err := decodeJSON(c, &in); err != nil {
+	var body createAccountBody
+	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	acc, err := h.store.CreateAccount(c.Request().Context(), actor(c), in)
+	acc, err := h.store.CreateAccount(c.Request().Context(), actor(c), body.toModel())
 	if err != nil {
 		return err // *ValidationError → 422 with fields
 	}

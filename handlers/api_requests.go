@@ -62,6 +62,19 @@ type apiRequestEvent struct {
 	At     time.Time `json:"at"`
 }
 
+// createRequestBody is the body of POST /api/v1/requests (OpenAPI:
+// RequestInput).
+type createRequestBody struct {
+	AccountID       int64    `json:"account_id"`
+	Resources       []string `json:"resources"`
+	DurationMinutes int      `json:"duration_minutes"`
+	Justification   string   `json:"justification"`
+}
+
+func (b createRequestBody) toModel() models.NewRequest {
+	return models.NewRequest{AccountID: b.AccountID, Resources: b.Resources, DurationMinutes: b.DurationMinutes, Justification: b.Justification}
+}
+
 // apiReason is the body of approve, deny and cancel.
 type apiReason struct {
 	Reason string `json:"reason"`
@@ -113,11 +126,11 @@ func (h *handler) apiRequestFor(c echo.Context) (models.AccessRequest, error) {
 
 // apiCreateRequest: POST /api/v1/requests.
 func (h *handler) apiCreateRequest(c echo.Context) error {
-	var in models.NewRequest
-	if err := decodeJSON(c, &in); err != nil {
+	var body createRequestBody
+	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	r, err := h.store.CreateRequest(c.Request().Context(), *currentUser(c), in, h.pendingFor())
+	r, err := h.store.CreateRequest(c.Request().Context(), *currentUser(c), body.toModel(), h.pendingFor())
 	var rl *models.RateLimitError
 	if errors.As(err, &rl) {
 		return newProblem(codeRateLimited, rateLimitMessage(c, rl))

@@ -122,17 +122,17 @@ func (a CloudAccount) ResourceNames() []string {
 
 // AccountInput is the input to create or edit an account.
 type AccountInput struct {
-	Provider           Provider        `json:"provider"`
-	ExternalID         string          `json:"external_id"`
-	Name               string          `json:"name"`
-	MaxDurationMinutes int             `json:"max_duration_minutes"`
-	Resources          []ResourceInput `json:"resources"`
+	Provider           Provider
+	ExternalID         string
+	Name               string
+	MaxDurationMinutes int
+	Resources          []ResourceInput
 }
 
 // ResourceInput is one resource of an AccountInput.
 type ResourceInput struct {
-	Name string `json:"name"`
-	Kind string `json:"kind"`
+	Name string
+	Kind string
 }
 
 // Validate normalises and checks the input.
@@ -279,22 +279,21 @@ func (s *Store) DeleteAccount(ctx context.Context, a Actor, id int64) error {
 
 // AccountByID loads an account with its resources.
 func (s *Store) AccountByID(ctx context.Context, id int64) (CloudAccount, error) {
-	// Hand-written: every new request reads its account (see request_read.go).
+	// Hand-written: every new request reads its account (see sql_cloud_accounts.go).
 	db := s.db.WithContext(ctx)
 	var acc CloudAccount
 	found := false
-	err := eachRow(db, "SELECT id, provider, external_id, name, max_duration_minutes, project_link_id, created_at, updated_at FROM cloud_accounts WHERE id = ?",
-		[]any{id}, func(rows *sql.Rows) error {
-			found = true
-			return rows.Scan(&acc.ID, &acc.Provider, &acc.ExternalID, &acc.Name, &acc.MaxDurationMinutes, &acc.ProjectLinkID, &acc.CreatedAt, &acc.UpdatedAt)
-		})
+	err := eachRow(db, selectAccount, []any{id}, func(rows *sql.Rows) error {
+		found = true
+		return rows.Scan(&acc.ID, &acc.Provider, &acc.ExternalID, &acc.Name, &acc.MaxDurationMinutes, &acc.ProjectLinkID, &acc.CreatedAt, &acc.UpdatedAt)
+	})
 	if err == nil && !found {
 		err = ErrNotFound
 	}
 	if err != nil {
 		return acc, fmt.Errorf("account %d: %w", id, err)
 	}
-	if acc.Resources, err = scanAll(db, "SELECT id, name, kind FROM account_resources WHERE account_id = ? ORDER BY name", []any{id},
+	if acc.Resources, err = scanAll(db, selectAccountResources, []any{id},
 		func(rows *sql.Rows, r *Resource) error {
 			r.AccountID = id
 			return rows.Scan(&r.ID, &r.Name, &r.Kind)

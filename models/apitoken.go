@@ -94,12 +94,10 @@ func (s *Store) AuthenticateToken(ctx context.Context, plain string) (APIToken, 
 	if !strings.HasPrefix(plain, tokenPrefix) {
 		return APIToken{}, ErrInvalidToken
 	}
-	// Hand-written: every API call runs it (see request_read.go).
+	// Hand-written: every API call runs it (see sql_api_tokens.go).
 	var t APIToken
 	found := false
-	err := eachRow(s.db.WithContext(ctx), `SELECT t.id, t.user_id, t.name, t.prefix, t.created_by_id, t.created_at, t.revoked_at, t.last_used_at,
-		u.id, u.email, u.name, u.role, u.disabled, u.sessions_valid_after, u.created_at, u.updated_at
-		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, []any{hashToken(plain)}, func(rows *sql.Rows) error {
+	err := eachRow(s.db.WithContext(ctx), selectTokenByHash, []any{hashToken(plain)}, func(rows *sql.Rows) error {
 		found = true
 		u := &t.User
 		return rows.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &t.CreatedByID, &t.CreatedAt, &t.RevokedAt, &t.LastUsedAt,

@@ -75,9 +75,8 @@ func (s *Store) audit(tx *gorm.DB, a Actor, action AuditAction, targetType strin
 		ev.APITokenID = &id
 		ev.Detail = strings.TrimSpace(ev.Detail + " (API token #" + strconv.FormatInt(id, 10) + ")")
 	}
-	// Hand-written: every change writes one (see request_read.go).
-	err := tx.Exec("INSERT INTO audit_events (at, actor_id, actor_email, action, target_type, target_id, detail, ip, api_token_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		ev.At, ev.ActorID, ev.ActorEmail, ev.Action, ev.TargetType, ev.TargetID, ev.Detail, ev.IP, ev.APITokenID).Error
+	// Hand-written: every change writes one (see sql_audit_events.go).
+	err := tx.Exec(insertAuditEvent, ev.At, ev.ActorID, ev.ActorEmail, ev.Action, ev.TargetType, ev.TargetID, ev.Detail, ev.IP, ev.APITokenID).Error
 	return translate(err, "record audit event")
 }
 

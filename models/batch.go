@@ -2,7 +2,6 @@ package models
 
 import (
 	"strconv"
-	"strings"
 
 	"gorm.io/gorm"
 )
@@ -11,33 +10,9 @@ import (
 // expiry sweep, the backfill of newly linked accounts): a fixed number of
 // statements per batch instead of several per request.
 
-// batchRows bounds the rows of one multi-row INSERT (6 columns × 500 stays
+// batchRows bounds the rows of one multi-row INSERT (9 columns × 500 stays
 // far below SQLite's and PostgreSQL's parameter limits).
 const batchRows = 500
-
-// insertRows writes rows into table with multi-row INSERTs. VALUES lets
-// PostgreSQL type each parameter from its column.
-func insertRows(tx *gorm.DB, table string, cols []string, rows [][]any) error {
-	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), batchRows)]
-		rows = rows[len(chunk):]
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
-		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-		args := make([]any, 0, len(chunk)*len(cols))
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(one)
-			args = append(args, r...)
-		}
-		if err := tx.Exec(b.String(), args...).Error; err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // enqueueMany writes one sync job per request (the batch form of enqueue).
 func (s *Store) enqueueMany(tx *gorm.DB, requestIDs []int64) error {
@@ -45,11 +20,11 @@ func (s *Store) enqueueMany(tx *gorm.DB, requestIDs []int64) error {
 		return nil
 	}
 	now := s.Now()
-	rows := make([][]any, len(requestIDs))
+	jobs := make([]SyncJob, len(requestIDs))
 	for i, id := range requestIDs {
-		rows[i] = []any{id, JobPending, now, now, now}
+		jobs[i] = SyncJob{RequestID: id, State: JobPending, RunAfter: now, CreatedAt: now, UpdatedAt: now}
 	}
-	if err := insertRows(tx, "sync_jobs", []string{"request_id", "state", "run_after", "created_at", "updated_at"}, rows); err != nil {
+	if err := tx.CreateInBatches(jobs, batchRows).Error; err != nil {
 		return translate(err, "enqueue sync jobs")
 	}
 	s.enqueued.Add(int64(len(requestIDs)))
@@ -69,11 +44,11 @@ func (s *Store) recordEvents(tx *gorm.DB, requestIDs []int64, a Actor, kind Even
 		id := a.UserID
 		actorID = &id
 	}
-	events := make([][]any, len(requestIDs))
+	events := make([]RequestEvent, len(requestIDs))
 	for i, id := range requestIDs {
-		events[i] = []any{id, kind, actorID, a.Email, reason, now}
+		events[i] = RequestEvent{RequestID: id, Kind: kind, ActorID: actorID, ActorEmail: a.Email, Reason: reason, At: now}
 	}
-	if err := insertRows(tx, "request_events", []string{"request_id", "kind", "actor_id", "actor_email", "reason", "at"}, events); err != nil {
+	if err := tx.CreateInBatches(events, batchRows).Error; err != nil {
 		return translate(err, "record request events")
 	}
 	var tracked []int64
@@ -94,10 +69,10 @@ func (s *Store) recordEvents(tx *gorm.DB, requestIDs []int64, a Actor, kind Even
 	if reason != "" {
 		detail += ": " + reason
 	}
-	audit := make([][]any, len(requestIDs))
+	audit := make([]AuditEvent, len(requestIDs))
 	for i, id := range requestIDs {
-		audit[i] = []any{now, actorID, a.Email, action, "request", strconv.FormatInt(id, 10), detail, a.IP}
+		audit[i] = AuditEvent{At: now, ActorID: actorID, ActorEmail: a.Email, Action: action, TargetType: "request",
+			TargetID: strconv.FormatInt(id, 10), Detail: detail, IP: a.IP}
 	}
-	err := insertRows(tx, "audit_events", []string{"at", "actor_id", "actor_email", "action", "target_type", "target_id", "detail", "ip"}, audit)
-	return translate(err, "record audit events")
+	return translate(tx.CreateInBatches(audit, batchRows).Error, "record audit events")
 }

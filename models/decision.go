@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Decision errors, shown to the user as they are.
@@ -92,7 +93,7 @@ func (s *Store) decideTx(tx *gorm.DB, approver User, tok *APIToken, id int64, d 
 			detail += ": " + reason
 		}
 	}
-	req, err := readRequest(tx, id, nil)
+	req, err := readRequestTx(tx, id, nil)
 	if err != nil {
 		return AccessRequest{}, err
 	}
@@ -141,7 +142,7 @@ func (s *Store) Cancel(ctx context.Context, requester User, id int64, reason str
 		return AccessRequest{}, err
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		req, err := readRequest(tx, id, nil)
+		req, err := readRequestTx(tx, id, nil)
 		if err != nil {
 			return err
 		}
@@ -170,7 +171,7 @@ func (s *Store) Revoke(ctx context.Context, admin User, id int64, reason string)
 		return AccessRequest{}, err
 	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		req, err := readRequest(tx, id, nil) // a missing request is ErrNotFound, not ErrNotRevocable
+		req, err := readRequestTx(tx, id, nil) // a missing request is ErrNotFound, not ErrNotRevocable
 		if err != nil {
 			return err
 		}
@@ -194,19 +195,19 @@ func (s *Store) ExpireDue(ctx context.Context, limit int) (int, error) {
 	for _, step := range []struct {
 		from   RequestStatus
 		to     RequestStatus
-		column string
+		due    string // the condition on the deadline, against now
 		kind   EventKind
 		action AuditAction
 		reason string
 	}{
-		{RequestPending, RequestExpired, "pending_until", EventExpired, AuditRequestExpired, "not decided in time"},
-		{RequestApproved, RequestEnded, "access_ends_at", EventEnded, AuditRequestEnded, "access window is over"},
+		{RequestPending, RequestExpired, "pending_until <= ?", EventExpired, AuditRequestExpired, "not decided in time"},
+		{RequestApproved, RequestEnded, "access_ends_at <= ?", EventEnded, AuditRequestEnded, "access window is over"},
 	} {
 		// One transaction per step: the due requests change status in one
 		// statement (which re-checks the status, so a decision racing the
 		// sweep wins or loses as a whole), then their events, jobs and audit.
 		var due []int64
-		if err := s.db.WithContext(ctx).Model(&AccessRequest{}).Where("status = ? AND "+step.column+" <= ?", step.from, now).
+		if err := s.db.WithContext(ctx).Model(&AccessRequest{}).Where("status = ?", step.from).Where(step.due, now).
 			Limit(1).Pluck("id", &due).Error; err != nil {
 			return n, translate(err, "find due requests")
 		}
@@ -215,12 +216,17 @@ func (s *Store) ExpireDue(ctx context.Context, limit int) (int, error) {
 		}
 		var ids []int64
 		err := s.tx(ctx, func(tx *gorm.DB) error {
-			ids = ids[:0]
-			err := tx.Raw("UPDATE access_requests SET status = ?, updated_at = ? WHERE status = ? AND "+step.column+" <= ? AND id IN "+
-				"(SELECT id FROM access_requests WHERE status = ? AND "+step.column+" <= ? ORDER BY id LIMIT ?) RETURNING id",
-				step.to, now, step.from, now, step.from, now, limit).Scan(&ids).Error
+			var changed []AccessRequest // the ids the update returns
+			batch := tx.Model(&AccessRequest{}).Select("id").Where("status = ?", step.from).Where(step.due, now).Order("id").Limit(limit)
+			err := tx.Model(&changed).Clauses(clause.Returning{Columns: []clause.Column{{Name: "id"}}}).
+				Where("status = ?", step.from).Where(step.due, now).Where("id IN (?)", batch).
+				Updates(map[string]any{"status": step.to, "updated_at": now}).Error
 			if err != nil {
 				return translate(err, "expire due requests")
+			}
+			ids = make([]int64, len(changed))
+			for i, r := range changed {
+				ids[i] = r.ID
 			}
 			return s.recordEvents(tx, ids, SystemActor, step.kind, step.reason, step.action)
 		})
@@ -234,7 +240,7 @@ func (s *Store) ExpireDue(ctx context.Context, limit int) (int, error) {
 
 // Request loads a request with everything its page shows.
 func (s *Store) Request(ctx context.Context, id int64) (AccessRequest, error) {
-	return readRequest(s.db.WithContext(ctx), id, nil)
+	return s.readRequest(ctx, id, nil)
 }
 
 // RequestQuery filters the request history.

@@ -11,6 +11,9 @@ var (
 	ErrSetupDone        = errors.New("setup has already been completed")
 	ErrInvalidToken     = errors.New("invalid or revoked API token")
 	ErrDecryptionFailed = errors.New("stored secret cannot be decrypted with the configured keys")
+	// ErrNestedWrite is a write started from inside a write transaction's
+	// callback, which would wait for itself (see groupcommit.go).
+	ErrNestedWrite = errors.New("write started inside a write transaction: use the transaction's tx")
 )
 
 // ValidationError carries field errors for a form or API body.

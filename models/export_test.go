@@ -1,6 +1,10 @@
 package models
 
-import "context"
+import (
+	"context"
+
+	"gorm.io/gorm"
+)
 
 // SealedSecrets exposes one integration's sealed columns to models_test, so a
 // test can hold a stale read while another writer moves on.
@@ -28,4 +32,12 @@ func (d *DB) MigrateTo(ctx context.Context, v int64) error {
 	}
 	_, err = p.UpTo(ctx, v)
 	return err
+}
+
+// WriteTx exposes Store.tx (a write transaction) to models_test.
+func (s *Store) WriteTx(ctx context.Context, fn func(tx *gorm.DB) error) error { return s.tx(ctx, fn) }
+
+// WriteStatement exposes Store.write (one write statement) to models_test.
+func (s *Store) WriteStatement(ctx context.Context, fn func(db *gorm.DB) *gorm.DB) error {
+	return s.write(ctx, fn).Error
 }

@@ -14,8 +14,24 @@ import (
 // transactions are committed together, group-commit style: a committer takes
 // the queued transactions, runs each under its own savepoint inside one SQLite
 // transaction (a failing one rolls back alone), commits once and answers them
-// all. Pages several of
-// them touch (the tail of a table, an index leaf) are written once.
+// all. Pages several of them touch (the tail of a table, an index leaf) are
+// written once.
+//
+// The writer lock (Store.writeMu) is held from the group's BEGIN to its
+// COMMIT and released on every path: a panic in a caller's fn is recovered
+// and re-raised in that caller; a panic in the commit path itself (gorm, the
+// driver, the OnEnqueue hook) is recovered too, reaches every caller of the
+// group as a panic in its own goroutine, and leaves the committer free for
+// the next group.
+//
+// No nesting: fn must do all its work on the tx it is given and never start
+// another write (Store.tx or Store.write) from inside, because the committer
+// running fn holds the writer lock and would wait for itself. The context of
+// the tx handed to fn is marked, and a write started with it (or a context
+// derived from it) fails at once with ErrNestedWrite, on both databases,
+// instead of deadlocking. Reverting to a plain serialized transaction is
+// Store.tx taking writeMu around s.db.Transaction on SQLite, as Store.write
+// does for single statements.
 
 // maxGroup bounds one group commit.
 const maxGroup = 64
@@ -33,7 +49,8 @@ type groupedTx struct {
 	done chan error
 }
 
-// txPanic carries a panic in fn back to its caller's goroutine.
+// txPanic carries a panic in fn, or in the commit of fn's group, back to the
+// caller's goroutine.
 type txPanic struct{ value any }
 
 func (p *txPanic) Error() string { return fmt.Sprintf("panic in transaction: %v", p.value) }
@@ -93,11 +110,41 @@ func (s *Store) commitNext() bool {
 	return true
 }
 
+// commitGroup commits batch and answers every caller in it, whatever
+// happens: it never panics, so the committer and the writer lock stay
+// usable.
 func (s *Store) commitGroup(batch []*groupedTx) {
 	errs := make([]error, len(batch))
-	s.writeMu.Lock()
+	err := s.commitBatch(batch, errs)
+	for i, t := range batch {
+		if errs[i] == nil {
+			errs[i] = err // the commit itself failed: nothing of the group was saved
+		}
+		t.done <- errs[i]
+	}
+}
+
+// commitBatch runs batch in one transaction under the writer lock, filling
+// errs with each caller's own outcome, and returns the commit's. A panic
+// outside the callers' fns is returned as a *txPanic.
+func (s *Store) commitBatch(batch []*groupedTx, errs []error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &txPanic{value: v}
+		}
+	}()
 	before := s.enqueued.Load()
-	err := s.db.WithContext(context.Background()).Transaction(func(tx *gorm.DB) error {
+	err = s.commitLocked(batch, errs)
+	s.notifyEnqueued(before, err)
+	return err
+}
+
+// commitLocked is the group's transaction, with the writer lock held until
+// it returns or panics.
+func (s *Store) commitLocked(batch []*groupedTx, errs []error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.db.WithContext(context.Background()).Transaction(func(tx *gorm.DB) error {
 		if len(batch) == 1 {
 			errs[0] = batch[0].run(tx)
 			return errs[0]
@@ -115,14 +162,6 @@ func (s *Store) commitGroup(batch []*groupedTx) {
 		}
 		return nil
 	})
-	s.writeMu.Unlock()
-	s.notifyEnqueued(before, err)
-	for i, t := range batch {
-		if errs[i] == nil {
-			errs[i] = err // the commit itself failed: nothing of the group was saved
-		}
-		t.done <- errs[i]
-	}
 }
 
 // run runs the caller's fn unless its context is already over. Once started
@@ -137,5 +176,5 @@ func (t *groupedTx) run(tx *gorm.DB) (err error) {
 			err = &txPanic{value: v}
 		}
 	}()
-	return t.fn(tx.WithContext(context.WithoutCancel(t.ctx)))
+	return t.fn(tx.WithContext(markWriting(context.WithoutCancel(t.ctx))))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,5 +117,63 @@ func TestGroupCommitSkipsCancelled(t *testing.T) {
 	err := s.tx(ctx, func(tx *gorm.DB) error { ran = true; return nil })
 	if !errors.Is(err, context.Canceled) || ran {
 		t.Fatalf("err %v, ran %v", err, ran)
+	}
+}
+
+// A panic in the commit path, outside every caller's fn (here the OnEnqueue
+// hook), reaches the group's caller as a panic and leaves the writer lock
+// and the committer free: the next writes go through.
+func TestGroupCommitPanicInCommitPathReleasesWriter(t *testing.T) {
+	s := newGroupStore(t)
+	ctx := context.Background()
+	var armed atomic.Bool
+	armed.Store(true)
+	s.OnEnqueue(func() {
+		if armed.Swap(false) {
+			panic("hook")
+		}
+	})
+	writeAudit := func(detail string) error {
+		return s.tx(ctx, func(tx *gorm.DB) error {
+			s.enqueued.Add(1) // as if fn wrote a sync job: the hook runs after the commit
+			return s.audit(tx, SystemActor, AuditAction("test"), "test", 1, detail)
+		})
+	}
+	recovered := withDeadline(t, "the write whose commit panics", func() (err error) {
+		defer func() {
+			if v := recover(); v != "hook" {
+				err = fmt.Errorf("recovered %v, want the hook's panic", v)
+			}
+		}()
+		return writeAudit("first")
+	})
+	if recovered != nil {
+		t.Fatal(recovered)
+	}
+	if err := withDeadline(t, "the next transaction", func() error { return writeAudit("second") }); err != nil {
+		t.Fatal(err)
+	}
+	err := withDeadline(t, "the next single statement", func() error {
+		return s.write(ctx, func(db *gorm.DB) *gorm.DB {
+			return db.Model(&AuditEvent{}).Where("detail = ?", "second").Update("ip", "127.0.0.1")
+		}).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// withDeadline runs fn and returns its error, failing the test if fn has not
+// returned within 10 s (a write waiting on a lock that was never released).
+func withDeadline(t *testing.T, what string, fn func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s did not finish in 10 s: a lock was left held", what)
+		return nil
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Decisions from Jira (design.md §9): a person moving a request's task to the
@@ -78,7 +79,7 @@ func (s *Store) JiraMoveHandled(ctx context.Context, integrationID int64, change
 // CheckJiraMove says whether the move may decide the request now, and as whom.
 func (s *Store) CheckJiraMove(ctx context.Context, m JiraMove) (User, JiraRefusal, error) {
 	db := s.db.WithContext(ctx)
-	req, err := readRequest(db, m.RequestID, nil)
+	req, err := s.readRequest(ctx, m.RequestID, nil)
 	if err != nil {
 		return User{}, RefusalNone, err
 	}
@@ -115,8 +116,9 @@ func refusalFor(u User, req AccessRequest) JiraRefusal {
 
 // markMove records the move as handled; false when it was already.
 func (s *Store) markMove(tx *gorm.DB, m JiraMove, outcome string) (bool, error) {
-	res := tx.Exec("INSERT INTO jira_decision_moves (integration_id, changelog_id, request_id, outcome, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-		m.IntegrationID, m.ChangelogID, m.RequestID, outcome, s.Now())
+	res := tx.Table("jira_decision_moves").Clauses(clause.OnConflict{DoNothing: true}).Create(map[string]any{
+		"integration_id": m.IntegrationID, "changelog_id": m.ChangelogID, "request_id": m.RequestID, "outcome": outcome, "created_at": s.Now(),
+	})
 	if res.Error != nil {
 		return false, translate(res.Error, "record Jira move")
 	}
@@ -146,7 +148,7 @@ func (s *Store) ApplyJiraMove(ctx context.Context, m JiraMove, u User) (JiraRefu
 		if err != nil || !fresh {
 			return err
 		}
-		req, err := readRequest(tx, m.RequestID, nil)
+		req, err := readRequestTx(tx, m.RequestID, nil)
 		if err != nil {
 			return err
 		}

@@ -83,6 +83,8 @@ func (d *DB) preflight(ctx context.Context, cur int64) error {
 		Deployment string
 		Site       string
 	}
+	// Hand-written, not through the Integration model: it reads the schema as
+	// it is before the migration, which the model need not match.
 	err := d.Gorm.WithContext(ctx).Raw(`
 		SELECT id, name, deployment, CASE WHEN deployment = 'cloud' THEN cloud_id ELSE base_url END AS site
 		FROM jira_integrations i

@@ -235,7 +235,7 @@ func (s *Store) RecordPeopleProblem(ctx context.Context, projectLinkID int64, pa
 		return fmt.Errorf("record people problem: unknown part %q", part)
 	}
 	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Exec("UPDATE project_links SET "+col+" = ? WHERE id = ?", problem, projectLinkID)
+		return db.Model(&ProjectLink{}).Where("id = ?", projectLinkID).UpdateColumn(col, problem)
 	}).Error
 	return translate(err, "record what Jira refused")
 }

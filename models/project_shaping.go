@@ -80,7 +80,7 @@ func (v FieldValues) Equal(o FieldValues) bool {
 // ("" = nothing), shown on the integration and Manage pages.
 func (s *Store) RecordFieldsProblem(ctx context.Context, projectLinkID int64, problem string) error {
 	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Exec("UPDATE project_links SET fields_problem = ? WHERE id = ? AND fields_problem <> ?", problem, projectLinkID, problem)
+		return db.Model(&ProjectLink{}).Where("id = ? AND fields_problem <> ?", projectLinkID, problem).UpdateColumn("fields_problem", problem)
 	}).Error
 	return translate(err, "record the field Jira refused")
 }
@@ -90,8 +90,8 @@ func (s *Store) RecordFieldsProblem(ctx context.Context, projectLinkID int64, pr
 // ErrNotFound when there is none.
 func (s *Store) NewestPendingRequestOfLink(ctx context.Context, projectLinkID int64) (AccessRequest, error) {
 	var ids []int64
-	err := s.db.WithContext(ctx).Raw(`SELECT r.id FROM access_requests r JOIN cloud_accounts a ON a.id = r.account_id
-		WHERE a.project_link_id = ? AND r.status = ? ORDER BY r.id DESC LIMIT 1`, projectLinkID, RequestPending).Scan(&ids).Error
+	err := s.db.WithContext(ctx).Table("access_requests r").Joins("JOIN cloud_accounts a ON a.id = r.account_id").
+		Where("a.project_link_id = ? AND r.status = ?", projectLinkID, RequestPending).Order("r.id DESC").Limit(1).Pluck("r.id", &ids).Error
 	if err != nil {
 		return AccessRequest{}, translate(err, "find a pending request of the project")
 	}

@@ -132,10 +132,10 @@ const MaxJustificationLength = 2000
 
 // NewRequest is the input of a new access request.
 type NewRequest struct {
-	AccountID       int64    `json:"account_id"`
-	Resources       []string `json:"resources"`
-	DurationMinutes int      `json:"duration_minutes"`
-	Justification   string   `json:"justification"`
+	AccountID       int64
+	Resources       []string
+	DurationMinutes int
+	Justification   string
 }
 
 func (n *NewRequest) validate(acc *CloudAccount) FieldErrors {
@@ -211,15 +211,14 @@ func (s *Store) CreateRequest(ctx context.Context, requester User, n NewRequest,
 			return translate(err, "read account link")
 		}
 		var err error
-		if req.ID, err = insertID(tx, `INSERT INTO access_requests (requester_id, account_id, duration_minutes, justification, status,
-			decision_reason, pending_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, '', ?, ?, ?)`,
-			req.RequesterID, req.AccountID, req.DurationMinutes, req.Justification, req.Status, req.PendingUntil, req.CreatedAt, req.UpdatedAt); err != nil {
+		if req.ID, err = insertID(tx, insertAccessRequest, req.RequesterID, req.AccountID, req.DurationMinutes, req.Justification, req.Status,
+			req.DecidedByID, req.DecidedAt, req.DecisionReason, req.PendingUntil, req.AccessEndsAt, req.CreatedAt, req.UpdatedAt); err != nil {
 			return translate(err, "create request")
 		}
 		for i := range req.Resources {
 			x := &req.Resources[i]
 			x.RequestID = req.ID
-			if x.ID, err = insertID(tx, "INSERT INTO request_resources (request_id, name, kind) VALUES (?, ?, ?)", x.RequestID, x.Name, x.Kind); err != nil {
+			if x.ID, err = insertID(tx, insertRequestResource, x.RequestID, x.Name, x.Kind); err != nil {
 				return translate(err, "create request resources")
 			}
 		}
@@ -228,8 +227,7 @@ func (s *Store) CreateRequest(ctx context.Context, requester User, n NewRequest,
 			state = SyncPending
 		}
 		link := JiraIssueLink{RequestID: req.ID, SyncState: state, CreatedAt: now, UpdatedAt: now}
-		if err := tx.Exec("INSERT INTO jira_issue_links (request_id, sync_state, created_at, updated_at) VALUES (?, ?, ?, ?)",
-			link.RequestID, link.SyncState, link.CreatedAt, link.UpdatedAt).Error; err != nil {
+		if err := tx.Exec(insertJiraIssueLink, link.RequestID, link.SyncState, link.CreatedAt, link.UpdatedAt).Error; err != nil {
 			return translate(err, "create issue link")
 		}
 		req.Issue = &link
@@ -266,8 +264,7 @@ func (s *Store) recordEventVia(tx *gorm.DB, req *AccessRequest, a Actor, kind Ev
 		ev.APITokenID = &id
 	}
 	var err error
-	if ev.ID, err = insertID(tx, "INSERT INTO request_events (request_id, kind, actor_id, actor_email, reason, at, api_token_id, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		ev.RequestID, ev.Kind, ev.ActorID, ev.ActorEmail, ev.Reason, ev.At, ev.APITokenID, ev.Via); err != nil {
+	if ev.ID, err = insertID(tx, insertRequestEvent, ev.RequestID, ev.Kind, ev.ActorID, ev.ActorEmail, ev.Reason, ev.At, ev.APITokenID, ev.Via); err != nil {
 		return translate(err, "record request event")
 	}
 	req.Events = append(req.Events, ev)

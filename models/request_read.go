@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -9,44 +10,30 @@ import (
 	"gorm.io/gorm"
 )
 
-// Reading one request is on every hot path (its page, the API, each decision
-// and each sync job), so it is hand-written SQL scanned column by column:
-// through gorm's Joins and Preload the same three queries cost about twice
-// as much, most of it building SQL and reflecting over structs
-// (BenchmarkRequestPath).
+// readRequest loads request id with everything its page shows, in one read
+// transaction (see readRequestTx); with a watermark, also its newest sync job
+// id.
+func (s *Store) readRequest(ctx context.Context, id int64, watermark *int64) (AccessRequest, error) {
+	var r AccessRequest
+	err := s.readTx(ctx, func(tx *gorm.DB) error {
+		var err error
+		r, err = readRequestTx(tx, id, watermark)
+		return err
+	})
+	return r, err
+}
 
-// requestQuery reads a request with its requester, account, decider and Jira
-// link. Password hashes and session data are not read. %s is an extra column
-// or nothing.
-const requestQuery = `SELECT %s r.id, r.requester_id, r.account_id, r.duration_minutes, r.justification, r.status,
-	r.decided_by_id, r.decided_at, r.decision_reason, r.pending_until, r.access_ends_at, r.created_at, r.updated_at,
-	u.email, u.name, u.role, u.disabled, u.created_at, u.updated_at,
-	a.provider, a.external_id, a.name, a.max_duration_minutes, a.project_link_id, a.created_at, a.updated_at,
-	d.email, d.name, d.role, d.disabled,
-	l.request_id, l.integration_id, l.project_key, l.issue_id, l.issue_key, l.issue_url, l.jira_status, l.applied_event_id,
-	l.sync_state, l.last_error, l.create_attempted_at, l.last_synced_at, l.created_at, l.updated_at
-FROM access_requests r
-JOIN users u ON u.id = r.requester_id
-JOIN cloud_accounts a ON a.id = r.account_id
-LEFT JOIN users d ON d.id = r.decided_by_id
-LEFT JOIN jira_issue_links l ON l.request_id = r.id
-WHERE r.id = ?`
-
-var (
-	plainRequestQuery = fmt.Sprintf(requestQuery, "")
-	// The newest sync job of the request, read in the same statement (one
-	// snapshot) as the request's state: see SyncWork.Watermark.
-	watermarkRequestQuery = fmt.Sprintf(requestQuery, "(SELECT COALESCE(MAX(j.id), 0) FROM sync_jobs j WHERE j.request_id = r.id),")
-)
-
-// readRequest loads request id with everything its page shows, on db (the
-// pool or a transaction); with a watermark, also its newest sync job id.
-func readRequest(db *gorm.DB, id int64, watermark *int64) (AccessRequest, error) {
+// readRequestTx loads request id with everything its page shows on tx; with
+// a watermark, also its newest sync job id. Its three queries (the request,
+// its resources, its events) must see one snapshot: on the pool, a decision
+// committed between them would pair the request as pending with its
+// approval event, and the Jira comment would lose "Access ends at".
+func readRequestTx(db *gorm.DB, id int64, watermark *int64) (AccessRequest, error) {
 	var r AccessRequest
 	found := false
-	query, scan := plainRequestQuery, func(rows *sql.Rows) error { return scanRequest(rows, &r) }
+	query, scan := selectRequest, func(rows *sql.Rows) error { return scanRequest(rows, &r) }
 	if watermark != nil {
-		query, scan = watermarkRequestQuery, func(rows *sql.Rows) error { return scanRequest(rows, &r, watermark) }
+		query, scan = selectRequestWithWatermark, func(rows *sql.Rows) error { return scanRequest(rows, &r, watermark) }
 	}
 	err := eachRow(db, query, []any{id}, func(rows *sql.Rows) error {
 		found = true
@@ -58,14 +45,14 @@ func readRequest(db *gorm.DB, id int64, watermark *int64) (AccessRequest, error)
 	if !found {
 		return r, fmt.Errorf("request %d: %w", id, ErrNotFound)
 	}
-	if r.Resources, err = scanAll(db, "SELECT id, name, kind FROM request_resources WHERE request_id = ? ORDER BY id", []any{id},
+	if r.Resources, err = scanAll(db, selectRequestResources, []any{id},
 		func(rows *sql.Rows, x *RequestResource) error {
 			x.RequestID = id
 			return rows.Scan(&x.ID, &x.Name, &x.Kind)
 		}); err != nil {
 		return r, fmt.Errorf("request %d resources: %w", id, err)
 	}
-	if r.Events, err = scanAll(db, "SELECT id, kind, actor_id, actor_email, reason, at, api_token_id, via FROM request_events WHERE request_id = ? ORDER BY id", []any{id},
+	if r.Events, err = scanAll(db, selectRequestEvents, []any{id},
 		func(rows *sql.Rows, ev *RequestEvent) error {
 			ev.RequestID = id
 			return rows.Scan(&ev.ID, &ev.Kind, &ev.ActorID, &ev.ActorEmail, &ev.Reason, &ev.At, &ev.APITokenID, &ev.Via)
@@ -75,7 +62,7 @@ func readRequest(db *gorm.DB, id int64, watermark *int64) (AccessRequest, error)
 	return r, nil
 }
 
-// scanRequest scans one row of requestQuery, after the extra columns.
+// scanRequest scans one row of selectRequest, after the extra columns.
 func scanRequest(rows *sql.Rows, r *AccessRequest, extra ...any) error {
 	var (
 		decider struct {
@@ -146,10 +133,11 @@ func scanAll[T any](db *gorm.DB, query string, args []any, scan func(rows *sql.R
 	return out, err
 }
 
-// insertID runs a hand-written INSERT and returns the new row's id.
+// insertID runs a hand-written INSERT … RETURNING id and returns the new
+// row's id.
 func insertID(db *gorm.DB, insert string, args ...any) (int64, error) {
 	var id int64
-	err := eachRow(db, insert+" RETURNING id", args, func(rows *sql.Rows) error { return rows.Scan(&id) })
+	err := eachRow(db, insert, args, func(rows *sql.Rows) error { return rows.Scan(&id) })
 	if err == nil && id == 0 {
 		err = errors.New("insert returned no id")
 	}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -30,6 +31,10 @@ type Store struct {
 
 	group groupCommit // SQLite transactions waiting to be committed together
 
+	// readSlots bounds the SQLite read transactions open at once (see
+	// readTx); nil on PostgreSQL.
+	readSlots chan struct{}
+
 	enqueued atomic.Int64 // sync jobs written by this process
 	// lastThrottlePrune is when this process last pruned sign_in_throttles (unix ns).
 	lastThrottlePrune atomic.Int64
@@ -55,7 +60,22 @@ func NewStore(db *DB, sealer *Sealer, opts ...StoreOption) *Store {
 	for _, o := range opts {
 		o(s)
 	}
+	if db.Dialect == DialectSQLite {
+		s.readSlots = make(chan struct{}, sqliteReadSlots(db.SQL.Stats().MaxOpenConnections))
+	}
 	return s
+}
+
+// sqliteReadSlots is how many SQLite read transactions may be open at once
+// on a pool of maxOpen connections: each holds a connection, and a
+// transaction that meets a query for the first time prepares it on the pool
+// (see stmtPool), so one connection stays for the writer and one for
+// preparing.
+func sqliteReadSlots(maxOpen int) int {
+	if maxOpen <= 0 {
+		return 64 // an unbounded pool: any bound that keeps readers from piling up
+	}
+	return max(1, maxOpen-2)
 }
 
 // Now is the store's clock, in UTC.
@@ -71,15 +91,56 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // tx runs fn in a transaction: on SQLite in the next group commit (see
-// groupcommit.go), on PostgreSQL on its own.
+// groupcommit.go), on PostgreSQL on its own. fn must not start another write
+// (ErrNestedWrite).
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if err := checkNotWriting(ctx); err != nil {
+		return err
+	}
 	if s.dialect == DialectSQLite {
 		return s.txGrouped(ctx, fn)
 	}
 	before := s.enqueued.Load()
-	err := s.db.WithContext(ctx).Transaction(fn)
+	err := s.db.WithContext(markWriting(ctx)).Transaction(fn)
 	s.notifyEnqueued(before, err)
 	return err
+}
+
+// readTx runs fn in one read-only transaction, so all its queries read one
+// snapshot of the database: on PostgreSQL at REPEATABLE READ (READ COMMITTED
+// would take a snapshot per statement), on SQLite a deferred transaction,
+// whose snapshot is the WAL as of its first read (it takes no writer lock).
+func (s *Store) readTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	opts := &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	if s.readSlots != nil {
+		opts.Isolation = sql.LevelDefault // modernc ignores the level; ReadOnly makes it deferred
+		select {
+		case s.readSlots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-s.readSlots }()
+	}
+	return s.db.WithContext(ctx).Transaction(fn, opts)
+}
+
+// writingKey marks the context of the tx a write transaction hands its
+// callback.
+type writingKey struct{}
+
+// markWriting marks ctx as inside a write transaction's callback.
+func markWriting(ctx context.Context) context.Context {
+	return context.WithValue(ctx, writingKey{}, true)
+}
+
+// checkNotWriting refuses a write started from inside a write transaction's
+// callback: on SQLite it would wait for the writer lock its own transaction
+// holds.
+func checkNotWriting(ctx context.Context) error {
+	if ctx.Value(writingKey{}) != nil {
+		return ErrNestedWrite
+	}
+	return nil
 }
 
 // notifyEnqueued runs the OnEnqueue hook after a successful commit that
@@ -101,8 +162,14 @@ func (s *Store) lockWrites() func() {
 	return s.writeMu.Unlock
 }
 
-// write runs a single autocommit write statement under the writer lock.
+// write runs a single autocommit write statement under the writer lock; not
+// from inside a write transaction's callback (ErrNestedWrite).
 func (s *Store) write(ctx context.Context, fn func(db *gorm.DB) *gorm.DB) *gorm.DB {
+	if err := checkNotWriting(ctx); err != nil {
+		db := s.db.WithContext(ctx)
+		_ = db.AddError(err)
+		return db
+	}
 	unlock := s.lockWrites()
 	defer unlock()
 	return fn(s.db.WithContext(ctx))

@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -70,8 +69,7 @@ type SyncJob struct {
 
 func (s *Store) enqueue(tx *gorm.DB, requestID int64) error {
 	now := s.Now()
-	if err := tx.Exec("INSERT INTO sync_jobs (request_id, state, run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-		requestID, JobPending, now, now, now).Error; err != nil {
+	if err := tx.Exec(insertSyncJob, requestID, JobPending, now, now, now).Error; err != nil {
 		return translate(err, "enqueue sync job")
 	}
 	s.enqueued.Add(1)
@@ -158,12 +156,19 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, ids []int64, leas
 		return nil, nil
 	}
 	now := s.Now()
-	var held []int64
+	var renewed []SyncJob // the ids the update returns
 	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Raw("UPDATE sync_jobs SET locked_until = ? WHERE id IN ? AND locked_by = ? AND state = ? RETURNING id",
-			now.Add(lease), ids, owner, JobRunning).Scan(&held)
+		return db.Model(&renewed).Clauses(clause.Returning{Columns: []clause.Column{{Name: "id"}}}).
+			Where("id IN ? AND locked_by = ? AND state = ?", ids, owner, JobRunning).UpdateColumn("locked_until", now.Add(lease))
 	}).Error
-	return held, translate(err, "renew job leases")
+	if err != nil {
+		return nil, translate(err, "renew job leases")
+	}
+	held := make([]int64, len(renewed))
+	for i, j := range renewed {
+		held[i] = j.ID
+	}
+	return held, nil
 }
 
 // ReleaseJobs hands claimed jobs that never started back to the pool (a
@@ -193,11 +198,12 @@ type SyncWork struct {
 }
 
 // LoadSyncWork reads the request with its watermark in one statement, so
-// every job up to the watermark is covered by the state read.
+// every job up to the watermark is covered by the state read, and its
+// resources and events in the same read transaction.
 func (s *Store) LoadSyncWork(ctx context.Context, requestID int64) (SyncWork, error) {
 	var w SyncWork
 	var err error
-	if w.Request, err = readRequest(s.db.WithContext(ctx), requestID, &w.Watermark); err != nil {
+	if w.Request, err = s.readRequest(ctx, requestID, &w.Watermark); err != nil {
 		return w, err
 	}
 	if w.Request.Issue == nil {
@@ -212,8 +218,7 @@ func (s *Store) LoadSyncWork(ctx context.Context, requestID int64) (SyncWork, er
 func (s *Store) RecordCreateAttempt(ctx context.Context, requestID, integrationID int64, projectKey string) error {
 	now := s.Now()
 	err := s.write(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Exec("UPDATE jira_issue_links SET integration_id = ?, project_key = ?, create_attempted_at = ?, updated_at = ? WHERE request_id = ?",
-			integrationID, projectKey, now, now, requestID)
+		return db.Exec(recordCreateAttempt, integrationID, projectKey, now, now, requestID)
 	}).Error
 	return translate(err, "record create attempt")
 }
@@ -226,33 +231,11 @@ type SyncProgress struct {
 	JiraStatus                  string // the task's status after the run ("" = not known)
 }
 
-// linkUpdate is an UPDATE of a request's jira_issue_links row, written by
-// hand: the sync path runs one per job.
-type linkUpdate struct {
-	set  []string
-	args []any
-}
-
-func (u *linkUpdate) add(expr string, args ...any) {
-	u.set = append(u.set, expr)
-	u.args = append(u.args, args...)
-}
-
-// progress adds what a run achieved in Jira.
-func (u *linkUpdate) progress(p SyncProgress) {
-	if p.IssueKey != "" {
-		u.add("issue_id = ?, issue_key = ?, issue_url = ?", p.IssueID, p.IssueKey, p.IssueURL)
-	}
-	if p.JiraStatus != "" {
-		u.add("jira_status = ?", p.JiraStatus)
-	}
-	if p.AppliedEventID != 0 {
-		u.add("applied_event_id = CASE WHEN applied_event_id < ? THEN ? ELSE applied_event_id END", p.AppliedEventID, p.AppliedEventID)
-	}
-}
-
-func (u *linkUpdate) exec(tx *gorm.DB, requestID int64) error {
-	return tx.Exec("UPDATE jira_issue_links SET "+strings.Join(u.set, ", ")+" WHERE request_id = ?", append(u.args, requestID)...).Error
+// saveLinkOutcome sets the request's sync state, error and progress
+// (updateLinkOutcome).
+func saveLinkOutcome(tx *gorm.DB, requestID int64, state SyncState, lastErr string, now time.Time, p SyncProgress) error {
+	args := append([]any{state, lastErr, now}, linkProgressArgs(p)...)
+	return tx.Exec(updateLinkOutcome, append(args, requestID)...).Error
 }
 
 // CompleteJob settles the job and every older job of its request, saves the
@@ -263,22 +246,15 @@ func (s *Store) CompleteJob(ctx context.Context, job SyncJob, watermark int64, s
 		// Settled jobs are deleted: the job and every older job of the request
 		// not running elsewhere (pending, or failed or parked earlier), whose
 		// work the reconcile covered.
-		if err := tx.Exec("DELETE FROM sync_jobs WHERE request_id = ? AND (id = ? OR (id <= ? AND state IN (?, ?, ?)))",
-			job.RequestID, job.ID, watermark, JobPending, JobFailed, JobParked).Error; err != nil {
+		if err := tx.Exec(deleteSettledJobs, job.RequestID, job.ID, watermark, JobPending, JobFailed, JobParked).Error; err != nil {
 			return translate(err, "complete job")
 		}
-		var u linkUpdate
-		if state == SyncSynced {
-			// A newer job still queued keeps the request pending.
-			u.add("sync_state = CASE WHEN EXISTS (SELECT 1 FROM sync_jobs WHERE request_id = ? AND id > ? AND state IN (?, ?)) THEN ? ELSE ? END",
-				job.RequestID, watermark, JobPending, JobRunning, SyncPending, SyncSynced)
-			u.add("last_synced_at = ?", now)
-		} else {
-			u.add("sync_state = ?", state)
+		if state != SyncSynced {
+			return translate(saveLinkOutcome(tx, job.RequestID, state, note, now, p), "set sync state")
 		}
-		u.add("last_error = ?, updated_at = ?", note, now)
-		u.progress(p)
-		return translate(u.exec(tx, job.RequestID), "set sync state")
+		// A newer job still queued keeps the request pending.
+		args := append([]any{job.RequestID, watermark, JobPending, JobRunning, SyncPending, SyncSynced, now, note, now}, linkProgressArgs(p)...)
+		return translate(tx.Exec(updateLinkSynced, append(args, job.RequestID)...).Error, "set sync state")
 	})
 }
 
@@ -291,10 +267,7 @@ func (s *Store) RetryJob(ctx context.Context, job SyncJob, runAfter time.Time, l
 		}).Error; err != nil {
 			return translate(err, "reschedule job")
 		}
-		var u linkUpdate
-		u.add("sync_state = ?, last_error = ?, updated_at = ?", SyncPending, lastErr, now)
-		u.progress(p)
-		return translate(u.exec(tx, job.RequestID), "set sync error")
+		return translate(saveLinkOutcome(tx, job.RequestID, SyncPending, lastErr, now, p), "set sync error")
 	})
 }
 
@@ -316,27 +289,28 @@ func (s *Store) settleJob(ctx context.Context, job SyncJob, js JobState, ss Sync
 			Updates(map[string]any{"state": js, "locked_by": "", "locked_until": nil, "last_error": lastErr, "updated_at": now}).Error; err != nil {
 			return translate(err, "settle job")
 		}
-		var u linkUpdate
-		u.add("sync_state = ?, last_error = ?, updated_at = ?", ss, lastErr, now)
-		u.progress(p)
-		return translate(u.exec(tx, job.RequestID), "set sync state")
+		return translate(saveLinkOutcome(tx, job.RequestID, ss, lastErr, now, p), "set sync state")
 	})
 }
 
-// linkOwnerJoin reaches a request's integration: where its task lives
-// (l.integration_id), or before the task exists, the integration of the
-// project its account is linked to (p.integration_id).
-const linkOwnerJoin = `FROM jira_issue_links l
-		JOIN access_requests r ON r.id = l.request_id
-		JOIN cloud_accounts a ON a.id = r.account_id
-		LEFT JOIN project_links p ON p.id = a.project_link_id`
+// linkOwners selects from jira_issue_links (l) joined to where a request's
+// integration is found: where its task lives (l.integration_id), or before
+// the task exists, the integration of the project its account is linked to
+// (p.integration_id); linkOwner is that integration.
+func linkOwners(db *gorm.DB) *gorm.DB {
+	return db.Table("jira_issue_links l").
+		Joins("JOIN access_requests r ON r.id = l.request_id").
+		Joins("JOIN cloud_accounts a ON a.id = r.account_id").
+		Joins("LEFT JOIN project_links p ON p.id = a.project_link_id")
+}
+
+const linkOwner = "COALESCE(l.integration_id, p.integration_id)"
 
 // integrationRequests lists the requests of an integration whose link is in
 // one of states.
 func integrationRequests(tx *gorm.DB, integrationID int64, states []SyncState) ([]int64, error) {
 	var ids []int64
-	err := tx.Raw(`SELECT l.request_id `+linkOwnerJoin+` WHERE l.sync_state IN ? AND COALESCE(l.integration_id, p.integration_id) = ?`,
-		states, integrationID).Scan(&ids).Error
+	err := linkOwners(tx).Where("l.sync_state IN ? AND "+linkOwner+" = ?", states, integrationID).Pluck("l.request_id", &ids).Error
 	return ids, err
 }
 
@@ -371,7 +345,7 @@ func (s *Store) RetryRequestSync(ctx context.Context, a Actor, requestID int64) 
 			return fmt.Errorf("request %d has no failed sync: %w", requestID, ErrConflict)
 		}
 		// The failed or parked job is replaced by the new one.
-		if err := tx.Exec("DELETE FROM sync_jobs WHERE request_id = ? AND state IN (?, ?)", requestID, JobFailed, JobParked).Error; err != nil {
+		if err := tx.Where("request_id = ? AND state IN ?", requestID, []JobState{JobFailed, JobParked}).Delete(&SyncJob{}).Error; err != nil {
 			return translate(err, "drop settled jobs")
 		}
 		if err := s.enqueue(tx, requestID); err != nil {
@@ -429,7 +403,6 @@ type IntegrationSyncCounts struct {
 // its task lives in (or, before the task exists, the one its account is
 // linked to), for the Integrations page.
 func (s *Store) SyncCountsByIntegration(ctx context.Context) (map[int64]IntegrationSyncCounts, error) {
-	const owner = linkOwnerJoin
 	type row struct {
 		IntegrationID int64
 		State         string
@@ -437,14 +410,14 @@ func (s *Store) SyncCountsByIntegration(ctx context.Context) (map[int64]Integrat
 	}
 	var jobs, links []row
 	db := s.db.WithContext(ctx)
-	err := db.Raw(`SELECT COALESCE(l.integration_id, p.integration_id) AS integration_id, '' AS state, COUNT(*) AS n `+owner+`
-		JOIN sync_jobs j ON j.request_id = l.request_id
-		WHERE j.state IN ? GROUP BY COALESCE(l.integration_id, p.integration_id)`, []JobState{JobPending, JobRunning}).Scan(&jobs).Error
+	err := linkOwners(db).Select(linkOwner+" AS integration_id, '' AS state, COUNT(*) AS n").
+		Joins("JOIN sync_jobs j ON j.request_id = l.request_id").
+		Where("j.state IN ?", []JobState{JobPending, JobRunning}).Group(linkOwner).Scan(&jobs).Error
 	if err != nil {
 		return nil, translate(err, "count backlog by integration")
 	}
-	err = db.Raw(`SELECT COALESCE(l.integration_id, p.integration_id) AS integration_id, l.sync_state AS state, COUNT(*) AS n `+owner+`
-		WHERE l.sync_state IN ? GROUP BY COALESCE(l.integration_id, p.integration_id), l.sync_state`, []SyncState{SyncFailed, SyncParked}).Scan(&links).Error
+	err = linkOwners(db).Select(linkOwner+" AS integration_id, l.sync_state AS state, COUNT(*) AS n").
+		Where("l.sync_state IN ?", []SyncState{SyncFailed, SyncParked}).Group(linkOwner + ", l.sync_state").Scan(&links).Error
 	if err != nil {
 		return nil, translate(err, "count failures by integration")
 	}

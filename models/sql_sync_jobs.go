@@ -1,0 +1,17 @@
+package models
+
+// Hand-written statements of sync_jobs: every request change enqueues a job
+// and every reconcile completes one, the per-job writes of BenchmarkSyncDrain
+// (≈ 400–540 requests/s) and BenchmarkSyncThroughput (≈ 265–325
+// requests/s; README's benchmark figures).
+
+// syncJobColumns are the columns insertSyncJob writes.
+const syncJobColumns = `request_id, state, run_after, created_at, updated_at`
+
+// insertSyncJob enqueues a job (arguments in syncJobColumns order).
+const insertSyncJob = `INSERT INTO sync_jobs (` + syncJobColumns + `) VALUES (?, ?, ?, ?, ?)`
+
+// deleteSettledJobs settles a completed job (request_id, id) and every
+// older job of its request up to the watermark that is not running
+// elsewhere (its three states: pending, failed, parked).
+const deleteSettledJobs = `DELETE FROM sync_jobs WHERE request_id = ? AND (id = ? OR (id <= ? AND state IN (?, ?, ?)))`
