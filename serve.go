@@ -123,8 +123,14 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 			defer close(pollDone)
 			jc.poller.Run(syncCtx)
 		}()
+		lifeDone := make(chan struct{}) // expiry; stops with the syncer
+		go func() {
+			defer close(lifeDone)
+			newLifecycle(logger, a.store, lifecycleConfig{}).Run(syncCtx)
+		}()
 		jc.syncer.Run(syncCtx)
 		<-pollDone
+		<-lifeDone
 	}()
 
 	select {
