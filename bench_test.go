@@ -53,6 +53,8 @@ func newBenchStack(b *testing.B, rateLimit float64, gate <-chan struct{}) *bench
 		"PRIVILEGE_ATLASSIAN_CLIENT_ID": id, "PRIVILEGE_ATLASSIAN_CLIENT_SECRET": secret, "PRIVILEGE_OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8",
 		"PRIVILEGE_JIRA_RATE_LIMIT": fmt.Sprint(rateLimit), "PRIVILEGE_LOG_LEVEL": "error",
 		"PRIVILEGE_REQUEST_RATE_LIMIT": "0", // a load test: a few users make hundreds of requests
+		// The operator's GC settings, as `privilege serve` would see them.
+		"GOGC": os.Getenv("GOGC"), "GOMEMLIMIT": os.Getenv("GOMEMLIMIT"),
 	}))
 	if err != nil {
 		b.Fatal(err)

@@ -9,10 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -69,7 +65,7 @@ type server struct {
 
 // newServer builds the server; Close releases what it opened.
 func newServer(ctx context.Context, cfg Config, stdout io.Writer, opts serveOptions) (_ *server, err error) {
-	tuneGC(os.Getenv)
+	tuneGC(cfg.GC)
 	logger := newLogger(stdout, cfg.LogLevel)
 	ln, err := listen(cfg.Addr, opts.listener)
 	if err != nil {
@@ -199,56 +195,6 @@ func (s *server) serveHTTP(ctx context.Context, onListen func(addr string)) erro
 		return fmt.Errorf("http shutdown: %w", err)
 	}
 	return nil
-}
-
-// tuneGC sets GOGC to 200 unless the operator chose a value, and a soft
-// memory limit unless GOMEMLIMIT is set (the runtime reads that itself).
-// The server keeps a small heap and allocates briskly (JSON, SQL rows,
-// templates); at the default 100 a sync burst spent about 15 % of its CPU in
-// the collector, and 200 bought about 10 % more throughput (make bench). The
-// soft limit keeps that headroom from growing the footprint: the collector
-// runs more often only when the process nears it.
-func tuneGC(getenv func(string) string) {
-	gogc, limit := gcSettings(getenv, cgroupMemoryMax)
-	if gogc > 0 {
-		debug.SetGCPercent(gogc)
-	}
-	if limit > 0 {
-		debug.SetMemoryLimit(limit)
-	}
-}
-
-// defaultMemoryLimit is the soft limit of the Go runtime's memory when
-// neither GOMEMLIMIT nor a smaller container limit says otherwise: a burst
-// of 400 requests peaks well below it (make bench prints the peak RSS).
-const defaultMemoryLimit = 48 << 20
-
-// gcSettings decides the GC percent and soft memory limit to set (0: leave
-// the runtime's). Under a cgroup memory limit smaller than the default, the
-// soft limit is three quarters of it, leaving room for memory outside the Go
-// heap (the SQLite page cache, thread stacks).
-func gcSettings(getenv func(string) string, containerMax func() (int64, bool)) (gogc int, memLimit int64) {
-	if getenv("GOGC") == "" {
-		gogc = 200
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		memLimit = defaultMemoryLimit
-		if max, ok := containerMax(); ok && max*3/4 < memLimit {
-			memLimit = max * 3 / 4
-		}
-	}
-	return gogc, memLimit
-}
-
-// cgroupMemoryMax reads the cgroup v2 memory limit of this process's
-// container ("max" or no cgroup v2: none).
-func cgroupMemoryMax() (int64, bool) {
-	raw, err := os.ReadFile("/sys/fs/cgroup/memory.max")
-	if err != nil {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
-	return n, err == nil && n > 0
 }
 
 // ready is the readiness check: database reachable, schema current and the
