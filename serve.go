@@ -85,7 +85,7 @@ func newServer(ctx context.Context, cfg Config, stdout io.Writer, opts serveOpti
 	if s.app, err = openApp(ctx, cfg, logger); err != nil {
 		return nil, err
 	}
-	if _, err := s.app.resealSecrets(ctx); err != nil {
+	if _, err = s.app.resealSecrets(ctx); err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
