@@ -13,20 +13,20 @@ import (
 	"privilege/models/modeltest"
 )
 
-// fakeClock is the stores' clock, shared by the replicas of one test.
-type fakeClock struct{ now atomic.Int64 }
+// lifecycleClock is the stores' clock, shared by the replicas of one test.
+type lifecycleClock struct{ now atomic.Int64 }
 
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
+func newLifecycleClock() *lifecycleClock {
+	c := &lifecycleClock{}
 	c.now.Store(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC).UnixNano())
 	return c
 }
 
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.now.Load()).UTC() }
-func (c *fakeClock) Advance(d time.Duration) { c.now.Add(int64(d)) }
+func (c *lifecycleClock) Now() time.Time          { return time.Unix(0, c.now.Load()).UTC() }
+func (c *lifecycleClock) Advance(d time.Duration) { c.now.Add(int64(d)) }
 
 // replicaStore is one replica's store over the shared database and clock.
-func replicaStore(t *testing.T, db *models.DB, clock *fakeClock) *models.Store {
+func replicaStore(t *testing.T, db *models.DB, clock *lifecycleClock) *models.Store {
 	t.Helper()
 	sealer, err := models.NewSealer([][]byte{modeltest.TestKey})
 	if err != nil {
@@ -116,8 +116,8 @@ func (f lifecycleFixture) request(t *testing.T, s *models.Store, acc models.Clou
 	return r
 }
 
-// syncJobs counts the Jira sync jobs ever written for a request.
-func syncJobs(t *testing.T, db *models.DB, requestID int64) int64 {
+// syncJobCount counts the Jira sync jobs ever written for a request.
+func syncJobCount(t *testing.T, db *models.DB, requestID int64) int64 {
 	t.Helper()
 	var n int64
 	if err := db.Gorm.Table("sync_jobs").Where("request_id = ?", requestID).Count(&n).Error; err != nil {
@@ -143,7 +143,7 @@ func lifecycleEvents(r models.AccessRequest) int {
 func TestLifecycleExpiresWithoutJira(t *testing.T) {
 	modeltest.Dialects(t, func(t *testing.T, db *models.DB) {
 		ctx := context.Background()
-		clock := newFakeClock()
+		clock := newLifecycleClock()
 		s := replicaStore(t, db, clock)
 		f := newLifecycleFixture(t, s)
 		waiting, granted := f.request(t, s, f.untracked, false), f.request(t, s, f.untracked, true)
@@ -180,7 +180,7 @@ func TestLifecycleExpiresWithoutJira(t *testing.T) {
 func TestLifecycleReplicasExpireEachRequestOnce(t *testing.T) {
 	modeltest.Dialects(t, func(t *testing.T, db *models.DB) {
 		ctx := context.Background()
-		clock := newFakeClock()
+		clock := newLifecycleClock()
 		s := replicaStore(t, db, clock)
 		f := newLifecycleFixture(t, s)
 		f.linkJira(t, s, clock.Now())
@@ -194,7 +194,7 @@ func TestLifecycleReplicasExpireEachRequestOnce(t *testing.T) {
 		}
 		jobsBefore := map[int64]int64{}
 		for _, r := range reqs {
-			jobsBefore[r.ID] = syncJobs(t, db, r.ID)
+			jobsBefore[r.ID] = syncJobCount(t, db, r.ID)
 		}
 		var replicas []*handTicked
 		for range 3 {
@@ -233,7 +233,7 @@ func TestLifecycleReplicasExpireEachRequestOnce(t *testing.T) {
 			if got.AccountID == f.untracked.ID {
 				wantJobs = 0 // never tracked: nothing for Jira
 			}
-			if n := syncJobs(t, db, r.ID); n != wantJobs {
+			if n := syncJobCount(t, db, r.ID); n != wantJobs {
 				t.Errorf("request %d: %d sync jobs, want %d", r.ID, n, wantJobs)
 			}
 		}
