@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"time"
 
-	"privilege/jira"
 	"privilege/models"
 )
 
@@ -20,8 +19,6 @@ type app struct {
 	db     *models.DB
 	store  *models.Store
 	sealer *models.Sealer
-	syncer *jira.Syncer // set by serve
-	poller *jira.Poller // set by serve (decisions from Jira)
 }
 
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {

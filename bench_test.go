@@ -38,8 +38,8 @@ type benchStack struct {
 	stop      func()
 }
 
-// newBenchStack starts the stack; with a gate, the syncer waits for it to
-// close.
+// newBenchStack builds the server and serves HTTP; with a gate, its workers
+// (syncer, poller, lifecycle) start once the gate closes, at once without.
 func newBenchStack(b *testing.B, rateLimit float64, gate <-chan struct{}) *benchStack {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -53,19 +53,33 @@ func newBenchStack(b *testing.B, rateLimit float64, gate <-chan struct{}) *bench
 		"PRIVILEGE_ATLASSIAN_CLIENT_ID": id, "PRIVILEGE_ATLASSIAN_CLIENT_SECRET": secret, "PRIVILEGE_OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8",
 		"PRIVILEGE_JIRA_RATE_LIMIT": fmt.Sprint(rateLimit), "PRIVILEGE_LOG_LEVEL": "error",
 		"PRIVILEGE_REQUEST_RATE_LIMIT": "0", // a load test: a few users make hundreds of requests
+		// The operator's GC settings, as `privilege serve` would see them.
+		"GOGC": os.Getenv("GOGC"), "GOMEMLIMIT": os.Getenv("GOMEMLIMIT"),
 	}))
 	if err != nil {
 		b.Fatal(err)
 	}
-	ready := make(chan *app, 1)
-	done := make(chan error, 1)
+	srv, err := newServer(ctx, cfg, io.Discard, serveOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	workers := make(chan func(), 1) // their stop, once they run
 	go func() {
-		done <- serve(ctx, cfg, io.Discard, &serveOptions{onReady: func(a *app) { ready <- a }, syncGate: gate})
+		if gate != nil {
+			select {
+			case <-gate:
+			case <-ctx.Done():
+				workers <- func() {}
+				return
+			}
+		}
+		workers <- srv.startWorkers(ctx)
 	}()
-	a := <-ready
-	s := &benchStack{sim: sim, site: site, store: a.store, base: "http://" + addr,
+	done := make(chan error, 1)
+	go func() { done <- srv.serveHTTP(ctx, nil) }()
+	s := &benchStack{sim: sim, site: site, store: srv.app.store, base: "http://" + addr,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
-	s.stop = func() { cancel(); <-done; sim.Close() }
+	s.stop = func() { cancel(); <-done; (<-workers)(); srv.Close(); sim.Close() }
 	if gate == nil {
 		waitHealthy(b, s.base)
 	} else {

@@ -56,10 +56,11 @@ func newDecisionStack(tb testing.TB, pollInterval string, d ...models.Dialect) *
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ready := make(chan *app, 1)
+	ready := make(chan *server, 1)
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, io.Discard, &serveOptions{onReady: func(a *app) { ready <- a }}) }()
-	a := <-ready
+	go func() { done <- serve(ctx, cfg, io.Discard, &serveOptions{onReady: func(s *server) { ready <- s }}) }()
+	srv := <-ready
+	a := srv.app
 	s := &decisionStack{sim: sim, site: site, app: a, base: "http://" + addr, client: &http.Client{Timeout: 10 * time.Second}, secret: secret}
 	s.stop = func() { cancel(); <-done; sim.Close() }
 	tb.Cleanup(s.stop)
@@ -71,7 +72,7 @@ func newDecisionStack(tb testing.TB, pollInterval string, d ...models.Dialect) *
 	modeltest.Must(store.LinkJiraIdentity(ctx, models.SystemActor, bob.ID, s.fix.integrationID, models.JiraIdentityInput{AccountID: s.bob.AccountID, DisplayName: s.bob.DisplayName}))
 	link := modeltest.Must(store.ProjectLinkByKey(ctx, s.fix.integrationID, "OPS"))
 	modeltest.Must(store.SetJiraDecisions(ctx, models.SystemActor, link.ID, models.JiraDecisionsInput{On: true, ApproveStatus: "Done", DenyStatus: "Declined"}))
-	a.poller.RunOnce(ctx) // registers the webhook now rather than at the next tick
+	srv.jira.poller.RunOnce(ctx) // registers the webhook now rather than at the next tick
 	hooks := site.Webhooks()
 	if len(hooks) != 1 {
 		tb.Fatalf("webhooks %+v", hooks)
@@ -256,12 +257,12 @@ func dcWebhookEndToEnd(t *testing.T, d models.Dialect) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan *app, 1)
+	ready := make(chan *server, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, cfg, io.Discard, &serveOptions{rootCAs: sim.CertPool(), onReady: func(a *app) { ready <- a }})
+		done <- serve(ctx, cfg, io.Discard, &serveOptions{rootCAs: sim.CertPool(), onReady: func(s *server) { ready <- s }})
 	}()
-	a := <-ready
+	a := (<-ready).app
 	t.Cleanup(func() { cancel(); <-done; sim.Close() })
 	base := "http://" + addr
 	waitHealthy(t, base)

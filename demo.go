@@ -120,9 +120,9 @@ func (d *demo) banner(w io.Writer) {
 }
 
 func (d *demo) serve(ctx context.Context, stdout io.Writer) error {
-	seed := func(a *app) {
-		if err := seedDemo(ctx, a.store, d.password); err != nil {
-			a.log.Error("seed demo data", "err", err)
+	seed := func(s *server) {
+		if err := seedDemo(ctx, s.app.store, d.password); err != nil {
+			s.log.Error("seed demo data", "err", err)
 		}
 	}
 	return serve(ctx, d.cfg, stdout, &serveOptions{rootCAs: d.sim.CertPool(), onReady: seed, listener: d.listener})

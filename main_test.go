@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +211,40 @@ func TestGCSettings(t *testing.T) {
 		if gogc != tc.gogc || limit != tc.limit {
 			t.Errorf("%v: gogc %d limit %d, want %d and %d", tc.vars, gogc, limit, tc.gogc, tc.limit)
 		}
+	}
+}
+
+// TestGCTunedFromInjectedEnv: the GC settings serve applies come from the
+// getenv given to loadConfig, never from the process's own environment.
+func TestGCTunedFromInjectedEnv(t *testing.T) {
+	prevPercent, prevLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() {
+		debug.SetGCPercent(prevPercent)
+		debug.SetMemoryLimit(prevLimit)
+	})
+	t.Setenv("GOGC", "100") // the process's own: must not count
+
+	cfg, err := loadConfig(env(map[string]string{"GOMEMLIMIT": "1GiB"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tuneGC(cfg.GC)
+	if p := debug.SetGCPercent(100); p != 200 {
+		t.Errorf("GC percent %d, want 200 (GOGC unset in the injected env)", p)
+	}
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		t.Errorf("memory limit %d: set although the injected env has GOMEMLIMIT", l)
+	}
+
+	cfg, err = loadConfig(env(map[string]string{"GOGC": "off"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tuneGC(cfg.GC)
+	if p := debug.SetGCPercent(100); p != 100 {
+		t.Errorf("GC percent %d: set although the injected env has GOGC", p)
+	}
+	if l := debug.SetMemoryLimit(-1); l <= 0 || l > defaultMemoryLimit {
+		t.Errorf("memory limit %d, want at most %d (GOMEMLIMIT unset in the injected env)", l, defaultMemoryLimit)
 	}
 }

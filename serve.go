@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"runtime/debug"
-	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,54 +22,102 @@ import (
 type serveOptions struct {
 	rootCAs  *x509.CertPool    // extra roots for outbound TLS (demo simulator)
 	onListen func(addr string) // called with the bound address
-	onReady  func(a *app)      // called once the app is open (demo seeding)
-	syncGate <-chan struct{}   // when set, the syncer starts once it is closed (make bench)
+	onReady  func(s *server)   // called once the server is built (demo seeding)
 	listener net.Listener      // already bound (demo binds first to print the real URL)
 }
 
-// serve runs the console and the syncer until ctx ends, then shuts down
-// gracefully: HTTP first, then the workers, then the database.
+// serve runs the console, the syncer and the request lifecycle until ctx
+// ends, then shuts down gracefully: HTTP first, then the workers, then the
+// database.
 func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions) error {
 	if opts == nil {
 		opts = &serveOptions{}
 	}
-	tuneGC(os.Getenv)
-	logger := newLogger(stdout, cfg.LogLevel)
-	ln := opts.listener
-	if ln == nil {
-		l, err := net.Listen("tcp", cfg.Addr)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-		}
-		ln = l
+	s, err := newServer(ctx, cfg, stdout, *opts)
+	if err != nil {
+		return err
 	}
-	defer ln.Close()
+	defer s.Close()
+	if opts.onReady != nil {
+		opts.onReady(s)
+	}
+	stopWorkers := s.startWorkers(ctx)
+	err = s.serveHTTP(ctx, opts.onListen)
+	stopWorkers() // after the HTTP shutdown, before the database closes
+	if err != nil {
+		return err
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// server is everything serve runs, built and not yet started: the listener,
+// the app (database open and migrated, secrets resealed), the HTTP server,
+// the Jira stack and the request lifecycle.
+type server struct {
+	log       *slog.Logger
+	ln        net.Listener
+	app       *app
+	http      *http.Server
+	jira      *jiraStack
+	lifecycle *lifecycle
+}
+
+// newServer builds the server; Close releases what it opened.
+func newServer(ctx context.Context, cfg Config, stdout io.Writer, opts serveOptions) (_ *server, err error) {
+	tuneGC(cfg.GC)
+	logger := newLogger(stdout, cfg.LogLevel)
+	ln, err := listen(cfg.Addr, opts.listener)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{log: logger, ln: ln}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
 	cfg = cfg.WithListenAddr(ln.Addr().String())
 	if cfg.BaseURLDerived {
 		logger.Info("PRIVILEGE_BASE_URL is not set: using the listen address; set it when people or Jira reach the console by another URL",
 			"base_url", cfg.BaseURL.String())
 	}
-	a, err := openApp(ctx, cfg, logger)
-	if err != nil {
-		return err
+	if s.app, err = openApp(ctx, cfg, logger); err != nil {
+		return nil, err
 	}
-	defer a.Close()
-	if _, err := a.resealSecrets(ctx); err != nil {
-		return err
-	}
-	if opts.onReady != nil {
-		opts.onReady(a)
-	}
-	keys, err := sessionKeys(a.cfg.SecretKeys)
-	if err != nil {
-		return err
+	if _, err = s.app.resealSecrets(ctx); err != nil {
+		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	jc := newJiraStack(cfg, a, logger, reg, opts.rootCAs)
-	a.syncer, a.poller = jc.syncer, jc.poller
+	s.jira = newJiraStack(cfg, s.app, logger, reg, opts.rootCAs)
+	s.lifecycle = newLifecycle(logger, s.app.store, lifecycleConfig{})
 	logSignInConfig(logger, cfg)
+	if s.http, err = s.newHTTPServer(reg, opts.rootCAs); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
+// listen binds cfg.Addr unless the caller already bound a listener.
+func listen(addr string, bound net.Listener) (net.Listener, error) {
+	if bound != nil {
+		return bound, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// newHTTPServer wires the console's routes to the app and the Jira stack.
+func (s *server) newHTTPServer(reg *prometheus.Registry, roots *x509.CertPool) (*http.Server, error) {
+	cfg := s.app.cfg
+	keys, err := sessionKeys(cfg.SecretKeys)
+	if err != nil {
+		return nil, err
+	}
 	e := handlers.NewServer(handlers.Config{
 		BaseURL:            cfg.BaseURL,
 		SessionKeys:        keys,
@@ -79,128 +125,82 @@ func serve(ctx context.Context, cfg Config, stdout io.Writer, opts *serveOptions
 		TrustedProxies:     cfg.TrustedProxies,
 		LocalLogin:         cfg.LocalLogin,
 	}, handlers.Deps{
-		Logger:  logger,
-		Store:   a.store,
+		Logger:  s.log,
+		Store:   s.app.store,
 		Metrics: reg,
-		Ready:   a.ready,
+		Ready:   s.ready,
 
-		JiraOAuth:      jc.oauth,
-		JiraClients:    jc.clients,
+		JiraOAuth:      s.jira.oauth,
+		JiraClients:    s.jira.clients,
 		PendingTimeout: cfg.PendingTimeout,
-		SSO:            newSSOClient(cfg, opts.rootCAs),
+		SSO:            newSSOClient(cfg, roots),
 
-		JiraDecisions:    jc.notices,
+		JiraDecisions:    s.jira.notices,
 		JiraPollInterval: cfg.JiraPollInterval,
 	})
-
-	srv := &http.Server{
+	return &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
+	}, nil
+}
+
+// Close closes the database and the listener (already closed after an HTTP
+// shutdown, so its error says nothing).
+func (s *server) Close() error {
+	_ = s.ln.Close()
+	if s.app == nil {
+		return nil
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String(), "database", string(a.db.Dialect))
-	if opts.onListen != nil {
-		opts.onListen(ln.Addr().String())
+	return s.app.Close()
+}
+
+// startWorkers runs the syncer, the poller of decisions from Jira and the
+// request lifecycle. They outlive ctx, so that HTTP can shut down first:
+// the returned stop ends them and waits.
+func (s *server) startWorkers(ctx context.Context) (stop func()) {
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context){s.jira.syncer.Run, s.jira.poller.Run, s.lifecycle.Run} {
+		wg.Go(func() { run(wctx) })
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// serveHTTP serves the console until ctx ends, then shuts HTTP down
+// gracefully. onListen, when set, is called with the bound address first.
+func (s *server) serveHTTP(ctx context.Context, onListen func(addr string)) error {
+	s.log.Info("listening", "addr", s.ln.Addr().String(), "base_url", s.app.cfg.BaseURL.String(), "database", string(s.app.db.Dialect))
+	if onListen != nil {
+		onListen(s.ln.Addr().String())
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	syncCtx, stopSync := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSync()
-	syncDone := make(chan struct{})
-	go func() {
-		defer close(syncDone)
-		if opts.syncGate != nil {
-			select {
-			case <-opts.syncGate:
-			case <-syncCtx.Done():
-				return
-			}
-		}
-		pollDone := make(chan struct{}) // decisions from Jira; stops with the syncer
-		go func() {
-			defer close(pollDone)
-			jc.poller.Run(syncCtx)
-		}()
-		jc.syncer.Run(syncCtx)
-		<-pollDone
-	}()
-
+	go func() { errc <- s.http.Serve(s.ln) }()
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
-			stopSync()
-			<-syncDone // the database closes after the syncer stops
 			return fmt.Errorf("http server: %w", err)
 		}
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
+	s.log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = srv.Shutdown(shutCtx)
-	stopSync()
-	<-syncDone
-	if err != nil {
+	if err := s.http.Shutdown(shutCtx); err != nil {
 		return fmt.Errorf("http shutdown: %w", err)
 	}
-	logger.Info("stopped")
 	return nil
 }
 
-// tuneGC sets GOGC to 200 unless the operator chose a value, and a soft
-// memory limit unless GOMEMLIMIT is set (the runtime reads that itself).
-// The server keeps a small heap and allocates briskly (JSON, SQL rows,
-// templates); at the default 100 a sync burst spent about 15 % of its CPU in
-// the collector, and 200 bought about 10 % more throughput (make bench). The
-// soft limit keeps that headroom from growing the footprint: the collector
-// runs more often only when the process nears it.
-func tuneGC(getenv func(string) string) {
-	gogc, limit := gcSettings(getenv, cgroupMemoryMax)
-	if gogc > 0 {
-		debug.SetGCPercent(gogc)
-	}
-	if limit > 0 {
-		debug.SetMemoryLimit(limit)
-	}
-}
-
-// defaultMemoryLimit is the soft limit of the Go runtime's memory when
-// neither GOMEMLIMIT nor a smaller container limit says otherwise: a burst
-// of 400 requests peaks well below it (make bench prints the peak RSS).
-const defaultMemoryLimit = 48 << 20
-
-// gcSettings decides the GC percent and soft memory limit to set (0: leave
-// the runtime's). Under a cgroup memory limit smaller than the default, the
-// soft limit is three quarters of it, leaving room for memory outside the Go
-// heap (the SQLite page cache, thread stacks).
-func gcSettings(getenv func(string) string, containerMax func() (int64, bool)) (gogc int, memLimit int64) {
-	if getenv("GOGC") == "" {
-		gogc = 200
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		memLimit = defaultMemoryLimit
-		if max, ok := containerMax(); ok && max*3/4 < memLimit {
-			memLimit = max * 3 / 4
-		}
-	}
-	return gogc, memLimit
-}
-
-// cgroupMemoryMax reads the cgroup v2 memory limit of this process's
-// container ("max" or no cgroup v2: none).
-func cgroupMemoryMax() (int64, bool) {
-	raw, err := os.ReadFile("/sys/fs/cgroup/memory.max")
-	if err != nil {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64)
-	return n, err == nil && n > 0
-}
-
-// ready is the readiness check: database reachable and schema current.
-func (a *app) ready(ctx context.Context) error {
+// ready is the readiness check: database reachable, schema current and the
+// syncer turning.
+func (s *server) ready(ctx context.Context) error {
+	a := s.app
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	// /readyz is public: the reason names the problem, the log has the detail.
@@ -216,7 +216,7 @@ func (a *app) ready(ctx context.Context) error {
 	if !ok {
 		return errors.New("database schema is behind this binary; run privilege migrate")
 	}
-	if a.syncer != nil && !a.syncer.HealthyWithin(3*syncPollInterval) {
+	if !s.jira.syncer.HealthyWithin(3 * syncPollInterval) {
 		return errors.New("the Jira syncer has not reported in time")
 	}
 	return nil

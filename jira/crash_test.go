@@ -25,7 +25,7 @@ import (
 )
 
 // The crash test re-runs this test binary as a child process that only runs
-// the syncer, configured through these variables.
+// the syncer and the expiry sweep, configured through these variables.
 const (
 	childEnv       = "PRIVILEGE_SYNC_CHILD"
 	childDBEnv     = "PRIVILEGE_SYNC_CHILD_DB"
@@ -61,11 +61,29 @@ func runSyncChild() int {
 	clients := jira.NewClients(oauth, store, hc)
 	syncer := jira.NewSyncer(slog.New(slog.NewTextHandler(io.Discard, nil)), store, clients, nil, jira.SyncerConfig{
 		BaseURL: "https://privilege.example.com", Workers: 8, PollInterval: 50 * time.Millisecond, Lease: 2 * time.Second,
-		JobTimeout: 1500 * time.Millisecond, ExpireInterval: 200 * time.Millisecond, AmbiguousGrace: 500 * time.Millisecond,
+		JobTimeout: 1500 * time.Millisecond, AmbiguousGrace: 500 * time.Millisecond,
 		BackoffBase: 50 * time.Millisecond, BackoffCap: 500 * time.Millisecond, MaxAttempts: 1000,
 	})
+	go expireLoop(ctx, store, 200*time.Millisecond)
 	syncer.Run(ctx)
 	return 0
+}
+
+// expireLoop is the child's stand-in for the server's lifecycle ticker
+// (lifecycle.go in package main): it expires due requests every interval.
+func expireLoop(ctx context.Context, store *models.Store, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if _, err := store.ExpireDue(ctx, 500); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "expire requests:", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // TestCrashedSyncersLoseNothing kills syncer processes with SIGKILL, again and

@@ -24,7 +24,6 @@ type SyncStore interface {
 	FailJob(ctx context.Context, job models.SyncJob, lastErr string, p models.SyncProgress) error
 	ParkJob(ctx context.Context, job models.SyncJob, lastErr string, p models.SyncProgress) error
 	MarkIntegrationSuccess(ctx context.Context, id int64) error
-	ExpireDue(ctx context.Context, limit int) (int, error)
 	NextRunAfter(ctx context.Context) (time.Time, bool, error)
 	ReleaseJobs(ctx context.Context, owner string, jobs []models.SyncJob) error
 	// People (people_sync.go).
@@ -56,7 +55,6 @@ type SyncerConfig struct {
 	PollInterval   time.Duration // how often to look for work written elsewhere (default 2s)
 	Lease          time.Duration // claim lease, renewed every Lease/4 while a job runs; a dead replica's jobs return after it (default 12s)
 	JobTimeout     time.Duration // one reconcile, all Jira calls included (default 60s)
-	ExpireInterval time.Duration // how often pending/approved requests are checked for expiry (default 15s)
 	AmbiguousGrace time.Duration // after an ambiguous create, how long search may lag (default 60s)
 	BackoffBase    time.Duration // default 2s
 	BackoffCap     time.Duration // default 10m
@@ -77,7 +75,6 @@ func (c *SyncerConfig) defaults() {
 	set(&c.PollInterval, 2*time.Second)
 	set(&c.Lease, DefaultLease)
 	set(&c.JobTimeout, 60*time.Second)
-	set(&c.ExpireInterval, 15*time.Second)
 	set(&c.AmbiguousGrace, 60*time.Second)
 	set(&c.BackoffBase, 2*time.Second)
 	set(&c.BackoffCap, 10*time.Minute)
@@ -174,10 +171,8 @@ func (s *Syncer) Run(ctx context.Context) {
 	inflight := 0
 	var queue []models.SyncJob // claimed, waiting for a free worker
 	var claimedAt time.Time
-	var lastExpire time.Time
 	for {
 		s.beat.Store(time.Now().UnixNano())
-		lastExpire = s.expireIfDue(ctx, lastExpire)
 		// Claim a batch (one transaction) for the free workers only: a claimed
 		// job's lease runs from the claim, so none may wait for a worker.
 		if len(queue) == 0 && inflight < s.cfg.Workers && ctx.Err() == nil {
@@ -228,20 +223,6 @@ func (s *Syncer) release(queue []models.SyncJob) {
 	}
 }
 
-// expireIfDue runs the expiry sweep every ExpireInterval.
-func (s *Syncer) expireIfDue(ctx context.Context, last time.Time) time.Time {
-	now := s.cfg.Now()
-	if now.Sub(last) < s.cfg.ExpireInterval {
-		return last
-	}
-	if n, err := s.store.ExpireDue(ctx, 500); err != nil && ctx.Err() == nil {
-		s.log.Error("expire requests", "err", err)
-	} else if n > 0 {
-		s.log.Info("requests expired or ended", "count", n)
-	}
-	return now
-}
-
 // untilNextDue is how long to sleep: until the earliest retry becomes due, at
 // most one poll interval (work written by other replicas is found by
 // polling). A job already due but not claimed waits behind an older job of
@@ -261,9 +242,6 @@ func (s *Syncer) untilNextDue(ctx context.Context) time.Duration {
 // ProcessOnce claims due jobs, runs them and returns how many it ran. Tests
 // and tools drive the syncer with it instead of Run.
 func (s *Syncer) ProcessOnce(ctx context.Context) (int, error) {
-	if _, err := s.store.ExpireDue(ctx, 500); err != nil {
-		return 0, err
-	}
 	claimedAt := s.cfg.Now()
 	jobs, err := s.store.ClaimJobs(ctx, s.owner, s.cfg.Workers, s.cfg.Lease)
 	if err != nil {

@@ -122,9 +122,14 @@ func (h *harness) request(acc models.CloudAccount, resources ...string) models.A
 
 // drain runs the syncer until no job is due, advancing the clock to the next
 // retry when only future jobs remain. It fails after a bounded number of turns.
+// Each turn first expires what is due, as the server's lifecycle ticker
+// (lifecycle.go) does beside the syncer.
 func (h *harness) drain() {
 	h.t.Helper()
 	for turn := 0; turn < 500; turn++ {
+		if _, err := h.store.ExpireDue(h.ctx, 500); err != nil {
+			h.t.Fatal(err)
+		}
 		n, err := h.syncer.ProcessOnce(h.ctx)
 		if err != nil {
 			h.t.Fatal(err)
