@@ -87,7 +87,7 @@ func (h *handler) toAPIRequest(r models.AccessRequest, viewer models.User) apiRe
 		Resources: []apiRequestedRes{}, DurationMinutes: r.DurationMinutes, Justification: r.Justification,
 		DecidedAt: r.DecidedAt, DecisionReason: r.DecisionReason, PendingUntil: r.PendingUntil, AccessEndsAt: r.AccessEndsAt,
 		CreatedAt: r.CreatedAt, ApprovalURL: h.approvalURL(r.ID), Events: []apiRequestEvent{},
-		Jira: apiJiraLink{SyncState: string(views.SyncOf(r))}}
+		Jira: apiJiraLink{SyncState: string(r.SyncState())}}
 	for _, x := range r.Resources {
 		out.Resources = append(out.Resources, apiRequestedRes{x.Name, x.Kind})
 	}

@@ -108,7 +108,7 @@ func (h *handler) requestRows(c echo.Context, rs []models.AccessRequest) ([]view
 			if t, ok := models.TrackerOf(trackers, *l.IntegrationID, l.ProjectKey); ok {
 				rows[i].Tracker = views.TrackerFrom(t)
 			}
-		} else if id := r.Account.ProjectLinkID; id != nil && views.SyncOf(r).Tracked() {
+		} else if id := r.Account.ProjectLinkID; id != nil && r.SyncState().Tracked() {
 			if t, ok := trackers[*id]; ok {
 				rows[i].Tracker = views.TrackerFrom(t)
 			}

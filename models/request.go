@@ -127,6 +127,15 @@ func (r AccessRequest) Duration() time.Duration {
 	return time.Duration(r.DurationMinutes) * time.Minute
 }
 
+// SyncState is how far the request's Jira task is in step with it:
+// SyncNotTracked when the request has no task link (or one without a state).
+func (r AccessRequest) SyncState() SyncState {
+	if r.Issue == nil || r.Issue.SyncState == "" {
+		return SyncNotTracked
+	}
+	return r.Issue.SyncState
+}
+
 // MaxJustificationLength bounds a justification.
 const MaxJustificationLength = 2000
 

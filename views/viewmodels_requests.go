@@ -40,14 +40,6 @@ func SyncStateBadge(s models.SyncState) Badge {
 	return Badge{"not tracked", ToneNeutral}
 }
 
-// SyncOf is the sync state of a request ("not tracked" without a link).
-func SyncOf(r models.AccessRequest) models.SyncState {
-	if r.Issue == nil || r.Issue.SyncState == "" {
-		return models.SyncNotTracked
-	}
-	return r.Issue.SyncState
-}
-
 // RequestURL is the approval page of a request.
 func RequestURL(id int64) string { return "/requests/" + strconv.FormatInt(id, 10) }
 
@@ -92,7 +84,7 @@ func (r RequestRow) Age(now time.Time) string {
 func NewRequestRow(r models.AccessRequest, viewerID int64) RequestRow {
 	row := RequestRow{ID: r.ID, Requester: r.Requester.Email, Account: r.Account.Name, Provider: r.Account.Provider,
 		Resources: r.ResourceNames(), Minutes: r.DurationMinutes, Status: RequestStatusBadge(r.Status),
-		Sync: SyncStateBadge(SyncOf(r)), CreatedAt: r.CreatedAt, Yours: r.RequesterID == viewerID, Justification: r.Justification}
+		Sync: SyncStateBadge(r.SyncState()), CreatedAt: r.CreatedAt, Yours: r.RequesterID == viewerID, Justification: r.Justification}
 	if r.Issue != nil {
 		row.IssueKey, row.IssueURL = r.Issue.IssueKey, r.Issue.IssueURL
 	}
@@ -259,7 +251,7 @@ type RequestDetailPage struct {
 
 // NewRequestDetailPage fills the approval page for viewer.
 func NewRequestDetailPage(meta PageMeta, r models.AccessRequest, viewer models.User) RequestDetailPage {
-	p := RequestDetailPage{Meta: meta, Request: r, Status: RequestStatusBadge(r.Status), Sync: SyncStateBadge(SyncOf(r)),
+	p := RequestDetailPage{Meta: meta, Request: r, Status: RequestStatusBadge(r.Status), Sync: SyncStateBadge(r.SyncState()),
 		IsRequester: r.RequesterID == viewer.ID}
 	if r.Issue != nil {
 		p.Link = *r.Issue
@@ -281,7 +273,7 @@ func NewRequestDetailPage(meta PageMeta, r models.AccessRequest, viewer models.U
 	p.CanDecide = pending && viewer.Role.CanApprove() && !p.IsRequester
 	p.CanCancel = pending && p.IsRequester
 	p.CanRevoke = r.Status == models.RequestApproved && viewer.Role == models.RoleAdmin
-	s := SyncOf(r)
+	s := r.SyncState()
 	p.CanRetry = viewer.Role == models.RoleAdmin && (s == models.SyncFailed || s == models.SyncParked)
 	p.Jira = NewJiraTaskBox(r, viewer, meta.CSRFToken, nil)
 	return p
@@ -312,7 +304,7 @@ func SyncErrorFor(l models.JiraIssueLink, viewer models.User) string {
 // NewJiraTaskBox fills the Jira box of request r for viewer; tracker is
 // where its task lives (or will be created), nil when unknown.
 func NewJiraTaskBox(r models.AccessRequest, viewer models.User, csrf string, tracker *Tracker) JiraTaskBox {
-	s := SyncOf(r)
+	s := r.SyncState()
 	b := JiraTaskBox{RequestID: r.ID, Account: r.Account.Name, State: s, Tracker: tracker, IsAdmin: viewer.Role == models.RoleAdmin,
 		CanRetry: viewer.Role == models.RoleAdmin && (s == models.SyncFailed || s == models.SyncParked), CSRFToken: csrf}
 	if r.Issue != nil {
