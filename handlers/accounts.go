@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/models"
 	"privilege/views"
 )
@@ -31,8 +32,8 @@ func (h *handler) showAccounts(c echo.Context) error {
 	}
 	p := views.AccountsPage{
 		Meta: h.pageMeta(c, accountsListTitle, views.NavAccounts), Accounts: page.Items, Query: q,
-		Pager: pagerFor(page, "/accounts", url.Values{"q": {q}, "sort": {sort}}), Trackers: map[int64]*views.Tracker{},
-		Sort: views.SortState{Path: "/accounts", Keep: url.Values{"q": {q}}, Current: sort, Default: "name"},
+		Pager: pagerFor(page, paths.Accounts, url.Values{"q": {q}, "sort": {sort}}), Trackers: map[int64]*views.Tracker{},
+		Sort: views.SortState{Path: paths.Accounts, Keep: url.Values{"q": {q}}, Current: sort, Default: "name"},
 	}
 	for _, a := range page.Items {
 		if a.ProjectLinkID != nil {
@@ -70,7 +71,7 @@ func (h *handler) createAccount(c echo.Context) error {
 		return h.accountFormAgain(c, f, err)
 	}
 	notTrackedFlash(c, acc)
-	return redirectWithFlash(c, views.FlashSuccess, "Account “"+in.Name+"” created.", "/accounts")
+	return redirectWithFlash(c, views.FlashSuccess, "Account “"+in.Name+"” created.", paths.Accounts)
 }
 
 func (h *handler) showEditAccount(c echo.Context) error {
@@ -109,7 +110,7 @@ func (h *handler) updateAccount(c echo.Context) error {
 		return h.accountFormAgain(c, f, err)
 	}
 	notTrackedFlash(c, acc)
-	return redirectWithFlash(c, views.FlashSuccess, "Account “"+in.Name+"” saved.", "/accounts")
+	return redirectWithFlash(c, views.FlashSuccess, "Account “"+in.Name+"” saved.", paths.Accounts)
 }
 
 func (h *handler) showDeleteAccount(c echo.Context) error {
@@ -133,12 +134,12 @@ func (h *handler) deleteAccount(c echo.Context) error {
 	}
 	err = h.store.DeleteAccount(c.Request().Context(), actor(c), id)
 	if errors.Is(err, models.ErrConflict) {
-		return redirectWithFlash(c, views.FlashError, "This account has access requests, so it is kept for the record.", "/accounts")
+		return redirectWithFlash(c, views.FlashError, "This account has access requests, so it is kept for the record.", paths.Accounts)
 	}
 	if err != nil {
 		return err
 	}
-	return redirectWithFlash(c, views.FlashSuccess, "Account deleted.", "/accounts")
+	return redirectWithFlash(c, views.FlashSuccess, "Account deleted.", paths.Accounts)
 }
 
 // accountFormAgain re-renders the form: 422 with field errors after a

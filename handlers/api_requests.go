@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/models"
 	"privilege/views"
 )
@@ -86,7 +87,7 @@ func (h *handler) toAPIRequest(r models.AccessRequest, viewer models.User) apiRe
 		Account:   apiRequestAccount{r.Account.ID, string(r.Account.Provider), r.Account.ExternalID, r.Account.Name},
 		Resources: []apiRequestedRes{}, DurationMinutes: r.DurationMinutes, Justification: r.Justification,
 		DecidedAt: r.DecidedAt, DecisionReason: r.DecisionReason, PendingUntil: r.PendingUntil, AccessEndsAt: r.AccessEndsAt,
-		CreatedAt: r.CreatedAt, ApprovalURL: h.approvalURL(r.ID), Events: []apiRequestEvent{},
+		CreatedAt: r.CreatedAt, ApprovalURL: paths.RequestURL(h.cfg.BaseURL.String(), r.ID), Events: []apiRequestEvent{},
 		Jira: apiJiraLink{SyncState: string(r.SyncState())}}
 	for _, x := range r.Resources {
 		out.Resources = append(out.Resources, apiRequestedRes{x.Name, x.Kind})
@@ -102,11 +103,6 @@ func (h *handler) toAPIRequest(r models.AccessRequest, viewer models.User) apiRe
 		out.Events = append(out.Events, apiRequestEvent{string(ev.Kind), ev.ActorEmail, ev.Reason, ev.At})
 	}
 	return out
-}
-
-// approvalURL is {BASE_URL}/requests/{id}, the link in every Jira task.
-func (h *handler) approvalURL(id int64) string {
-	return h.cfg.BaseURL.JoinPath(views.RequestURL(id)).String()
 }
 
 // apiRequestFor loads the :id request for the token's user. A requester

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/models"
 	"privilege/views"
 )
@@ -66,7 +67,7 @@ func (h *handler) showAudit(c echo.Context) error {
 	}
 	return render(c, status, views.Audit(views.AuditPage{
 		Meta: h.pageMeta(c, "Audit log", views.NavAudit), Events: page.Items, Targets: targets,
-		Pager: pagerFor(page, "/audit", f.Values()), Filter: f, Errors: errs,
+		Pager: pagerFor(page, paths.Audit, f.Values()), Filter: f, Errors: errs,
 	}))
 }
 

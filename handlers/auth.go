@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/models"
 	"privilege/views"
 )
@@ -21,12 +22,12 @@ type loginForm struct {
 
 // home sends people to the screen they use most.
 func (h *handler) home(c echo.Context) error {
-	return c.Redirect(http.StatusSeeOther, "/requests")
+	return c.Redirect(http.StatusSeeOther, paths.Requests)
 }
 
 func (h *handler) showLogin(c echo.Context) error {
 	if currentUser(c) != nil {
-		return c.Redirect(http.StatusSeeOther, "/")
+		return c.Redirect(http.StatusSeeOther, paths.Home)
 	}
 	return render(c, http.StatusOK, views.Login(h.loginPage(c, views.LoginPage{Next: safeNext(c.QueryParam("next"))})))
 }
@@ -125,5 +126,5 @@ func (h *handler) logout(c echo.Context) error {
 	if viaProvider {
 		return h.continueSignOut(c, providerLogout)
 	}
-	return c.Redirect(http.StatusSeeOther, "/login")
+	return c.Redirect(http.StatusSeeOther, paths.Login)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/jira"
 	"privilege/models"
 	"privilege/views"
@@ -191,7 +192,9 @@ func endFlow(c echo.Context, err error, page string) error {
 // statusOf is the status an error will be answered with.
 func statusOf(err error) int { return classify(err).Status }
 
-func isAPIPath(path string) bool { return path == "/api" || strings.HasPrefix(path, "/api/") }
+func isAPIPath(path string) bool {
+	return path == paths.API || strings.HasPrefix(path, paths.APIPrefix)
+}
 
 // handleError is the only place that renders errors to users.
 func (h *handler) handleError(err error, c echo.Context) {

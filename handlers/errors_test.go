@@ -17,6 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/jira"
 	"privilege/models"
 	"privilege/models/modeltest"
@@ -269,15 +270,15 @@ func TestEndFlow(t *testing.T) {
 	app := newTestApp(t, modeltest.NewStore(t, models.DialectSQLite))
 	rec := httptest.NewRecorder()
 	c := app.e.NewContext(httptest.NewRequest(http.MethodGet, "/integrations/jira/callback", nil), rec)
-	if err := endFlow(c, fmt.Errorf("exchange: %w", userError("Jira access was declined; nothing was saved.")), profilePath); err != nil {
+	if err := endFlow(c, fmt.Errorf("exchange: %w", userError("Jira access was declined; nothing was saved.")), paths.Profile); err != nil {
 		t.Fatal(err)
 	}
-	wantRedirect(t, rec, profilePath)
+	wantRedirect(t, rec, paths.Profile)
 	ours := errors.New("store down")
-	if err := endFlow(c, ours, profilePath); !errors.Is(err, ours) {
+	if err := endFlow(c, ours, paths.Profile); !errors.Is(err, ours) {
 		t.Errorf("endFlow = %v, want the error itself", err)
 	}
-	if err := endFlow(c, nil, profilePath); err != nil {
+	if err := endFlow(c, nil, paths.Profile); err != nil {
 		t.Errorf("endFlow(nil) = %v", err)
 	}
 }

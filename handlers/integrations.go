@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/jira"
 	"privilege/models"
 	"privilege/views"
@@ -105,7 +106,7 @@ func (h *handler) disconnectIntegration(c echo.Context) error {
 	if h.deps.JiraClients != nil {
 		h.deps.JiraClients.Forget(id)
 	}
-	return redirectWithFlash(c, views.FlashSuccess, "The Jira integration is disconnected. Existing tasks stay in Jira.", integrationsPath+"?tab=configured")
+	return redirectWithFlash(c, views.FlashSuccess, "The Jira integration is disconnected. Existing tasks stay in Jira.", paths.IntegrationsConfigured)
 }
 
 // setProjectKeys saves the optional project-key restriction; invalid keys
@@ -145,7 +146,7 @@ func (h *handler) setProjectKeys(c echo.Context) error {
 	if strings.TrimSpace(strings.ReplaceAll(c.FormValue("project_keys"), ",", "")) == "" {
 		msg = "The project list shows every project again."
 	}
-	return redirectWithFlash(c, views.FlashSuccess, msg, integrationURL(id))
+	return redirectWithFlash(c, views.FlashSuccess, msg, paths.Integration(id))
 }
 
 // unknownProjectKeys lists the typed keys that are no project of the

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,6 +16,7 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/jira"
 	"privilege/models"
 	"privilege/views"
@@ -41,7 +41,6 @@ import (
 const (
 	jiraFlowTTL       = 10 * time.Minute
 	maxIntegrationLen = 100
-	integrationsPath  = "/integrations"
 	msgNothingSaved   = " Nothing was saved."
 )
 
@@ -76,9 +75,9 @@ const (
 // links (and for anyone who is not an admin), the Integrations page otherwise.
 func flowHome(c echo.Context, flow jiraFlow) string {
 	if u := currentUser(c); flow.Purpose == flowIdentity || u == nil || u.Role != models.RoleAdmin {
-		return profilePath
+		return paths.Profile
 	}
-	return integrationsPath
+	return paths.Integrations
 }
 
 // requireConnectRole refuses a connection flow to anyone but an admin: the
@@ -215,7 +214,7 @@ func (h *handler) handOff(c echo.Context, flow jiraFlow) error {
 	if err := setJiraFlow(c, flow); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/integrations/jira/authorize")
+	return c.Redirect(http.StatusSeeOther, paths.JiraAuthorize)
 }
 
 // startJiraReconnect asks Jira for a new consent for an existing integration.
@@ -231,16 +230,16 @@ func (h *handler) startJiraReconnect(c echo.Context) error {
 	o := h.deps.JiraOAuth
 	switch {
 	case o == nil:
-		return redirectWithFlash(c, views.FlashError, "Jira is not available in this installation.", integrationsPath)
+		return redirectWithFlash(c, views.FlashError, "Jira is not available in this installation.", paths.Integrations)
 	case in.Deployment == models.DeploymentCloud && !o.CloudConfigured():
-		return redirectWithFlash(c, views.FlashError, cloudMissingMessage, integrationsPath)
+		return redirectWithFlash(c, views.FlashError, cloudMissingMessage, paths.Integrations)
 	}
 	flow := jiraFlow{Name: in.Name, Deployment: in.Deployment, BaseURL: in.BaseURL, ClientID: in.ClientID, ReconnectID: in.ID}
 	// A Jira admin may have recreated the incoming link: Reconnect then takes
 	// its new client id and secret (both, or neither).
 	if id, secret := strings.TrimSpace(c.FormValue("client_id")), strings.TrimSpace(c.FormValue("client_secret")); in.Deployment == models.DeploymentDataCenter && (id != "" || secret != "") {
 		if id == "" || secret == "" {
-			return redirectWithFlash(c, views.FlashError, "To use new Jira credentials, enter both the Client ID and the Client secret of the incoming link."+msgNothingSaved, integrationsPath+"?tab=configured")
+			return redirectWithFlash(c, views.FlashError, "To use new Jira credentials, enter both the Client ID and the Client secret of the incoming link."+msgNothingSaved, paths.IntegrationsConfigured)
 		}
 		flow.ClientID, flow.ClientSecret = id, secret
 	}
@@ -297,7 +296,7 @@ func (h *handler) checkCallback(c echo.Context) (jiraFlow, error) {
 	flow, ok := takeJiraFlow(c) // consumed at once, whatever happens next
 	got := c.QueryParam("state")
 	again := " Start again from Integrate."
-	if flow.Purpose == flowIdentity || flowHome(c, flow) == profilePath {
+	if flow.Purpose == flowIdentity || flowHome(c, flow) == paths.Profile {
 		again = " Start again from your profile."
 	}
 	switch {
@@ -458,7 +457,7 @@ func (h *handler) saveGrant(c echo.Context, flow jiraFlow, g models.IntegrationG
 		if h.deps.JiraClients != nil {
 			h.deps.JiraClients.Forget(id)
 		}
-		return redirectWithFlash(c, views.FlashSuccess, "“"+g.Name+"” is reconnected; waiting tasks are being updated again.", integrationURL(id))
+		return redirectWithFlash(c, views.FlashSuccess, "“"+g.Name+"” is reconnected; waiting tasks are being updated again.", paths.Integration(id))
 	}
 	in, err := h.store.CreateIntegration(ctx, actor(c), g)
 	var ve *models.ValidationError
@@ -468,10 +467,8 @@ func (h *handler) saveGrant(c echo.Context, flow jiraFlow, g models.IntegrationG
 	if err != nil {
 		return err
 	}
-	return redirectWithFlash(c, views.FlashSuccess, "Jira is connected: choose the projects that track access requests.", integrationURL(in.ID))
+	return redirectWithFlash(c, views.FlashSuccess, "Jira is connected: choose the projects that track access requests.", paths.Integration(in.ID))
 }
-
-func integrationURL(id int64) string { return integrationsPath + "/" + strconv.FormatInt(id, 10) }
 
 // pendingGrant is a Cloud grant covering several sites, waiting for the
 // admin to pick one. It travels sealed (AES-GCM via securecookie: encrypted,
@@ -537,7 +534,7 @@ func (h *handler) pickSite(c echo.Context) error {
 	if err == nil {
 		err = h.saveGrant(c, jiraFlow{Name: g.Name}, g)
 	}
-	return endFlow(c, err, integrationsPath)
+	return endFlow(c, err, paths.Integrations)
 }
 
 func (h *handler) openPendingGrant(c echo.Context) (models.IntegrationGrant, error) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/models"
 	"privilege/sso"
 	"privilege/views"
@@ -156,7 +157,7 @@ func (h *handler) ssoLogoutURL(c echo.Context) (string, bool) {
 	if !ok || h.deps.SSO == nil {
 		return "", false
 	}
-	return h.deps.SSO.LogoutURL(c.Request().Context(), hint, h.cfg.BaseURL.String()+"/login")
+	return h.deps.SSO.LogoutURL(c.Request().Context(), hint, paths.Absolute(h.cfg.BaseURL.String(), paths.Login))
 }
 
 // continueSignOut is the page that takes a browser signed out here to the

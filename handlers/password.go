@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/models"
 	"privilege/views"
 )
@@ -55,5 +56,5 @@ func (h *handler) changePassword(c echo.Context) error {
 	if sso {
 		setSessionValue(c, keyOIDCHint, hint)
 	}
-	return redirectWithFlash(c, views.FlashSuccess, "Password changed. Every other session of yours has ended.", "/account/password")
+	return redirectWithFlash(c, views.FlashSuccess, "Password changed. Every other session of yours has ended.", paths.Password)
 }

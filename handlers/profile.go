@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/jira"
 	"privilege/models"
 	"privilege/views"
@@ -23,8 +24,6 @@ import (
 //
 // The consent's tokens are used once to ask Jira who consented and then
 // dropped; only the identity is stored.
-
-const profilePath = "/profile"
 
 func (h *handler) showProfile(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -79,7 +78,7 @@ func (h *handler) startJiraLink(c echo.Context) error {
 		return err
 	}
 	if why := h.linkUnavailable(in); why != "" {
-		return redirectWithFlash(c, views.FlashError, why, profilePath)
+		return redirectWithFlash(c, views.FlashError, why, paths.Profile)
 	}
 	return h.handOff(c, jiraFlow{Purpose: flowIdentity, IntegrationID: in.ID, UserID: currentUser(c).ID, Name: in.Name,
 		Deployment: in.Deployment, BaseURL: in.BaseURL, ClientID: in.ClientID})
@@ -124,7 +123,7 @@ func (h *handler) finishJiraLink(c echo.Context, flow jiraFlow) error {
 	if err != nil {
 		return err
 	}
-	return redirectWithFlash(c, views.FlashSuccess, "Your Jira account “"+id.DisplayName+"” is linked on “"+in.Name+"”.", profilePath)
+	return redirectWithFlash(c, views.FlashSuccess, "Your Jira account “"+id.DisplayName+"” is linked on “"+in.Name+"”.", paths.Profile)
 }
 
 // unlinkJira removes one of the signed-in user's own links.
@@ -136,7 +135,7 @@ func (h *handler) unlinkJira(c echo.Context) error {
 	if err := h.store.UnlinkJiraIdentity(c.Request().Context(), actor(c), id, currentUser(c).ID); err != nil {
 		return err
 	}
-	return redirectWithFlash(c, views.FlashSuccess, "Your Jira account is unlinked.", profilePath)
+	return redirectWithFlash(c, views.FlashSuccess, "Your Jira account is unlinked.", paths.Profile)
 }
 
 // removeUserJiraLink is an admin removing a user's link (Users page).
@@ -152,5 +151,5 @@ func (h *handler) removeUserJiraLink(c echo.Context) error {
 	if err := h.store.UnlinkJiraIdentity(c.Request().Context(), actor(c), linkID, userID); err != nil {
 		return err
 	}
-	return redirectWithFlash(c, views.FlashSuccess, "The Jira account link is removed.", "/users")
+	return redirectWithFlash(c, views.FlashSuccess, "The Jira account link is removed.", paths.Users)
 }

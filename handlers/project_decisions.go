@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/jira"
 	"privilege/models"
 	"privilege/views"
@@ -25,7 +26,7 @@ func (h *handler) saveProjectDecisions(c echo.Context) error {
 		return err
 	}
 	if link.ID == 0 {
-		return redirectWithFlash(c, views.FlashInfo, key+" is not linked: link it first.", integrationURL(in.ID))
+		return redirectWithFlash(c, views.FlashInfo, key+" is not linked: link it first.", paths.Integration(in.ID))
 	}
 	page, _, err := h.projectPage(c, in, key, link, formFromLink(link))
 	if err != nil {
@@ -125,7 +126,7 @@ func (h *handler) reachableFromInitial(ctx context.Context, in models.Integratio
 
 // projectDecisions fills the form from the link (or what was submitted).
 func projectDecisions(page views.ProjectPage, link models.ProjectLink, reach string) views.ProjectDecisions {
-	d := views.ProjectDecisions{Action: page.Action() + "/decisions", On: link.DecideInJira, Reachability: reach}
+	d := views.ProjectDecisions{Action: paths.ProjectLinkDecisions(page.IntegrationID, page.ProjectKey), On: link.DecideInJira, Reachability: reach}
 	statuses := pageStatuses(page)
 	approve, deny := link.JiraApproveStatus, link.JiraDenyStatus
 	if approve == "" {
@@ -153,7 +154,7 @@ func (h *handler) integrationDecisions(ctx context.Context, in models.Integratio
 		DataCenter: in.Deployment == models.DeploymentDataCenter, WebhookIDs: strings.Join(in.WebhookIDList(), ", "),
 		WebhookExpiresAt: in.WebhookExpiresAt, WebhookError: in.WebhookError, PollInterval: h.deps.JiraPollInterval,
 		PollWatermark: in.PollWatermark, PollError: in.PollError,
-		RotateAction: integrationURL(in.ID) + "/webhook-secret",
+		RotateAction: paths.IntegrationWebhookSecret(in.ID),
 	}
 	if d.PollInterval <= 0 {
 		d.PollInterval = jira.DefaultPollInterval
@@ -171,7 +172,7 @@ func (h *handler) integrationDecisions(ctx context.Context, in models.Integratio
 	if err != nil {
 		return d, err
 	}
-	d.WebhookURL = jira.WebhookURL(h.cfg.BaseURL.String(), token)
+	d.WebhookURL = paths.JiraWebhookURL(h.cfg.BaseURL.String(), token)
 	if d.WebhookSecret, err = h.store.WebhookSecret(ctx, in.ID); err != nil {
 		return d, err
 	}

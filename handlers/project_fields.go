@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/jira"
 	"privilege/models"
 	"privilege/views"
@@ -84,7 +85,7 @@ func (h *handler) applyShaping(ctx context.Context, page *views.ProjectPage, inp
 	s := views.ProjectShaping{
 		Summary:     templateText(form.summary, jira.DefaultSummaryTemplate),
 		Description: templateText(form.description, jira.DefaultDescriptionTemplate),
-		PreviewURL:  page.Action() + "/preview",
+		PreviewURL:  paths.ProjectLinkPreview(page.IntegrationID, page.ProjectKey),
 	}
 	for _, v := range jira.TemplateVars() {
 		s.Vars = append(s.Vars, views.TemplateVar{Name: v.Name, Help: v.Help})

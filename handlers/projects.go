@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/jira"
 	"privilege/models"
 	"privilege/views"
@@ -193,12 +194,12 @@ func (h *handler) unlinkProject(c echo.Context) error {
 		return err
 	}
 	if link.ID == 0 {
-		return redirectWithFlash(c, views.FlashInfo, key+" was not linked.", integrationURL(in.ID))
+		return redirectWithFlash(c, views.FlashInfo, key+" was not linked.", paths.Integration(in.ID))
 	}
 	if err := h.store.UnlinkProject(c.Request().Context(), actor(c), link.ID); err != nil {
 		return err
 	}
-	return redirectWithFlash(c, views.FlashSuccess, key+" is unlinked: its accounts are no longer tracked in Jira. Existing tasks stay.", integrationURL(in.ID))
+	return redirectWithFlash(c, views.FlashSuccess, key+" is unlinked: its accounts are no longer tracked in Jira. Existing tasks stay.", paths.Integration(in.ID))
 }
 
 func (h *handler) renderProject(c echo.Context, status int, page views.ProjectPage) error {

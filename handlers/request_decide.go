@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/models"
 	"privilege/views"
 )
@@ -46,7 +47,7 @@ func (h *handler) decideRequest(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return redirectWithFlash(c, views.FlashError, msg, views.RequestURL(id))
+		return redirectWithFlash(c, views.FlashError, msg, paths.Request(id))
 	case errors.As(err, &ve) && fromQueue:
 		p, err := h.requestsIndex(c)
 		if err != nil {
@@ -62,9 +63,9 @@ func (h *handler) decideRequest(c echo.Context) error {
 	verb := map[models.Decision]string{models.DecisionApprove: "approved", models.DecisionDeny: "denied"}[d]
 	msg := fmt.Sprintf("Request #%d %s. The Jira task follows shortly.", id, verb)
 	if fromQueue {
-		return redirectWithFlash(c, views.FlashSuccess, msg, "/requests")
+		return redirectWithFlash(c, views.FlashSuccess, msg, paths.Requests)
 	}
-	return redirectWithFlash(c, views.FlashSuccess, msg, views.RequestURL(id))
+	return redirectWithFlash(c, views.FlashSuccess, msg, paths.Request(id))
 }
 
 // requestPageAgain re-renders the approval page with 422 and the typed reason.
@@ -89,12 +90,12 @@ func (h *handler) cancelRequest(c echo.Context) error {
 	}
 	_, err = h.store.Cancel(c.Request().Context(), *currentUser(c), id, c.FormValue("reason"))
 	if errors.Is(err, models.ErrNotCancellable) {
-		return redirectWithFlash(c, views.FlashError, "Only a pending request can be cancelled.", views.RequestURL(id))
+		return redirectWithFlash(c, views.FlashError, "Only a pending request can be cancelled.", paths.Request(id))
 	}
 	if err != nil {
 		return err
 	}
-	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf("Request #%d cancelled.", id), views.RequestURL(id))
+	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf("Request #%d cancelled.", id), paths.Request(id))
 }
 
 // revokeRequest ends approved access early (admins).
@@ -108,7 +109,7 @@ func (h *handler) revokeRequest(c echo.Context) error {
 	var ve *models.ValidationError
 	switch {
 	case errors.Is(err, models.ErrNotRevocable):
-		return redirectWithFlash(c, views.FlashError, "Only approved access can be revoked.", views.RequestURL(id))
+		return redirectWithFlash(c, views.FlashError, "Only approved access can be revoked.", paths.Request(id))
 	case errors.As(err, &ve):
 		r, err := h.store.Request(c.Request().Context(), id)
 		if err != nil {
@@ -118,7 +119,7 @@ func (h *handler) revokeRequest(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf("Access of request #%d revoked.", id), views.RequestURL(id))
+	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf("Access of request #%d revoked.", id), paths.Request(id))
 }
 
 // retryRequestSync re-queues a failed or parked Jira sync (admins).
@@ -129,10 +130,10 @@ func (h *handler) retryRequestSync(c echo.Context) error {
 	}
 	err = h.store.RetryRequestSync(c.Request().Context(), actor(c), id)
 	if errors.Is(err, models.ErrConflict) {
-		return redirectWithFlash(c, views.FlashInfo, "The Jira sync of this request has not failed; nothing to retry.", views.RequestURL(id))
+		return redirectWithFlash(c, views.FlashInfo, "The Jira sync of this request has not failed; nothing to retry.", paths.Request(id))
 	}
 	if err != nil {
 		return err
 	}
-	return redirectWithFlash(c, views.FlashSuccess, "Jira sync queued again.", views.RequestURL(id))
+	return redirectWithFlash(c, views.FlashSuccess, "Jira sync queued again.", paths.Request(id))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/models"
 	"privilege/views"
 )
@@ -127,10 +128,7 @@ func requestsURL(mine, queue int) string {
 	if queue > 1 {
 		q.Set("queue_page", strconv.Itoa(queue))
 	}
-	if len(q) == 0 {
-		return "/requests"
-	}
-	return "/requests?" + q.Encode()
+	return paths.WithQuery(paths.Requests, q)
 }
 
 // showRequestHistory: every request, filtered by status, account and
@@ -158,9 +156,9 @@ func (h *handler) showRequestHistory(c echo.Context) error {
 	}
 	return render(c, http.StatusOK, views.RequestHistory(views.RequestHistoryPage{
 		Meta: h.pageMeta(c, "Request history", views.NavRequests), Rows: rows,
-		Pager:  pagerFor(page, "/requests/history", url.Values{"status": {string(q.Status)}, "account_id": {accID}, "requester": {requester}, "sort": {sort}}),
+		Pager:  pagerFor(page, paths.RequestHistory, url.Values{"status": {string(q.Status)}, "account_id": {accID}, "requester": {requester}, "sort": {sort}}),
 		Status: string(q.Status), AccountID: accID, Requester: requester, Accounts: accounts,
-		Sort: views.SortState{Path: "/requests/history", Keep: url.Values{"status": {string(q.Status)}, "account_id": {accID}, "requester": {requester}},
+		Sort: views.SortState{Path: paths.RequestHistory, Keep: url.Values{"status": {string(q.Status)}, "account_id": {accID}, "requester": {requester}},
 			Current: sort, Default: "-id"},
 	}))
 }
@@ -274,7 +272,7 @@ func (h *handler) createRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf(requestSubmittedFormat, req.ID), views.RequestURL(req.ID))
+	return redirectWithFlash(c, views.FlashSuccess, fmt.Sprintf(requestSubmittedFormat, req.ID), paths.Request(req.ID))
 }
 
 // rateLimitMessage sets Retry-After and says when the user may ask again.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/models"
 )
 
@@ -77,7 +78,7 @@ func (h *handler) enforce(r rule) echo.MiddlewareFunc {
 				return next(c)
 			case ruleSetupOnly:
 				if h.setUp.Load() {
-					return c.Redirect(http.StatusSeeOther, "/login")
+					return c.Redirect(http.StatusSeeOther, paths.Login)
 				}
 				return next(c)
 			case ruleSignedIn, ruleApprover, ruleAdmin:
@@ -107,8 +108,8 @@ func (h *handler) enforce(r rule) echo.MiddlewareFunc {
 // redirectToLogin sends a signed-out browser to /login, remembering where
 // it was going (GET only).
 func redirectToLogin(c echo.Context) error {
-	to := "/login"
-	if c.Request().Method == http.MethodGet && c.Request().URL.Path != "/" {
+	to := paths.Login
+	if c.Request().Method == http.MethodGet && c.Request().URL.Path != paths.Home {
 		to += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())
 	}
 	return c.Redirect(http.StatusSeeOther, to)
@@ -128,7 +129,7 @@ func safeNext(next string) string {
 
 // isInfraPath: operational endpoints and assets, never logged, never gated.
 func isInfraPath(p string) bool {
-	return p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/webhooks/")
+	return p == paths.Healthz || p == paths.Readyz || p == paths.Metrics || strings.HasPrefix(p, paths.StaticPrefix) || strings.HasPrefix(p, paths.WebhooksPrefix)
 }
 
 // requireSetup sends every page to /setup (and answers the API with 503)
@@ -150,10 +151,10 @@ func (h *handler) requireSetup(next echo.HandlerFunc) echo.HandlerFunc {
 		switch {
 		case isAPIPath(p):
 			return problemFor(codeSetupRequired)
-		case p == "/setup":
+		case p == paths.Setup:
 			return next(c)
 		}
-		return c.Redirect(http.StatusSeeOther, "/setup")
+		return c.Redirect(http.StatusSeeOther, paths.Setup)
 	}
 }
 

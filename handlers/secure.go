@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"privilege/internal/paths"
 )
 
 // cspDirectives is the Content-Security-Policy of every answer. No inline
@@ -30,7 +32,7 @@ const (
 func (h *handler) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		hd := c.Response().Header()
-		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+		if !strings.HasPrefix(c.Request().URL.Path, paths.StaticPrefix) {
 			hd.Set("Cache-Control", "no-store")
 		}
 		hd.Set("Content-Security-Policy", cspBeforeFormAction)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/models"
 	"privilege/views"
 )
@@ -44,10 +45,10 @@ func (h *handler) setup(c echo.Context) error {
 		}))
 	case errors.Is(err, models.ErrSetupDone):
 		h.setUp.Store(true)
-		return redirectWithFlash(c, views.FlashInfo, "Setup was already done. Sign in.", "/login")
+		return redirectWithFlash(c, views.FlashInfo, "Setup was already done. Sign in.", paths.Login)
 	case err != nil:
 		return err
 	}
 	h.setUp.Store(true)
-	return redirectWithFlash(c, views.FlashSuccess, "Admin created. Sign in with your new account.", "/login")
+	return redirectWithFlash(c, views.FlashSuccess, "Admin created. Sign in with your new account.", paths.Login)
 }

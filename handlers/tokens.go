@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/models"
 	"privilege/views"
 )
@@ -32,7 +33,7 @@ func (h *handler) showTokens(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, views.Tokens(views.TokensPage{
-		Meta: h.pageMeta(c, "API tokens", views.NavTokens), Tokens: page.Items, Pager: pagerFor(page, "/tokens", nil),
+		Meta: h.pageMeta(c, "API tokens", views.NavTokens), Tokens: page.Items, Pager: pagerFor(page, paths.Tokens, nil),
 	}))
 }
 
@@ -73,7 +74,7 @@ func (h *handler) revokeToken(c echo.Context) error {
 	if err := h.store.RevokeAPIToken(c.Request().Context(), actor(c), id, tokenOwnerFilter(c)); err != nil {
 		return err
 	}
-	return redirectWithFlash(c, views.FlashSuccess, "Token revoked: it stops working now.", "/tokens")
+	return redirectWithFlash(c, views.FlashSuccess, "Token revoked: it stops working now.", paths.Tokens)
 }
 
 func (h *handler) renderTokenForm(c echo.Context, status int, f views.TokenForm) error {

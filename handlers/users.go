@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/models"
 	"privilege/views"
 )
@@ -31,8 +32,8 @@ func (h *handler) showUsers(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, views.Users(views.UsersPage{
-		Meta: h.pageMeta(c, "Users", views.NavUsers), Users: page.Items, JiraLinks: links, Pager: pagerFor(page, "/users", url.Values{"sort": {sort}}),
-		Sort: views.SortState{Path: "/users", Current: sort, Default: "email"},
+		Meta: h.pageMeta(c, "Users", views.NavUsers), Users: page.Items, JiraLinks: links, Pager: pagerFor(page, paths.Users, url.Values{"sort": {sort}}),
+		Sort: views.SortState{Path: paths.Users, Current: sort, Default: "email"},
 	}))
 }
 
@@ -90,7 +91,7 @@ func (h *handler) createUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return redirectWithFlash(c, views.FlashSuccess, "User "+u.Email+" created as "+string(u.Role)+".", "/users")
+	return redirectWithFlash(c, views.FlashSuccess, "User "+u.Email+" created as "+string(u.Role)+".", paths.Users)
 }
 
 func (h *handler) disableUser(c echo.Context) error { return h.setUserDisabled(c, true) }
@@ -105,7 +106,7 @@ func (h *handler) setUserDisabled(c echo.Context, disabled bool) error {
 	err = h.store.SetUserDisabled(c.Request().Context(), actor(c), id, disabled)
 	var ve *models.ValidationError
 	if errors.As(err, &ve) {
-		return redirectWithFlash(c, views.FlashError, ve.Fields["user"], "/users")
+		return redirectWithFlash(c, views.FlashError, ve.Fields["user"], paths.Users)
 	}
 	if err != nil {
 		return err
@@ -114,5 +115,5 @@ func (h *handler) setUserDisabled(c echo.Context, disabled bool) error {
 	if disabled {
 		msg = "User disabled: their sessions ended and their API tokens are revoked for good."
 	}
-	return redirectWithFlash(c, views.FlashSuccess, msg, "/users")
+	return redirectWithFlash(c, views.FlashSuccess, msg, paths.Users)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"privilege/internal/paths"
 	"privilege/jira"
 	"privilege/models"
 	"privilege/views"
@@ -26,7 +27,7 @@ import (
 const maxDeliveryBytes = 1 << 20
 
 // isWebhookPath reports whether p receives Jira's deliveries (errors are JSON).
-func isWebhookPath(p string) bool { return strings.HasPrefix(p, "/webhooks/") }
+func isWebhookPath(p string) bool { return strings.HasPrefix(p, paths.WebhooksPrefix) }
 
 var errBadDelivery = newProblem(codeUnauthorized, "The delivery could not be verified.")
 
@@ -92,7 +93,7 @@ func (h *handler) rotateWebhookSecret(c echo.Context) error {
 	if _, err := h.store.RotateWebhookSecret(c.Request().Context(), actor(c), in.ID); err != nil {
 		return err
 	}
-	return redirectWithFlash(c, views.FlashSuccess, "The webhook secret was replaced: enter the new one in Jira's webhook settings.", integrationURL(in.ID))
+	return redirectWithFlash(c, views.FlashSuccess, "The webhook secret was replaced: enter the new one in Jira's webhook settings.", paths.Integration(in.ID))
 }
 
 // deleteWebhooks removes a Cloud integration's dynamic webhook before it is

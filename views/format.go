@@ -26,10 +26,6 @@ func whenPtr(t *time.Time, none string) string {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func idURL(prefix string, id int64, suffix string) string {
-	return prefix + strconv.FormatInt(id, 10) + suffix
-}
-
 func passwordHint() string {
 	return "At least " + strconv.Itoa(models.MinPasswordLength) + " characters."
 }

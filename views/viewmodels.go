@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"privilege/internal/paths"
 	"privilege/models"
 )
 
@@ -56,12 +57,12 @@ type navLink struct {
 // navLinks is the main navigation, in order.
 func navLinks() []navLink {
 	return []navLink{
-		{NavRequests, "Requests", "/requests", false},
-		{NavIntegrations, "Integrations", "/integrations", true},
-		{NavAccounts, "Accounts", "/accounts", true},
-		{NavUsers, "Users", "/users", true},
-		{NavAudit, "Audit", "/audit", true},
-		{NavTokens, "API tokens", "/tokens", false},
+		{NavRequests, "Requests", paths.Requests, false},
+		{NavIntegrations, "Integrations", paths.Integrations, true},
+		{NavAccounts, "Accounts", paths.Accounts, true},
+		{NavUsers, "Users", paths.Users, true},
+		{NavAudit, "Audit", paths.Audit, true},
+		{NavTokens, "API tokens", paths.Tokens, false},
 	}
 }
 
@@ -268,9 +269,9 @@ func (f AccountForm) IsNew() bool { return f.ID == 0 }
 // Action is where the form posts.
 func (f AccountForm) Action() string {
 	if f.IsNew() {
-		return "/accounts"
+		return paths.Accounts
 	}
-	return "/accounts/" + strconv.FormatInt(f.ID, 10)
+	return paths.Account(f.ID)
 }
 
 // ResourceError is the message of resource row i.
@@ -378,10 +379,7 @@ func (f AuditFilter) Filtered() bool {
 func (f AuditFilter) ExportURL() string {
 	q := f.Values()
 	q.Del("sort")
-	if s := q.Encode(); s != "" {
-		return "/audit.csv?" + s
-	}
-	return "/audit.csv"
+	return paths.WithQuery(paths.AuditCSV, q)
 }
 
 // SortURL sorts by s, keeping the filters.
@@ -391,10 +389,7 @@ func (f AuditFilter) SortURL(s string) string {
 	if s != "" {
 		q.Set("sort", s)
 	}
-	if e := q.Encode(); e != "" {
-		return "/audit?" + e
-	}
-	return "/audit"
+	return paths.WithQuery(paths.Audit, q)
 }
 
 func (f AuditFilter) actionOptions() []Option {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"privilege/internal/paths"
 	"privilege/models"
 )
 
@@ -42,7 +43,7 @@ type IntegrationRow struct {
 }
 
 // ManageURL is the integration's Manage page.
-func (r IntegrationRow) ManageURL() string { return idURL("/integrations/", r.ID, "") }
+func (r IntegrationRow) ManageURL() string { return paths.Integration(r.ID) }
 
 // NeedsReconnect reports whether the grant is dead.
 func (r IntegrationRow) NeedsReconnect() bool { return r.Status == models.IntegrationReconnectRequired }
@@ -174,7 +175,7 @@ type ProjectRow struct {
 
 // ManageURL is the project's Manage page.
 func (p IntegrationPage) ManageURL(key string) string {
-	return idURL("/integrations/", p.Integration.ID, "/projects/"+key)
+	return paths.ProjectLink(p.Integration.ID, key)
 }
 
 // DisconnectPage confirms disconnecting an integration.
@@ -208,14 +209,16 @@ type ProjectPage struct {
 
 // Action is where the form posts.
 func (p ProjectPage) Action() string {
-	return idURL("/integrations/", p.IntegrationID, "/projects/"+p.ProjectKey)
+	return paths.ProjectLink(p.IntegrationID, p.ProjectKey)
 }
 
 // UnlinkAction is where "Unlink project" posts.
-func (p ProjectPage) UnlinkAction() string { return p.Action() + "/unlink" }
+func (p ProjectPage) UnlinkAction() string {
+	return paths.ProjectLinkUnlink(p.IntegrationID, p.ProjectKey)
+}
 
 // BackURL is the integration's Manage page.
-func (p ProjectPage) BackURL() string { return idURL("/integrations/", p.IntegrationID, "") }
+func (p ProjectPage) BackURL() string { return paths.Integration(p.IntegrationID) }
 
 // CanSave reports whether the workflow check found no blocking problem.
 func (p ProjectPage) CanSave() bool { return len(p.Problems) == 0 && p.JiraError == "" }

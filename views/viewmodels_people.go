@@ -3,6 +3,7 @@ package views
 import (
 	"time"
 
+	"privilege/internal/paths"
 	"privilege/models"
 )
 
@@ -27,11 +28,11 @@ type JiraLinkRow struct {
 }
 
 // LinkAction is where "Link Jira account" posts.
-func (r JiraLinkRow) LinkAction() string { return idURL("/profile/jira/", r.IntegrationID, "/link") }
+func (r JiraLinkRow) LinkAction() string { return paths.ProfileJiraLink(r.IntegrationID) }
 
 // UnlinkAction is where "Unlink" posts.
 func (r JiraLinkRow) UnlinkAction() string {
-	return idURL("/profile/jira-links/", r.IdentityID, "/unlink")
+	return paths.ProfileJiraUnlink(r.IdentityID)
 }
 
 // UserJiraLink is one linked Jira account on the Users page.
@@ -45,7 +46,7 @@ type UserJiraLink struct {
 
 // RemoveAction is where an admin's "Remove" posts.
 func (l UserJiraLink) RemoveAction() string {
-	return idURL("/users/", l.UserID, "/jira-links/"+itoa(l.ID)+"/remove")
+	return paths.UserJiraLinkRemove(l.UserID, l.ID)
 }
 
 // ProjectPeople is the people section of a project's Manage page.

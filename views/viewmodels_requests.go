@@ -40,9 +40,6 @@ func SyncStateBadge(s models.SyncState) Badge {
 	return Badge{"not tracked", ToneNeutral}
 }
 
-// RequestURL is the approval page of a request.
-func RequestURL(id int64) string { return "/requests/" + strconv.FormatInt(id, 10) }
-
 // RequestRow is one line of a request list.
 type RequestRow struct {
 	ID        int64

@@ -2,9 +2,9 @@ package views
 
 import (
 	"net/url"
-	"strconv"
 	"strings"
 
+	"privilege/internal/paths"
 	"privilege/models"
 )
 
@@ -43,7 +43,7 @@ func (t Tracker) ProjectURL() string {
 
 // ManageURL is the project's page in the console (admins).
 func (t Tracker) ManageURL() string {
-	return "/integrations/" + strconv.FormatInt(t.IntegrationID, 10) + "/projects/" + url.PathEscape(t.ProjectKey)
+	return paths.ProjectLink(t.IntegrationID, t.ProjectKey)
 }
 
 // JiraTaskBox is the "Jira task" box of a request page: one status line,
@@ -67,7 +67,7 @@ type JiraTaskBox struct {
 func (b JiraTaskBox) Polling() bool { return b.State == models.SyncPending }
 
 // PollURL is the fragment the box refreshes from.
-func (b JiraTaskBox) PollURL() string { return RequestURL(b.RequestID) + "/jira" }
+func (b JiraTaskBox) PollURL() string { return paths.RequestJira(b.RequestID) }
 
 // Headline is the one status line.
 func (b JiraTaskBox) Headline() string {
