@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"privilege/internal/paths"
 	"privilege/internal/testenv"
 	"privilege/jira"
 	"privilege/jira/jirasim"
@@ -288,7 +289,7 @@ func dcWebhookEndToEnd(t *testing.T, d models.Dialect) {
 
 	// What the integration page shows, entered by a Jira admin.
 	secret := modeltest.Must(store.WebhookSecret(ctx, integ.ID))
-	hookURL := jira.WebhookURL(base, modeltest.Must(store.WebhookToken(ctx, integ.ID)))
+	hookURL := paths.JiraWebhookURL(base, modeltest.Must(store.WebhookToken(ctx, integ.ID)))
 	dc.AddWebhook(hookURL, secret)
 
 	s := &decisionStack{app: a, base: base, client: &http.Client{Timeout: 10 * time.Second}, fix: fixture{requester: requester, accountID: acc.ID}}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"privilege/internal/paths"
 	"privilege/models"
 )
 
@@ -16,11 +17,6 @@ const ProductLabel = "privilege-jit"
 // CorrelationLabel is the label unique to a request's task.
 func CorrelationLabel(requestID int64) string {
 	return "privilege-request-" + strconv.FormatInt(requestID, 10)
-}
-
-// ApprovalURL is the request's page in the console.
-func ApprovalURL(baseURL string, requestID int64) string {
-	return strings.TrimRight(baseURL, "/") + "/requests/" + strconv.FormatInt(requestID, 10)
 }
 
 // FormatDuration renders minutes as "2h", "90 min" → "1h 30m".
@@ -57,7 +53,7 @@ func IssueDescription(r models.AccessRequest, baseURL string) Document {
 		BulletList(items...),
 		Paragraph(Strong("Access duration: "), Text(FormatDuration(r.DurationMinutes))),
 		Paragraph(Strong("Justification: "), Text(r.Justification)),
-		Paragraph(Text("Approve or deny: "), Link("open the approval page", ApprovalURL(baseURL, r.ID))),
+		Paragraph(Text("Approve or deny: "), Link("open the approval page", paths.RequestURL(baseURL, r.ID))),
 	)
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"privilege/internal/paths"
 	"privilege/models"
 )
 
@@ -94,11 +95,6 @@ type Poller struct {
 func NewPoller(log *slog.Logger, store PollerStore, clients *Clients, metrics *DecisionMetrics, cfg PollerConfig) *Poller {
 	cfg.defaults()
 	return &Poller{log: log, store: store, clients: clients, metrics: metrics, cfg: cfg, verified: map[int64]time.Time{}}
-}
-
-// WebhookURL is where Jira delivers an integration's notices.
-func WebhookURL(baseURL, token string) string {
-	return strings.TrimRight(baseURL, "/") + "/webhooks/jira/" + token
 }
 
 // Run polls until ctx ends.
@@ -283,7 +279,7 @@ func (p *Poller) SyncWebhooks(ctx context.Context, in models.Integration, links 
 		if err != nil {
 			return err
 		}
-		id, err := client.RegisterWebhook(ctx, WebhookURL(p.cfg.BaseURL, token), jql)
+		id, err := client.RegisterWebhook(ctx, paths.JiraWebhookURL(p.cfg.BaseURL, token), jql)
 		if err != nil {
 			return p.saveWebhookError(ctx, in, err)
 		}

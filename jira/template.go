@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"privilege/internal/paths"
 	"privilege/models"
 )
 
@@ -270,7 +271,7 @@ func (d TemplateData) value(name string) string {
 	case "justification":
 		return r.Justification
 	case "approval_link", "approval_url":
-		return ApprovalURL(d.BaseURL, r.ID)
+		return paths.RequestURL(d.BaseURL, r.ID)
 	case "expiry":
 		if r.PendingUntil.IsZero() {
 			return ""
@@ -327,7 +328,7 @@ func (t Templates) Description(d TemplateData) Document {
 	}
 	flush()
 	if !linked {
-		blocks = append(blocks, Paragraph(Text("Approve or deny: "), Link("open the approval page", ApprovalURL(d.BaseURL, d.Request.ID))))
+		blocks = append(blocks, Paragraph(Text("Approve or deny: "), Link("open the approval page", paths.RequestURL(d.BaseURL, d.Request.ID))))
 	}
 	return NewDocument(blocks...)
 }
