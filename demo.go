@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 
+	"privilege/internal/paths"
 	"privilege/jira/jirasim"
 	"privilege/models"
 	"privilege/sso/oidcsim"
@@ -44,7 +45,7 @@ func newDemo(cfg Config) (*demo, error) {
 		return nil, fmt.Errorf("demo data dir: %w", err)
 	}
 	cfg.DataDir = dir
-	callback := cfg.BaseURL.String() + "/integrations/jira/callback"
+	callback := paths.Absolute(cfg.BaseURL.String(), paths.JiraCallback)
 	sim, info := jirasim.NewDemo(jirasim.Options{CloudRedirectURIs: []string{callback}})
 	cfg.AtlassianAuthURL, cfg.AtlassianAPIURL = info.AuthURL, info.APIURL
 	cfg.AtlassianClientID, cfg.AtlassianSecret = info.CloudClientID, info.CloudClientSecret
@@ -60,7 +61,7 @@ func newDemo(cfg Config) (*demo, error) {
 func startDemoIdP(cfg *Config) *oidcsim.Provider {
 	base := cfg.BaseURL.String()
 	idp := oidcsim.New(oidcsim.Options{
-		RedirectURIs: []string{base + "/auth/oidc/callback"}, PostLogoutRedirectURIs: []string{base + "/login"},
+		RedirectURIs: []string{paths.Absolute(base, paths.OIDCCallback)}, PostLogoutRedirectURIs: []string{paths.Absolute(base, paths.Login)},
 	})
 	id, secret := idp.Client()
 	cfg.OIDC = OIDCConfig{

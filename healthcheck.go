@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"privilege/internal/paths"
 )
 
 // healthcheck asks the local server's /healthz; the distroless image has no
@@ -17,7 +19,7 @@ func healthcheck(ctx context.Context, cfg Config) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/healthz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+paths.Healthz, nil)
 	if err != nil {
 		return err
 	}

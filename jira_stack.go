@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"privilege/internal/paths"
 	"privilege/jira"
 )
 
@@ -39,7 +40,7 @@ func newJiraStack(cfg Config, a *app, logger *slog.Logger, reg prometheus.Regist
 	oauth := jira.NewOAuth(jira.OAuthConfig{
 		AuthURL: cfg.AtlassianAuthURL, APIURL: cfg.AtlassianAPIURL,
 		CloudClientID: cfg.AtlassianClientID, CloudClientSecret: cfg.AtlassianSecret,
-		RedirectURL: cfg.BaseURL.String() + "/integrations/jira/callback", HTTPClient: hc,
+		RedirectURL: paths.Absolute(cfg.BaseURL.String(), paths.JiraCallback), HTTPClient: hc,
 	})
 	clients := jira.NewClients(oauth, a.store, hc, jira.WithMetrics(metrics))
 	decisions := jira.NewDecisionMetrics(reg)

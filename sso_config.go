@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"privilege/handlers"
+	"privilege/internal/paths"
 	"privilege/jira"
 	"privilege/models"
 	"privilege/sso"
@@ -118,7 +119,7 @@ func logSignInConfig(log *slog.Logger, c Config) {
 		"oidc_issuer", o.Issuer, "oidc_client_id", o.ClientID, "oidc_client_secret_set", o.ClientSecret != "",
 		"oidc_name", o.Name, "oidc_scopes", strings.Join(o.Scopes, " "), "oidc_groups_claim", o.GroupsClaim,
 		"oidc_admin_groups", strings.Join(o.AdminGroups, ","), "oidc_approver_groups", strings.Join(o.ApproverGroups, ","),
-		"oidc_default_role", string(o.DefaultRole), "oidc_redirect_uri", c.BaseURL.String()+"/auth/oidc/callback")
+		"oidc_default_role", string(o.DefaultRole), "oidc_redirect_uri", paths.Absolute(c.BaseURL.String(), paths.OIDCCallback))
 }
 
 // newSSOClient is the relying party, calling the provider through the same
@@ -131,7 +132,7 @@ func newSSOClient(c Config, roots *x509.CertPool) *sso.Client {
 	o := c.OIDC
 	return sso.New(sso.Config{
 		Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, Name: o.Name, Scopes: o.Scopes,
-		RedirectURL: c.BaseURL.String() + "/auth/oidc/callback", GroupsClaim: o.GroupsClaim,
+		RedirectURL: paths.Absolute(c.BaseURL.String(), paths.OIDCCallback), GroupsClaim: o.GroupsClaim,
 		AdminGroups: o.AdminGroups, ApproverGroups: o.ApproverGroups, DefaultRole: o.DefaultRole,
 		HTTPClient: jira.NewHTTPClient(jira.OutboundConfig{AllowCIDRs: c.OutboundAllowCIDRs, RootCAs: roots}),
 	})
