@@ -94,8 +94,8 @@ func (h *handler) exportAudit(c echo.Context) error {
 		for _, ev := range batch {
 			t := targets[models.AuditTargetKey(ev)]
 			link := ""
-			if t.URL != "" {
-				link = base.JoinPath(t.URL).String()
+			if p := views.AuditTargetPath(t); p != "" {
+				link = base.JoinPath(p).String()
 			}
 			row := []string{ev.At.UTC().Format(time.RFC3339), ev.ActorEmail, string(ev.Action), t.Label, link, ev.Detail, ev.IP}
 			for i, v := range row {

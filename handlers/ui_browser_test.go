@@ -259,6 +259,8 @@ func TestBrowserQueueInlineAndAuditExport(t *testing.T) {
 		chromedp.SetValue(css(`#action`), string(models.AuditRequestDenied)),
 		chromedp.SendKeys(css(`#actor`), "bob@"),
 		chromedp.Click(css(`[data-testid=audit-apply]`)),
+		// The unfiltered page has rows too: wait for the filtered page first.
+		chromedp.WaitVisible(css(`[data-testid=audit-export][href*="action="]`)),
 		chromedp.WaitVisible(css(`[data-testid=audit-row]`)),
 		screenshot("audit-filtered"),
 	))

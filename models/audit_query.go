@@ -108,10 +108,15 @@ func (s *Store) EachAudit(ctx context.Context, q AuditQuery, fn func([]AuditEven
 	return nil
 }
 
-// AuditTarget is an audit event's target in words, with where to see it.
+// AuditTarget is an audit event's target in words, with what identifies it
+// (the console's paths are built from these by the views, not here).
 type AuditTarget struct {
-	Label string // "Project link Acme · OPS", "Request #12"
-	URL   string // "" when it no longer exists or has no page
+	Label         string // "Project link Acme · OPS", "Request #12"
+	Type          string // the event's target type ("account", "project_link", …)
+	ID            int64
+	IntegrationID int64  // project links: the integration the project belongs to
+	ProjectKey    string // project links: the Jira project's key
+	Gone          bool   // it no longer exists
 }
 
 // AuditTargets names the targets of events ("project_link 3" becomes
@@ -132,7 +137,7 @@ func (s *Store) AuditTargets(ctx context.Context, events []AuditEvent) (map[stri
 			return nil, translate(err, "name audit accounts")
 		}
 		for _, r := range rows {
-			out[key("account", r.ID)] = AuditTarget{"Account " + r.Name, "/accounts/" + strconv.FormatInt(r.ID, 10) + "/edit"}
+			out[key("account", r.ID)] = AuditTarget{Label: "Account " + r.Name, Type: "account", ID: r.ID}
 		}
 	}
 	if len(ids["user"]) > 0 {
@@ -141,7 +146,7 @@ func (s *Store) AuditTargets(ctx context.Context, events []AuditEvent) (map[stri
 			return nil, translate(err, "name audit users")
 		}
 		for _, r := range rows {
-			out[key("user", r.ID)] = AuditTarget{"User " + r.Email, "/users"}
+			out[key("user", r.ID)] = AuditTarget{Label: "User " + r.Email, Type: "user", ID: r.ID}
 		}
 	}
 	if len(ids["token"]) > 0 {
@@ -150,7 +155,7 @@ func (s *Store) AuditTargets(ctx context.Context, events []AuditEvent) (map[stri
 			return nil, translate(err, "name audit tokens")
 		}
 		for _, r := range rows {
-			out[key("token", r.ID)] = AuditTarget{"API token " + r.Name, "/tokens"}
+			out[key("token", r.ID)] = AuditTarget{Label: "API token " + r.Name, Type: "token", ID: r.ID}
 		}
 	}
 	if len(ids["integration"]) > 0 {
@@ -159,7 +164,7 @@ func (s *Store) AuditTargets(ctx context.Context, events []AuditEvent) (map[stri
 			return nil, translate(err, "name audit integrations")
 		}
 		for _, r := range rows {
-			out[key("integration", r.ID)] = AuditTarget{"Integration " + r.Name, "/integrations/" + strconv.FormatInt(r.ID, 10)}
+			out[key("integration", r.ID)] = AuditTarget{Label: "Integration " + r.Name, Type: "integration", ID: r.ID}
 		}
 	}
 	if len(ids["project_link"]) > 0 {
@@ -169,13 +174,13 @@ func (s *Store) AuditTargets(ctx context.Context, events []AuditEvent) (map[stri
 		}
 		for _, id := range ids["project_link"] {
 			if t, ok := trackers[id]; ok {
-				out[key("project_link", id)] = AuditTarget{"Project link " + t.IntegrationName + " · " + t.ProjectKey,
-					"/integrations/" + strconv.FormatInt(t.IntegrationID, 10) + "/projects/" + t.ProjectKey}
+				out[key("project_link", id)] = AuditTarget{Label: "Project link " + t.IntegrationName + " · " + t.ProjectKey,
+					Type: "project_link", ID: id, IntegrationID: t.IntegrationID, ProjectKey: t.ProjectKey}
 			}
 		}
 	}
 	for _, id := range ids["request"] {
-		out[key("request", id)] = AuditTarget{"Request #" + strconv.FormatInt(id, 10), "/requests/" + strconv.FormatInt(id, 10)}
+		out[key("request", id)] = AuditTarget{Label: "Request #" + strconv.FormatInt(id, 10), Type: "request", ID: id}
 	}
 	// Gone targets keep their words: the type and what the detail recorded.
 	for _, ev := range events {
@@ -190,7 +195,7 @@ func (s *Store) AuditTargets(ctx context.Context, events []AuditEvent) (map[stri
 			} else {
 				label += " #" + ev.TargetID + " (removed)"
 			}
-			out[key(ev.TargetType, id)] = AuditTarget{Label: label}
+			out[key(ev.TargetType, id)] = AuditTarget{Label: label, Type: ev.TargetType, ID: id, Gone: true}
 		}
 	}
 	return out, nil

@@ -354,6 +354,29 @@ func (p AuditPage) Target(ev models.AuditEvent) models.AuditTarget {
 	return p.Targets[models.AuditTargetKey(ev)]
 }
 
+// AuditTargetPath is where the console shows an audit target, or "" when it
+// is gone or has no page of its own.
+func AuditTargetPath(t models.AuditTarget) string {
+	if t.Gone {
+		return ""
+	}
+	switch t.Type {
+	case "account":
+		return paths.AccountEdit(t.ID)
+	case "user":
+		return paths.Users
+	case "token":
+		return paths.Tokens
+	case "integration":
+		return paths.Integration(t.ID)
+	case "project_link":
+		return paths.ProjectLink(t.IntegrationID, t.ProjectKey)
+	case "request":
+		return paths.Request(t.ID)
+	}
+	return ""
+}
+
 // AuditFilter is the audit log's filter form, as typed.
 type AuditFilter struct {
 	Actor, Action, Target, From, To, Sort string
