@@ -50,3 +50,30 @@ func BenchmarkRequestPath(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRequestReadHandVsGorm is the figure behind the hand-written
+// statements of sql_access_requests.go: the same read of a decided request
+// (its requester, account, decider, Jira link, resources and events) as
+// written by hand and through gorm's Joins and Preload.
+func BenchmarkRequestReadHandVsGorm(b *testing.B) {
+	ctx := context.Background()
+	s := modeltest.NewStore(b, models.DialectSQLite)
+	f := newFixture(b, s)
+	id := f.request(b).ID
+	modeltest.Must(s.Decide(ctx, f.approver, id, models.DecisionApprove, "ok"))
+	hand, viaGorm := modeltest.Must(s.ReadRequestHand(ctx, id)), modeltest.Must(s.ReadRequestGorm(ctx, id))
+	if hand.Requester.Email != viaGorm.Requester.Email || len(hand.Events) != len(viaGorm.Events) ||
+		len(hand.Resources) != len(viaGorm.Resources) || hand.DecidedBy == nil || viaGorm.DecidedBy == nil {
+		b.Fatalf("the two reads differ: %+v\n%+v", hand, viaGorm)
+	}
+	b.Run("hand", func(b *testing.B) {
+		for b.Loop() {
+			modeltest.Must(s.ReadRequestHand(ctx, id))
+		}
+	})
+	b.Run("gorm", func(b *testing.B) {
+		for b.Loop() {
+			modeltest.Must(s.ReadRequestGorm(ctx, id))
+		}
+	})
+}

@@ -41,3 +41,18 @@ func (s *Store) WriteTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 func (s *Store) WriteStatement(ctx context.Context, fn func(db *gorm.DB) *gorm.DB) error {
 	return s.write(ctx, fn).Error
 }
+
+// ReadRequestHand is the hand-written request read (selectRequest and its
+// resources and events), for BenchmarkRequestReadHandVsGorm.
+func (s *Store) ReadRequestHand(ctx context.Context, id int64) (AccessRequest, error) {
+	return readRequestTx(s.db.WithContext(ctx), id, nil)
+}
+
+// ReadRequestGorm reads the same request through gorm's Joins and Preload,
+// the style the rest of the store uses, for BenchmarkRequestReadHandVsGorm.
+func (s *Store) ReadRequestGorm(ctx context.Context, id int64) (AccessRequest, error) {
+	var r AccessRequest
+	err := s.db.WithContext(ctx).Joins("Requester").Joins("Account").Joins("DecidedBy").Joins("Issue").
+		Preload("Resources").Preload("Events").Take(&r, "access_requests.id = ?", id).Error
+	return r, err
+}
