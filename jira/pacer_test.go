@@ -211,3 +211,60 @@ func TestPacerCountsTheLimitsItAbsorbs(t *testing.T) {
 		}
 	}
 }
+
+// A resend that cannot wait for the site answers with the 429 it waited out,
+// which says the call was not processed, rather than an error that would
+// read as a call sent and lost.
+func TestPacerAnswersTheRefusalWhenAResendCannotWait(t *testing.T) {
+	p := NewPacer(rate.Inf, 1)
+	var hits atomic.Int32
+	var site *sitePace
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		// Meanwhile another call drew a longer Retry-After for the site.
+		p.limited(site, 5*time.Second)
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, `{"errorMessages":["Rate limit exceeded."]}`)
+	}))
+	defer srv.Close()
+	site = p.site(strings.TrimPrefix(srv.URL, "http://"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/rest/api/2/issue", strings.NewReader(`{"a":1}`))
+	resp, err := (&http.Client{Transport: p.Wrap(http.DefaultTransport)}).Do(req)
+	if err != nil {
+		t.Fatalf("got %v, want the 429", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "Rate limit") || hits.Load() != 1 {
+		t.Fatalf("status %d body %q hits %d", resp.StatusCode, body, hits.Load())
+	}
+}
+
+// After a first 429, calls go one at a time until the next one measures the
+// site's rate, so that window draws a single 429.
+func TestPacerMeasuresOneCallAtATime(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	p := NewPacer(rate.Inf, 1)
+	p.now = func() time.Time { return now }
+	s := p.site("jira.example")
+	ctx := context.Background()
+	if _, serial, _ := p.nextSlot(ctx, s); serial {
+		t.Fatal("serial before any 429")
+	}
+	p.limited(s, time.Second)
+	now = now.Add(time.Second)
+	if d, serial, err := p.nextSlot(ctx, s); d != 0 || !serial || err != nil {
+		t.Fatalf("after the pause: wait %v, serial %v (%v); want one call at a time", d, serial, err)
+	}
+	for range 10 {
+		p.accepted(s)
+	}
+	p.limited(s, time.Second)
+	now = now.Add(time.Second)
+	if _, serial, _ := p.nextSlot(ctx, s); serial || !s.adapted {
+		t.Fatalf("serial %v, paced %v after the measuring window", serial, s.adapted)
+	}
+}
