@@ -15,14 +15,14 @@ import (
 // Pacer paces outbound calls per Jira site and honours Retry-After for the
 // whole site: after a 429 or 503 carrying Retry-After, no call goes to that
 // site until the wait is over. It also learns the site's real limit from its
-// Retry-After windows: a 429 sets the pace to the rate the site accepted
-// since the previous 429 (the first time, within the one Retry-After window
-// before it), and the pacer then spends exactly that budget, spread evenly,
-// with no tokens booked ahead: a waiting call re-checks the pace and any
-// pause when it wakes, so a new 429 holds back every call not yet sent. After
-// quietRaise without a 429 the pace rises by 5 % (at least 0.5/s) towards
-// the configured ceiling, so a site whose limit grew is found again at the
-// cost of one 429 now and then.
+// Retry-After windows: after a first 429, calls go one at a time until the
+// next, and from then on a 429 sets the pace to the rate the site accepted
+// since the previous one; the pacer spends exactly that budget, spread
+// evenly, with no tokens booked ahead: a waiting call re-checks the pace and
+// any pause when it wakes, so a new 429 holds back every call not yet sent.
+// After quietRaise without a 429 the pace rises by 5 % (at least 0.5/s)
+// towards the configured ceiling, so a site whose limit grew is found again
+// at the cost of one 429 now and then.
 //
 // Calls in flight are limited per site too, adaptively (inflight.go).
 //
@@ -191,8 +191,9 @@ func (p *Pacer) accepted(s *sitePace) {
 
 // limited pauses the site for the wait Jira asked for and learns the site's
 // rate from its Retry-After windows. The first 429 only starts the
-// measurement: calls go on at the pace they had once the pause is over, so
-// the window after it spends what the site refilled meanwhile. From the next
+// measurement: once the pause is over calls go one at a time, at the pace
+// they had, so the window after it spends what the site refilled meanwhile
+// and draws a single 429. From the next
 // 429 on, the pace is what the site accepted since the previous one, pause
 // included: the site's budget, which the pacer then spends evenly. Further
 // 429s of the same window change nothing.
