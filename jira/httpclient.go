@@ -55,8 +55,11 @@ func NewHTTPClient(cfg OutboundConfig) *http.Client {
 		ResponseHeaderTimeout: 30 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   10,
-		IdleConnTimeout:       90 * time.Second,
+		// As many as the pacer lets be in flight to one site, so that a
+		// burst's connections are reused rather than dialled (and, over
+		// TLS, handshaken) again each time.
+		MaxIdleConnsPerHost: MaxInFlight,
+		IdleConnTimeout:     90 * time.Second,
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {

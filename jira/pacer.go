@@ -1,7 +1,9 @@
 package jira
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,11 +14,15 @@ import (
 
 // Pacer paces outbound calls per Jira site and honours Retry-After for the
 // whole site: after a 429 or 503 carrying Retry-After, no call goes to that
-// site until the wait is over. It also adapts to the site's real limit
-// (additive increase, multiplicative decrease): a 429 sets the pace to 90 %
-// of the rate that was just accepted, and every second without one raises it
-// a little, up to the configured ceiling. So a rate-limited site is driven
-// close to its limit with about one 429 per probe instead of a burst of them.
+// site until the wait is over. It also learns the site's real limit from its
+// Retry-After windows: after a first 429, calls go one at a time until the
+// next, and from then on a 429 sets the pace to the rate the site accepted
+// since the previous one; the pacer spends exactly that budget, spread
+// evenly, with no tokens booked ahead: a waiting call re-checks the pace and
+// any pause when it wakes, so a new 429 holds back every call not yet sent.
+// After quietRaise without a 429 the pace rises by 5 % (at least 0.5/s)
+// towards the configured ceiling, so a site whose limit grew is found again
+// at the cost of one 429 now and then.
 //
 // Calls in flight are limited per site too, adaptively (inflight.go).
 //
@@ -33,16 +39,28 @@ type Pacer struct {
 }
 
 type sitePace struct {
-	inflight    *inflight // calls in flight (inflight.go)
+	inflight    *inflight     // calls in flight (inflight.go)
+	turn        chan struct{} // held by the call waiting for the pace
 	limiter     *rate.Limiter
 	adapted     bool // the pace is learned, below the ceiling
 	pausedUntil time.Time
 	lastRaise   time.Time
-	okTimes     []time.Time // accepted calls of the last second (ring)
+	lastLimited time.Time   // the last 429 that set the pace
+	measuring   bool        // after a first 429: calls go one at a time until the next
+	okTimes     []time.Time // the latest accepted calls (ring)
 	okNext      int
 }
 
-const okRing = 4096
+const (
+	okRing = 4096
+	// quietRaise is how long a learned pace holds without a 429 before it
+	// rises: each rise is a probe that may cost a 429 and a Retry-After
+	// window, so it is not tried every second.
+	quietRaise = 5 * time.Second
+	// learnSpan bounds how far back the accepted calls before a 429 count
+	// towards the site's rate.
+	learnSpan = time.Minute
+)
 
 // PacerOption configures a Pacer.
 type PacerOption func(*Pacer)
@@ -79,7 +97,7 @@ func (p *Pacer) site(key string) *sitePace {
 	defer p.mu.Unlock()
 	s, ok := p.sites[key]
 	if !ok {
-		s = &sitePace{inflight: newInflight(), limiter: rate.NewLimiter(p.ceiling, p.burst), okTimes: make([]time.Time, okRing)}
+		s = &sitePace{inflight: newInflight(), turn: make(chan struct{}, 1), limiter: rate.NewLimiter(p.ceiling, p.burst), okTimes: make([]time.Time, okRing)}
 		p.sites[key] = s
 	}
 	return s
@@ -88,54 +106,97 @@ func (p *Pacer) site(key string) *sitePace {
 // wait blocks until a call to the site may go out. A pause the call cannot
 // sit out (longer than maxTransparentWait or than its deadline allows) fails
 // at once with the site's Retry-After, so the caller reschedules instead of
-// timing out.
-func (p *Pacer) wait(ctx context.Context, s *sitePace) error {
+// timing out. No token is reserved ahead: a call takes one only when it is
+// there, so a pause or a lower pace set meanwhile applies to it. While the
+// site's rate is being measured (after a first 429), calls go one at a time:
+// done, called once the answer is in, lets the next one go.
+func (p *Pacer) wait(ctx context.Context, s *sitePace) (done func(), err error) {
+	// One waiter at a time, in arrival order, so none is starved.
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case s.turn <- struct{}{}:
+	}
 	for {
-		p.mu.Lock()
-		pause := s.pausedUntil.Sub(p.now())
-		p.mu.Unlock()
-		if pause <= 0 {
-			break
+		d, serial, err := p.nextSlot(ctx, s)
+		switch {
+		case err != nil:
+			<-s.turn
+			return nil, err
+		case d <= 0 && serial:
+			return func() { <-s.turn }, nil
+		case d <= 0:
+			<-s.turn
+			return func() {}, nil
 		}
-		if deadline, ok := ctx.Deadline(); pause > maxTransparentWait || (ok && time.Until(deadline) < pause) {
-			return &RateLimitError{Status: http.StatusTooManyRequests, RetryAfter: pause, Reason: "paused after an earlier 429"}
-		}
-		t := time.NewTimer(pause)
+		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			<-s.turn
+			return nil, ctx.Err()
 		case <-t.C:
 		}
 	}
-	return s.limiter.Wait(ctx)
 }
 
-// accepted records a call the site accepted and, after a quiet second,
-// raises a learned pace by 5 % (at least 0.5/s) towards the ceiling.
+// nextSlot takes the site's next slot now (0) or says how long to wait for
+// it; serial reports that the site's rate is being measured.
+func (p *Pacer) nextSlot(ctx context.Context, s *sitePace) (d time.Duration, serial bool, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if pause := s.pausedUntil.Sub(now); pause > 0 {
+		if deadline, ok := ctx.Deadline(); pause > maxTransparentWait || (ok && time.Until(deadline) < pause) {
+			return 0, false, &RateLimitError{Status: http.StatusTooManyRequests, RetryAfter: pause, Reason: "paused after an earlier 429"}
+		}
+		return pause, false, nil
+	}
+	if s.limiter.AllowN(now, 1) {
+		return 0, s.measuring, nil
+	}
+	missing := 1 - s.limiter.TokensAt(now)
+	d = max(time.Duration(missing/float64(s.limiter.Limit())*float64(time.Second)), time.Millisecond)
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+		return 0, false, &RateLimitError{Status: http.StatusTooManyRequests, RetryAfter: d, Reason: "paced to the site's learned limit"}
+	}
+	return d, false, nil
+}
+
+// accepted records a call the site accepted and, after quietRaise without a
+// 429, raises a learned pace by 5 % (at least 0.5/s) towards the ceiling.
 func (p *Pacer) accepted(s *sitePace) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
 	s.okTimes[s.okNext%okRing] = now
 	s.okNext++
-	if !s.adapted || now.Sub(s.lastRaise) < time.Second {
+	if s.measuring && now.Sub(s.lastRaise) >= quietRaise {
+		s.measuring = false // no second 429 came: nothing to learn
+	}
+	if !s.adapted || now.Sub(s.lastRaise) < quietRaise {
 		return
 	}
 	s.lastRaise = now
 	cur := s.limiter.Limit()
 	next := cur + max(cur*0.05, 0.5)
 	if next >= p.ceiling {
-		s.limiter.SetLimit(p.ceiling)
-		s.limiter.SetBurst(p.burst)
+		s.limiter.SetLimitAt(now, p.ceiling)
+		s.limiter.SetBurstAt(now, p.burst)
 		s.adapted = false
 		return
 	}
-	s.limiter.SetLimit(next)
+	s.limiter.SetLimitAt(now, next)
 }
 
-// limited pauses the site for the wait Jira asked for and lowers the pace to
-// 90 % of what the site accepted over the last second.
+// limited pauses the site for the wait Jira asked for and learns the site's
+// rate from its Retry-After windows. The first 429 only starts the
+// measurement: once the pause is over calls go one at a time, at the pace
+// they had, so the window after it spends what the site refilled meanwhile
+// and draws a single 429. From the next
+// 429 on, the pace is what the site accepted since the previous one, pause
+// included: the site's budget, which the pacer then spends evenly. Further
+// 429s of the same window change nothing.
 func (p *Pacer) limited(s *sitePace, wait time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -143,24 +204,49 @@ func (p *Pacer) limited(s *sitePace, wait time.Duration) {
 	if until := now.Add(wait); until.After(s.pausedUntil) {
 		s.pausedUntil = until
 	}
-	if now.Sub(s.lastRaise) < 0 { // already lowered for this window
+	if now.Sub(s.lastRaise) < 0 { // already counted for this window
 		return
 	}
-	ok := 0
+	// No rise before the pause is over plus quietRaise.
+	s.lastRaise = now.Add(wait)
+	from := s.lastLimited
+	s.lastLimited = now
+	if from.IsZero() || now.Sub(from) > learnSpan {
+		s.measuring = true
+		return
+	}
+	s.measuring = false
+	target := max(s.acceptedRate(from, now), 0.5)
+	if s.adapted && target > s.limiter.Limit() {
+		// Accepted faster than paced (resends, or another client stopped):
+		// keep the pace, the quiet-time rise finds the rest.
+		target = s.limiter.Limit()
+	}
+	s.limiter.SetLimitAt(now, target)
+	s.limiter.SetBurstAt(now, 1)
+	s.adapted = true
+}
+
+// acceptedRate is the rate of accepted calls between from and now (at most
+// the ring's span).
+func (s *sitePace) acceptedRate(from, now time.Time) rate.Limit {
+	n, oldest := 0, now
 	for _, t := range s.okTimes {
-		if !t.IsZero() && now.Sub(t) <= time.Second {
-			ok++
+		if t.After(from) && !t.After(now) {
+			n++
+			if t.Before(oldest) {
+				oldest = t
+			}
 		}
 	}
-	target := rate.Limit(max(float64(ok)*0.9, 0.5))
-	if cur := s.limiter.Limit(); cur < target {
-		target = cur * 0.9
+	span := now.Sub(from)
+	if n == okRing { // the ring wrapped: its span is all it knows
+		span = now.Sub(oldest)
 	}
-	s.limiter.SetLimit(target)
-	s.limiter.SetBurst(1)
-	s.adapted = true
-	// No raise before the pause is over plus a quiet second.
-	s.lastRaise = now.Add(wait)
+	if span <= 0 {
+		return 0
+	}
+	return rate.Limit(float64(n) / span.Seconds())
 }
 
 // Wrap returns rt paced by p.
@@ -186,19 +272,25 @@ const maxTransparentWait = 10 * time.Second
 // instead of failing it.
 func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	s := t.p.site(siteKey(req))
+	var refused *http.Response // the 429 or 503 being waited out, kept until the resend leaves
 	for attempt := 0; ; attempt++ {
-		if err := t.p.wait(req.Context(), s); err != nil {
-			return nil, err
-		}
-		if err := s.inflight.acquire(req.Context()); err != nil {
+		done, err := t.p.admit(req.Context(), s)
+		if err != nil {
+			if refused != nil {
+				// The resend cannot wait: answer with the refusal, which says
+				// the call was not processed (an error would read as sent).
+				return refused, nil
+			}
 			return nil, err
 		}
 		resp, err := t.next.RoundTrip(req)
 		if err != nil {
+			done()
 			s.inflight.release(t.p.now(), false, false)
 			return nil, err
 		}
 		wait, limited := t.p.observe(s, resp)
+		done()
 		s.inflight.release(t.p.now(), resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests,
 			resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable)
 		if !limited || attempt == 2 || wait > maxTransparentWait || !replayable(req, resp) || !fitsDeadline(req, wait) {
@@ -213,8 +305,31 @@ func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req = req.Clone(req.Context())
 			req.Body = body
 		}
-		drainClose(resp.Body)
+		refused = buffered(resp)
 	}
+}
+
+// admit takes a free slot in flight, then waits for the site's pace: a
+// pause set while the call waited for the slot still holds it back. done is
+// for wait's.
+func (p *Pacer) admit(ctx context.Context, s *sitePace) (done func(), err error) {
+	if err := s.inflight.acquire(ctx); err != nil {
+		return nil, err
+	}
+	if done, err = p.wait(ctx, s); err != nil {
+		s.inflight.release(p.now(), false, false)
+		return nil, err
+	}
+	return done, nil
+}
+
+// buffered reads a (small) refusal's body into memory and closes the
+// original, so the connection goes back to the pool during the wait.
+func buffered(resp *http.Response) *http.Response {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	drainClose(resp.Body)
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp
 }
 
 // observe updates the site's pace from a response; limited reports a 429 or

@@ -32,12 +32,15 @@ const (
 	resultPark
 )
 
-func (s *Syncer) runJob(ctx context.Context, job models.SyncJob, claimedAt time.Time) {
+// runJob reconciles a claimed job, calls free as soon as Jira is done with
+// it (the worker may take the next job), then records the outcome.
+func (s *Syncer) runJob(ctx context.Context, job models.SyncJob, claimedAt time.Time, free func()) {
 	leased, release := s.leases.hold(ctx, job, claimedAt)
 	jctx, cancel := context.WithTimeout(leased, s.cfg.JobTimeout)
 	defer cancel()
 	start := time.Now()
 	res := s.reconcile(jctx, job)
+	free()
 	log := s.log.With("job", job.ID, "access_request_id", job.RequestID, "attempt", job.Attempts)
 	if release() {
 		// Another worker holds the job now and records its outcome.

@@ -190,8 +190,9 @@ func (s *Syncer) Run(ctx context.Context) {
 			wg.Add(1)
 			go func(claimedAt time.Time) {
 				defer wg.Done()
-				s.runJob(context.WithoutCancel(ctx), job, claimedAt)
-				done <- struct{}{}
+				// The worker is free once Jira is done with the job: its
+				// outcome is written while the next job starts.
+				s.runJob(context.WithoutCancel(ctx), job, claimedAt, func() { done <- struct{}{} })
 			}(claimedAt)
 		}
 		wait := s.cfg.PollInterval
@@ -205,12 +206,25 @@ func (s *Syncer) Run(ctx context.Context) {
 			s.release(queue)
 			return
 		case <-done:
-			inflight--
+			// Count every worker freed meanwhile, so that one claim (one
+			// transaction) refills them all.
+			inflight -= 1 + drain(done)
 		case <-s.wake:
 		case <-poll.C:
 		case <-timer.C:
 		}
 		timer.Stop()
+	}
+}
+
+// drain takes every signal already waiting on ch and returns how many.
+func drain(ch <-chan struct{}) int {
+	for n := 0; ; n++ {
+		select {
+		case <-ch:
+		default:
+			return n
+		}
 	}
 }
 
@@ -254,7 +268,7 @@ func (s *Syncer) ProcessOnce(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.runJob(ctx, job, claimedAt)
+			s.runJob(ctx, job, claimedAt, func() {})
 		}()
 	}
 	wg.Wait()

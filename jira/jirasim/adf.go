@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed" // for the ADF schema
 	"fmt"
+	"reflect"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -45,3 +46,44 @@ func (a *adfValidator) validate(v any) error {
 	}
 	return a.schema.Validate(v)
 }
+
+// adfChecks are the results of checking the ADF documents of a decoded body,
+// by the identity of each document's object.
+type adfChecks map[uintptr]error
+
+// checkAll checks every object of v whose type is "doc" (descriptions,
+// comment bodies, comments in a transition's update).
+func (a *adfValidator) checkAll(v any) adfChecks {
+	checks := adfChecks{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if x["type"] == "doc" {
+				checks[docID(x)] = a.validate(x)
+				return
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return checks
+}
+
+// result is the check of v done before sim.mu was taken, if any.
+func (c adfChecks) result(v any) (checked bool, err error) {
+	m, isObject := v.(map[string]any)
+	if !isObject || c == nil {
+		return false, nil
+	}
+	err, checked = c[docID(m)]
+	return checked, err
+}
+
+func docID(m map[string]any) uintptr { return reflect.ValueOf(m).Pointer() }

@@ -22,16 +22,21 @@ func msgNotOnScreen(field string) string {
 	return "Field '" + field + "' cannot be set. It is not on the appropriate screen, or unknown."
 }
 
-// richText validates a description or comment body: an ADF document on
-// Cloud, a string on DC. It returns the error text for errors[field].
-func (in *instance) richText(v any) (string, bool) {
+// richText validates a description or comment body of call c: an ADF
+// document on Cloud (checked before sim.mu was taken when it came in the
+// body), a string on DC. It returns the error text for errors[field].
+func (in *instance) richText(c *call, v any) (string, bool) {
 	if in.flavor == flavorDC {
 		if _, isString := v.(string); !isString {
 			return msgNotString, false
 		}
 		return "", true
 	}
-	if err := in.sim.adf.validate(v); err != nil {
+	checked, err := c.adf.result(v)
+	if !checked {
+		err = in.sim.adf.validate(v)
+	}
+	if err != nil {
 		in.sim.logf("jirasim: invalid ADF: %v", err)
 		return msgNotADF, false
 	}
@@ -136,7 +141,7 @@ func (in *instance) createIssue(c *call) reply {
 		}
 	}
 	if v, has := fields["description"]; has && v != nil {
-		if msg, valid := in.richText(v); !valid {
+		if msg, valid := in.richText(c, v); !valid {
 			errs["description"] = msg
 		}
 	}
@@ -351,7 +356,7 @@ func (in *instance) editIssue(c *call) reply {
 			next.labels, msg = validateLabels(v)
 		case "description":
 			if v != nil {
-				msg, _ = in.richText(v)
+				msg, _ = in.richText(c, v)
 			}
 			next.description = v
 		default:
@@ -500,7 +505,7 @@ func (in *instance) doTransition(c *call) reply {
 		ops, _ := v.([]any)
 		for _, op := range ops {
 			add, _ := op.(map[string]any)["add"].(map[string]any)
-			if msg, valid := in.richText(add["body"]); add == nil || !valid {
+			if msg, valid := in.richText(c, add["body"]); add == nil || !valid {
 				errs["comment"] = msg
 				continue
 			}
@@ -571,7 +576,7 @@ func (in *instance) addComment(c *call) reply {
 	if s, isString := b.(string); b == nil || (isString && strings.TrimSpace(s) == "") {
 		return fieldErrors(http.StatusBadRequest, map[string]string{"comment": "Comment body can not be empty!"})
 	}
-	if msg, valid := in.richText(b); !valid {
+	if msg, valid := in.richText(c, b); !valid {
 		return fieldErrors(http.StatusBadRequest, map[string]string{"comment": msg})
 	}
 	cm := in.appendComment(is, b, c.now)

@@ -27,12 +27,39 @@ type call struct {
 	r    *http.Request
 	body []byte
 	now  time.Time
+
+	// Parsed before sim.mu is taken (prepare), so that decoding and the ADF
+	// schema check, which need no simulator state, do not serialize calls.
+	prepared bool
+	parsed   map[string]any
+	parseErr error
+	adf      adfChecks
+}
+
+// prepare decodes a JSON body and, on Cloud, checks every ADF document in it
+// against the schema; it runs before sim.mu is taken.
+func (c *call) prepare(v *adfValidator, flavor flavor) {
+	if len(bytes.TrimSpace(c.body)) == 0 {
+		return
+	}
+	c.prepared = true
+	c.parsed, c.parseErr = decodeObject(c.body)
+	if c.parseErr == nil && flavor == flavorCloud {
+		c.adf = v.checkAll(c.parsed)
+	}
 }
 
 // decode parses the body into a JSON object.
 func (c *call) decode() (map[string]any, error) {
+	if c.prepared {
+		return c.parsed, c.parseErr
+	}
+	return decodeObject(c.body)
+}
+
+func decodeObject(body []byte) (map[string]any, error) {
 	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(c.body))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&m); err != nil {
 		return nil, err
 	}
@@ -122,6 +149,7 @@ func (in *instance) handler(acc access, fn func(*call) reply) http.HandlerFunc {
 			return
 		}
 		c := &call{r: r, body: body}
+		c.prepare(in.sim.adf, in.flavor)
 		in.sim.mu.Lock()
 		c.now = in.sim.now()
 		rep := fn(c)
