@@ -374,8 +374,8 @@ func TestPacerChargesCallsInFlightToTheCount(t *testing.T) {
 	if seq, sl := c.take(); seq != 0 || sl.wake == nil {
 		t.Fatalf("a third call went (wait %v): the calls out may spend the 9 tokens", sl.wait)
 	}
-	// An answer to an earlier call, counted later, sets the copy again:
-	// 3 left, 6 out, of which one (out[1]) sent before it.
+	// A later call's answer sets the copy again: 3 left, but 6 calls sent
+	// before it are still out and 2 went after it, so none may go.
 	c.answer(out[7], "X-RateLimit-Limit", "10", "X-RateLimit-Remaining", "3")
 	if seq, _ := c.take(); seq != 0 {
 		t.Fatal("sent with calls out that may spend the last tokens")
