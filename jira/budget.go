@@ -20,13 +20,14 @@ import (
 // per earlier call still unanswered then (either may have spent one after
 // the count), plus what refilled since. A call goes only when that copy
 // holds a whole token, so the calls in flight never outrun the site's budget.
-// The refill rate is Data Center's; on Cloud it is measured: between two
+// The refill rate is Data Center's; without one (Cloud) it is measured: between two
 // answers the site refilled at least what Remaining rose plus the calls it
 // accepted in between, less what the rounding of Remaining and the calls
 // answered out of order may account for, and that lower bound, over the
 // best pair of answers, is the rate the pacer trusts for a minute unless a
-// higher one is found.
-// Until the refill is known, a Cloud site near its limit (NearLimit, or
+// higher one is found (a bound so low that the next call would wait more
+// than maxTransparentWait says little: a single call probes the site
+// instead). Until the refill is known, a Cloud site near its limit (NearLimit, or
 // Remaining under 20 % of Limit) gets one call at a time, so that its
 // remaining budget is spread over calls that each bring a fresh count back,
 // and running out costs at most the one call in flight; such a probe is also
