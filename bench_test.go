@@ -377,8 +377,9 @@ func BenchmarkRateLimitedSync(b *testing.B) {
 		elapsed := time.Since(start)
 		perWindow := stopWatch().perWindow(retryAfter)
 		if len(perWindow) > 0 {
-			// The first window's 429s answer the calls already in flight when
-			// the site first pushed back; no client can hold those back.
+			// The first window's 429s answer the calls sent before the site
+			// first pushed back: the pacer holds them to the tokens the
+			// X-RateLimit-* headers say are left (issue 12).
 			b.ReportMetric(float64(perWindow[0]), "first_window_429s")
 			b.ReportMetric(float64(slices.Max(append(perWindow[1:], 0))), "max_429s_later_window")
 		}

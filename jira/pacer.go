@@ -24,6 +24,9 @@ import (
 // towards the configured ceiling, so a site whose limit grew is found again
 // at the cost of one 429 now and then.
 //
+// Before any 429, the site's X-RateLimit-* headers pace the calls to the
+// tokens it says are left and its refill rate (budget.go).
+//
 // Calls in flight are limited per site too, adaptively (inflight.go).
 //
 // It is an http.RoundTripper wrapper, so every call (syncer, console, token
@@ -49,6 +52,13 @@ type sitePace struct {
 	measuring   bool        // after a first 429: calls go one at a time until the next
 	okTimes     []time.Time // the latest accepted calls (ring)
 	okNext      int
+
+	// What the site's rate-limit headers said (budget.go).
+	seq       uint64             // calls sent
+	out       map[uint64]outCall // sent and not answered yet
+	acceptedN uint64             // answers accepted
+	answered  chan struct{}      // closed and replaced on every answer
+	budget    budget
 }
 
 const (
@@ -97,7 +107,8 @@ func (p *Pacer) site(key string) *sitePace {
 	defer p.mu.Unlock()
 	s, ok := p.sites[key]
 	if !ok {
-		s = &sitePace{inflight: newInflight(), turn: make(chan struct{}, 1), limiter: rate.NewLimiter(p.ceiling, p.burst), okTimes: make([]time.Time, okRing)}
+		s = &sitePace{inflight: newInflight(), turn: make(chan struct{}, 1), limiter: rate.NewLimiter(p.ceiling, p.burst), okTimes: make([]time.Time, okRing),
+			out: map[uint64]outCall{}, answered: make(chan struct{})}
 		p.sites[key] = s
 	}
 	return s
@@ -109,58 +120,76 @@ func (p *Pacer) site(key string) *sitePace {
 // timing out. No token is reserved ahead: a call takes one only when it is
 // there, so a pause or a lower pace set meanwhile applies to it. While the
 // site's rate is being measured (after a first 429), calls go one at a time:
-// done, called once the answer is in, lets the next one go.
-func (p *Pacer) wait(ctx context.Context, s *sitePace) (done func(), err error) {
+// done, called once the answer is in, lets the next one go. seq numbers the
+// call for heard.
+func (p *Pacer) wait(ctx context.Context, s *sitePace) (done func(), seq uint64, err error) {
 	// One waiter at a time, in arrival order, so none is starved.
 	select {
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, 0, ctx.Err()
 	case s.turn <- struct{}{}:
 	}
 	for {
-		d, serial, err := p.nextSlot(ctx, s)
+		sl, err := p.nextSlot(ctx, s)
 		switch {
 		case err != nil:
 			<-s.turn
-			return nil, err
-		case d <= 0 && serial:
-			return func() { <-s.turn }, nil
-		case d <= 0:
+			return nil, 0, err
+		case sl.wait <= 0 && sl.serial:
+			return func() { <-s.turn }, sl.seq, nil
+		case sl.wait <= 0:
 			<-s.turn
-			return func() {}, nil
+			return func() {}, sl.seq, nil
 		}
-		t := time.NewTimer(d)
+		t := time.NewTimer(sl.wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			<-s.turn
-			return nil, ctx.Err()
+			return nil, 0, ctx.Err()
 		case <-t.C:
+		case <-sl.wake:
+			t.Stop()
 		}
 	}
 }
 
-// nextSlot takes the site's next slot now (0) or says how long to wait for
-// it; serial reports that the site's rate is being measured.
-func (p *Pacer) nextSlot(ctx context.Context, s *sitePace) (d time.Duration, serial bool, err error) {
+// slot is nextSlot's answer: the call may go now (wait 0, numbered seq) or
+// waits, until wake is closed when an answer may end the wait sooner;
+// serial reports that the site's rate is being measured.
+type slot struct {
+	wait   time.Duration
+	wake   <-chan struct{} // nil: only the wait ends it
+	serial bool
+	seq    uint64
+}
+
+// nextSlot takes the site's next slot now or says how long to wait for it.
+func (p *Pacer) nextSlot(ctx context.Context, s *sitePace) (slot, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
 	if pause := s.pausedUntil.Sub(now); pause > 0 {
 		if deadline, ok := ctx.Deadline(); pause > maxTransparentWait || (ok && time.Until(deadline) < pause) {
-			return 0, false, &RateLimitError{Status: http.StatusTooManyRequests, RetryAfter: pause, Reason: "paused after an earlier 429"}
+			return slot{}, &RateLimitError{Status: http.StatusTooManyRequests, RetryAfter: pause, Reason: "paused after an earlier 429"}
 		}
-		return pause, false, nil
+		return slot{wait: pause}, nil
+	}
+	if d, forAnswer := s.budgetWait(now); d > 0 {
+		if deadline, ok := ctx.Deadline(); !forAnswer && ok && time.Until(deadline) < d {
+			return slot{}, &RateLimitError{Status: http.StatusTooManyRequests, RetryAfter: d, Reason: "paced to the site's rate-limit headers"}
+		}
+		return slot{wait: d, wake: s.answered}, nil
 	}
 	if s.limiter.AllowN(now, 1) {
-		return 0, s.measuring, nil
+		return slot{serial: s.measuring, seq: s.sent(now)}, nil
 	}
 	missing := 1 - s.limiter.TokensAt(now)
-	d = max(time.Duration(missing/float64(s.limiter.Limit())*float64(time.Second)), time.Millisecond)
+	d := max(time.Duration(missing/float64(s.limiter.Limit())*float64(time.Second)), time.Millisecond)
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-		return 0, false, &RateLimitError{Status: http.StatusTooManyRequests, RetryAfter: d, Reason: "paced to the site's learned limit"}
+		return slot{}, &RateLimitError{Status: http.StatusTooManyRequests, RetryAfter: d, Reason: "paced to the site's learned limit"}
 	}
-	return d, false, nil
+	return slot{wait: d}, nil
 }
 
 // accepted records a call the site accepted and, after quietRaise without a
@@ -274,7 +303,7 @@ func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	s := t.p.site(siteKey(req))
 	var refused *http.Response // the 429 or 503 being waited out, kept until the resend leaves
 	for attempt := 0; ; attempt++ {
-		done, err := t.p.admit(req.Context(), s)
+		done, seq, err := t.p.admit(req.Context(), s)
 		if err != nil {
 			if refused != nil {
 				// The resend cannot wait: answer with the refusal, which says
@@ -285,10 +314,12 @@ func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := t.next.RoundTrip(req)
 		if err != nil {
+			t.p.heard(s, seq, nil)
 			done()
 			s.inflight.release(t.p.now(), false, false)
 			return nil, err
 		}
+		t.p.heard(s, seq, resp)
 		wait, limited := t.p.observe(s, resp)
 		done()
 		s.inflight.release(t.p.now(), resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests,
@@ -311,16 +342,24 @@ func (t pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // admit takes a free slot in flight, then waits for the site's pace: a
 // pause set while the call waited for the slot still holds it back. done is
-// for wait's.
-func (p *Pacer) admit(ctx context.Context, s *sitePace) (done func(), err error) {
+// and seq for wait's.
+func (p *Pacer) admit(ctx context.Context, s *sitePace) (done func(), seq uint64, err error) {
 	if err := s.inflight.acquire(ctx); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if done, err = p.wait(ctx, s); err != nil {
+	if done, seq, err = p.wait(ctx, s); err != nil {
 		s.inflight.release(p.now(), false, false)
-		return nil, err
+		return nil, 0, err
 	}
-	return done, nil
+	return done, seq, nil
+}
+
+// heard records the answer to call seq (nil: none came) and what its
+// rate-limit headers say (budget.go).
+func (p *Pacer) heard(s *sitePace, seq uint64, resp *http.Response) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s.heard(seq, resp, p.now())
 }
 
 // buffered reads a (small) refusal's body into memory and closes the

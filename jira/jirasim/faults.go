@@ -55,7 +55,9 @@ func (s *Sim) ClearFaults() {
 // SetRateLimit puts a token bucket (perSecond refill, burst capacity, on the
 // simulator clock) in front of all REST calls, Cloud and DC together. Over the
 // limit the answer is 429 with an integer Retry-After (≥ 1 s) computed from the
-// bucket. perSecond <= 0 disables the limiter.
+// bucket. While it is set, Cloud answers also carry X-RateLimit-Limit (the
+// burst), X-RateLimit-Remaining and, below 20 %, X-RateLimit-NearLimit; Data
+// Center's headers describe it. perSecond <= 0 disables the limiter.
 func (s *Sim) SetRateLimit(perSecond float64, burst int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -112,8 +114,9 @@ func (s *Sim) matchFault(r *http.Request) (Fault, bool) {
 	return Fault{}, false
 }
 
-// guard wraps a REST handler with stats, faults, the rate limiter and (for DC)
-// the X-RateLimit-* headers. statPath is the path without gateway or context
+// guard wraps a REST handler with stats, faults, the rate limiter and the
+// X-RateLimit-* headers: Data Center's on every response, Cloud's on the
+// calls the rate limiter accepts while one is set. statPath is the path without gateway or context
 // prefix.
 func (s *Sim) guard(w http.ResponseWriter, r *http.Request, f flavor, statPath string, next http.HandlerFunc) {
 	s.mu.Lock()
@@ -151,8 +154,11 @@ func (s *Sim) guard(w http.ResponseWriter, r *http.Request, f flavor, statPath s
 			s.stats.RateLimited++
 		}
 	}
-	if f == flavorDC {
+	switch {
+	case f == flavorDC:
 		s.dcRateHeaders(w.Header(), retry)
+	case s.bucket != nil && !limited:
+		s.cloudRateHeaders(w.Header())
 	}
 	s.mu.Unlock()
 	if limited {
@@ -179,6 +185,19 @@ func (s *Sim) dcRateHeaders(h http.Header, retry int) {
 	h.Set("X-RateLimit-Interval-Seconds", "1")
 	h.Set("X-RateLimit-FillRate", strconv.FormatFloat(fill, 'f', -1, 64))
 	h.Set("Retry-After", strconv.Itoa(retry))
+}
+
+// cloudRateHeaders sets Jira Cloud's X-RateLimit-Limit and -Remaining, and
+// X-RateLimit-NearLimit: true when less than 20 % of the bucket remains.
+// A site with no limit set is far from any limit and sends none. s.mu must
+// be held and s.bucket set.
+func (s *Sim) cloudRateHeaders(h http.Header) {
+	b := s.bucket
+	h.Set("X-RateLimit-Limit", strconv.Itoa(int(b.burst)))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(int(b.tokens), 0)))
+	if b.tokens < 0.2*b.burst {
+		h.Set("X-RateLimit-NearLimit", "true")
+	}
 }
 
 // writeFault renders an injected or rate-limit error response.

@@ -105,6 +105,43 @@ func TestRateLimiterUsesClock(t *testing.T) {
 	}
 }
 
+// Cloud sends X-RateLimit-Limit and -Remaining on the calls it accepts while
+// a limit is set, and X-RateLimit-NearLimit once less than 20 % remains; a
+// site with no limit set sends none.
+func TestCloudRateLimitHeaders(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	at, _ := e.login(t, "")
+	if st, _, h := do(t, e.http, http.MethodGet, e.api()+"/myself", at, nil); st != http.StatusOK ||
+		h.Get("X-RateLimit-Limit") != "" || h.Get("X-RateLimit-Remaining") != "" || h.Get("X-RateLimit-NearLimit") != "" {
+		t.Fatalf("no limit set: %d %v", st, h)
+	}
+	e.sim.SetRateLimit(1, 10) // the simulator clock stands still: no refill
+	for want := 9; want >= 0; want-- {
+		st, _, h := do(t, e.http, http.MethodGet, e.api()+"/myself", at, nil)
+		near := ""
+		if want < 2 {
+			near = "true"
+		}
+		if st != http.StatusOK || h.Get("X-RateLimit-Limit") != "10" || h.Get("X-RateLimit-Remaining") != strconv.Itoa(want) ||
+			h.Get("X-RateLimit-NearLimit") != near || h.Get("X-RateLimit-FillRate") != "" {
+			t.Fatalf("call leaving %d: %d %v", want, st, h)
+		}
+	}
+	if st, _, h := do(t, e.http, http.MethodGet, e.api()+"/myself", at, nil); st != http.StatusTooManyRequests || h.Get("X-RateLimit-Remaining") != "0" {
+		t.Fatalf("over the limit: %d %v", st, h)
+	}
+	e.clock.Advance(5 * time.Second)
+	if st, _, h := do(t, e.http, http.MethodGet, e.api()+"/myself", at, nil); st != http.StatusOK ||
+		h.Get("X-RateLimit-Remaining") != "4" || h.Get("X-RateLimit-NearLimit") != "" {
+		t.Fatalf("refilled: %d %v", st, h)
+	}
+	e.sim.SetRateLimit(0, 0)
+	if st, _, h := do(t, e.http, http.MethodGet, e.api()+"/myself", at, nil); st != http.StatusOK || h.Get("X-RateLimit-Remaining") != "" {
+		t.Fatalf("limit removed: %d %v", st, h)
+	}
+}
+
 func mustReq(t *testing.T, method, u, token string, body any) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(method, u, jsonBody(t, body))
