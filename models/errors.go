@@ -12,7 +12,7 @@ var (
 	ErrInvalidToken     = errors.New("invalid or revoked API token")
 	ErrDecryptionFailed = errors.New("stored secret cannot be decrypted with the configured keys")
 	// ErrNestedWrite is a write started from inside a write transaction's
-	// callback, which would wait for itself (see groupcommit.go).
+	// callback, which would wait for itself (see Store.tx).
 	ErrNestedWrite = errors.New("write started inside a write transaction: use the transaction's tx")
 )
 
