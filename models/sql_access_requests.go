@@ -7,7 +7,8 @@ package models
 // Preload ≈ 211 µs, 84 kB, 1,132 allocations (2-core machine, idle), most of
 // it building SQL and reflecting over structs. A request is read three to
 // four times on its way (create, decision, sync), so gorm would add ≈ 0.4–0.5
-// ms to the ≈ 3–4 ms of CPU each request of BenchmarkSyncThroughput costs.
+// ms per request, beside the ≈ 1.5–1.9 ms the two API calls of
+// BenchmarkSyncThroughput cost in all (README's benchmark figures).
 
 // accessRequestColumns are the columns of access_requests the statements
 // write and read, in the order scanRequest scans them (after id).
