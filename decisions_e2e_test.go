@@ -49,6 +49,7 @@ func newDecisionStack(tb testing.TB, pollInterval string, d ...models.Dialect) *
 		"PRIVILEGE_SECRET_KEY": string(modeltest.TestKey), "PRIVILEGE_ATLASSIAN_AUTH_URL": sim.AuthURL(), "PRIVILEGE_ATLASSIAN_API_URL": sim.APIURL(),
 		"PRIVILEGE_ATLASSIAN_CLIENT_ID": id, "PRIVILEGE_ATLASSIAN_CLIENT_SECRET": secret, "PRIVILEGE_OUTBOUND_ALLOW_CIDRS": "127.0.0.0/8",
 		"PRIVILEGE_LOG_LEVEL": "error", "PRIVILEGE_JIRA_POLL_INTERVAL": pollInterval,
+		"PRIVILEGE_REQUEST_RATE_LIMIT": "0", // BenchmarkJiraNoticeToDecision: one requester makes 40 requests at once
 	}
 	if len(d) > 0 && d[0] == models.DialectPostgres {
 		vars["PRIVILEGE_DATABASE_URL"] = modeltest.PostgresSchemaURL(tb)
