@@ -116,7 +116,7 @@ func (s *Syncer) apply(ctx context.Context, job models.SyncJob, w models.SyncWor
 	client := s.clients.For(NewConnection(t.integ, secret))
 	link := w.Link
 	if link.IssueKey == "" {
-		ref, res, ok := s.ensureIssue(ctx, job, client, t, w)
+		ref, res, ok := s.ensureIssue(ctx, job, client, t, w, progress)
 		if !ok {
 			return res
 		}
@@ -224,8 +224,11 @@ func (s *Syncer) detachedOr(job models.SyncJob, err error, note string) result {
 
 // ensureIssue finds or creates the request's task, exactly once: an earlier
 // attempt that may have reached Jira is searched for (by correlation label)
-// before any new create, allowing search to lag behind writes.
-func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Client, t target, w models.SyncWork) (IssueRef, result, bool) {
+// before any new create, allowing search to lag behind writes. A create Jira
+// refused outright (a 4xx) made no issue: progress says so, and the outcome
+// forgets the attempt, so a Retry after the admin fixes the cause creates at
+// once instead of searching and waiting for search to catch up.
+func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Client, t target, w models.SyncWork, progress *models.SyncProgress) (IssueRef, result, bool) {
 	reqID := w.Request.ID
 	if at := w.Link.CreateAttemptedAt; at != nil {
 		refs, err := client.FindIssuesByLabel(ctx, t.key, CorrelationLabel(reqID), nil)
@@ -262,6 +265,8 @@ func (s *Syncer) ensureIssue(ctx context.Context, job models.SyncJob, client *Cl
 			return IssueRef{}, result{kind: resultRetry, runAfter: s.cfg.Now().Add(s.backoff(1)),
 				note: "Creating the task may or may not have worked (" + err.Error() + "); it will be checked before trying again."}, false
 		}
+		var refused *APIError
+		progress.CreateRefused = errors.As(err, &refused)
 		if msg, refused := s.fieldRefused(ctx, t, err); refused {
 			return IssueRef{}, result{kind: resultFail, note: msg}, false
 		}

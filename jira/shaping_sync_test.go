@@ -226,3 +226,45 @@ func TestSyncOptionalPriorityAndVersions(t *testing.T) {
 		}
 	})
 }
+
+// A create Jira refused outright made no issue: the attempt is forgotten, so
+// Retry after the admin fixes the value creates the task in the next run,
+// without searching for it or waiting for search to catch up.
+func TestSyncRetryAfterRefusedCreateCreatesAtOnce(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		fin, field := finProject(h)
+		client := h.clients.For(h.conn())
+		eng := modeltest.Must(client.FieldValue(field, []string{fin.OptionID("customfield_10050", "Engineering")}, nil))
+		acc := h.newAccount("210987654321", "Finance")
+		h.linkFIN(acc, models.FieldValues{"customfield_10050": eng}, "", "")
+		fin.RemoveOption("customfield_10050", "Engineering")
+		r := h.request(acc)
+		h.drain()
+		if got := h.reqState(r.ID).Issue; got.SyncState != models.SyncFailed || got.CreateAttemptedAt != nil {
+			t.Fatalf("after the refused create: %s, attempt noted at %v", got.SyncState, got.CreateAttemptedAt)
+		}
+
+		field.AllowedValues = field.AllowedValues[1:]
+		sales := modeltest.Must(client.FieldValue(field, []string{fin.OptionID("customfield_10050", "Sales")}, nil))
+		h.linkFIN(acc, models.FieldValues{"customfield_10050": sales}, "", "")
+		if err := h.store.RetryRequestSync(h.ctx, models.SystemActor, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		before := h.sim.Stats()
+		if _, err := h.syncer.ProcessOnce(h.ctx); err != nil { // the clock does not move
+			t.Fatal(err)
+		}
+		if is := h.oneIssue(r.ID); is.Fields["customfield_10050"] != "Sales" {
+			t.Fatalf("after Retry: %+v", is)
+		}
+		after := h.sim.Stats()
+		for path, n := range after.Paths {
+			if strings.Contains(path, "/search") && n != before.Paths[path] {
+				t.Errorf("Retry searched for the task (%s) though the refused create made none", path)
+			}
+		}
+		if created := after.IssuesCreated - before.IssuesCreated; created != 1 {
+			t.Errorf("%d issues created after Retry, want 1", created)
+		}
+	})
+}

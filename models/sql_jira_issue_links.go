@@ -22,13 +22,15 @@ const recordCreateAttempt = `UPDATE jira_issue_links SET integration_id = ?, pro
 // updateLinkOutcome saves a job's outcome: sync_state, last_error,
 // updated_at, then the progress (linkProgressArgs), then request_id. An
 // empty issue key or Jira status and a zero event id keep what is saved;
-// applied_event_id only grows.
+// applied_event_id only grows; a refused create (no issue recorded) clears
+// create_attempted_at.
 const updateLinkOutcome = `UPDATE jira_issue_links SET sync_state = ?, last_error = ?, updated_at = ?,
 	issue_id = CASE WHEN ? = '' THEN issue_id ELSE ? END,
 	issue_key = CASE WHEN ? = '' THEN issue_key ELSE ? END,
 	issue_url = CASE WHEN ? = '' THEN issue_url ELSE ? END,
 	jira_status = CASE WHEN ? = '' THEN jira_status ELSE ? END,
-	applied_event_id = CASE WHEN applied_event_id < ? THEN ? ELSE applied_event_id END
+	applied_event_id = CASE WHEN applied_event_id < ? THEN ? ELSE applied_event_id END,
+	create_attempted_at = CASE WHEN ? AND issue_key = '' THEN NULL ELSE create_attempted_at END
 	WHERE request_id = ?`
 
 // updateLinkSynced is updateLinkOutcome for a job that brought the task in
@@ -42,12 +44,13 @@ const updateLinkSynced = `UPDATE jira_issue_links SET
 	issue_key = CASE WHEN ? = '' THEN issue_key ELSE ? END,
 	issue_url = CASE WHEN ? = '' THEN issue_url ELSE ? END,
 	jira_status = CASE WHEN ? = '' THEN jira_status ELSE ? END,
-	applied_event_id = CASE WHEN applied_event_id < ? THEN ? ELSE applied_event_id END
+	applied_event_id = CASE WHEN applied_event_id < ? THEN ? ELSE applied_event_id END,
+	create_attempted_at = CASE WHEN ? AND issue_key = '' THEN NULL ELSE create_attempted_at END
 	WHERE request_id = ?`
 
 // linkProgressArgs are the arguments of the progress part of
 // updateLinkOutcome and updateLinkSynced. The issue's id and URL come with
 // its key: all three are saved when the key is known.
 func linkProgressArgs(p SyncProgress) []any {
-	return []any{p.IssueKey, p.IssueID, p.IssueKey, p.IssueKey, p.IssueKey, p.IssueURL, p.JiraStatus, p.JiraStatus, p.AppliedEventID, p.AppliedEventID}
+	return []any{p.IssueKey, p.IssueID, p.IssueKey, p.IssueKey, p.IssueKey, p.IssueURL, p.JiraStatus, p.JiraStatus, p.AppliedEventID, p.AppliedEventID, p.CreateRefused}
 }

@@ -229,6 +229,7 @@ type SyncProgress struct {
 	IssueID, IssueKey, IssueURL string // the issue the run created or found
 	AppliedEventID              int64  // the newest lifecycle event now on the issue
 	JiraStatus                  string // the task's status after the run ("" = not known)
+	CreateRefused               bool   // Jira refused the create outright: no issue was made, forget the attempt
 }
 
 // saveLinkOutcome sets the request's sync state, error and progress
