@@ -28,6 +28,7 @@ func TestBrowserTicketShaping(t *testing.T) {
 	fin := site.AddProject("FIN", "Finance", jirasim.SimpleWorkflow())
 	fin.AddCreateField("Task", jirasim.CreateField{ID: "customfield_10050", Name: "Cost centre", Kind: jirasim.FieldSelect, Required: true,
 		Options: []string{"Engineering", "Sales"}})
+	fin.AddCreateField("", jirasim.CreateField{ID: "priority", Name: "Priority", Kind: jirasim.FieldPriority, Options: []string{"High", "Medium", "Low"}, Default: "Medium"})
 
 	integ := l.ConnectCloud(t, "Acme")
 	account := modeltest.Must(store.CreateAccount(ctx, models.SystemActor, models.AccountInput{Provider: models.ProviderAWS, ExternalID: "123456789012",
@@ -48,6 +49,8 @@ func TestBrowserTicketShaping(t *testing.T) {
 		shot("01-required-field"),
 		chromedp.Click(css(fmt.Sprintf(`input[name=account][value="%d"]`, account.ID))),
 		chromedp.SetValue(css(`#field_customfield_10050`), fin.OptionID("customfield_10050", "Engineering")),
+		chromedp.WaitVisible(css(`[data-testid=optional-priority]`)),
+		chromedp.SetValue(css(`#field_priority`), fin.OptionID("priority", "High")),
 		chromedp.Clear(css(`#description_template`)),
 		chromedp.SendKeys(css(`#description_template`), template),
 		chromedp.Poll[chromedp.Void](`document.querySelector('[data-testid=preview-description]').textContent.includes('Cost centre approval needed.')`, chromedp.WithPollingTimeout(10*time.Second)),
@@ -61,7 +64,7 @@ func TestBrowserTicketShaping(t *testing.T) {
 		chromedp.WaitVisible(css(`[data-testid=flash-success]`)),
 	})
 	link := modeltest.Must(store.ProjectLinkByKey(ctx, integ.ID, "FIN"))
-	if link.FieldValues["customfield_10050"].Label != "Engineering" || link.DescriptionTemplate != template {
+	if link.FieldValues["customfield_10050"].Label != "Engineering" || link.FieldValues["priority"].Label != "High" || link.DescriptionTemplate != template {
 		t.Fatalf("saved link: %+v", link)
 	}
 
@@ -91,7 +94,7 @@ func TestBrowserTicketShaping(t *testing.T) {
 		return false
 	})
 	sent, _ := json.MarshalIndent(issue.Description, "", "  ")
-	if issue.Summary != summary || string(sent) != body || issue.Fields["customfield_10050"] != "Engineering" {
+	if issue.Summary != summary || string(sent) != body || issue.Fields["customfield_10050"] != "Engineering" || issue.Fields["priority"] != "High" {
 		t.Fatalf("task differs from the preview:\nsummary %q / %q\nbody %s\npreview %s\nfields %v", issue.Summary, summary, sent, body, issue.Fields)
 	}
 	runSteps(t, b, "admin views the task", []chromedp.Action[chromedp.Void]{
