@@ -77,3 +77,28 @@ func BenchmarkRequestReadHandVsGorm(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkWriteHandVsGorm is the figure behind the hand-written inserts of
+// sql_audit_events.go and sql_sync_jobs.go: the rows every request change
+// writes besides the request (an audit event, a sync job) in one SQLite
+// write transaction, by hand and through gorm's Create.
+func BenchmarkWriteHandVsGorm(b *testing.B) {
+	ctx := context.Background()
+	s := modeltest.NewStore(b, models.DialectSQLite)
+	f := newFixture(b, s)
+	id := f.request(b).ID
+	b.Run("hand", func(b *testing.B) {
+		for b.Loop() {
+			if err := s.WriteRowsHand(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("gorm", func(b *testing.B) {
+		for b.Loop() {
+			if err := s.WriteRowsGorm(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -3,8 +3,9 @@ package models
 // Hand-written statement of api_tokens: every API call authenticates its
 // token, the first query of each of the 2 API calls per request of
 // BenchmarkSyncThroughput (≈ 265–325 requests/s; README's benchmark
-// figures); through gorm's Joins it costs about twice as much (see
-// sql_access_requests.go).
+// figures). Not measured on its own: it is the same shape as the request
+// read (a row joined to its user), which gorm's Joins makes ≈ 2.6× dearer
+// (BenchmarkRequestReadHandVsGorm, sql_access_requests.go).
 
 // apiTokenColumns are the columns of api_tokens selectTokenByHash reads, in
 // the order AuthenticateToken scans them.
